@@ -1,0 +1,1 @@
+//! frontdesk booking engine: tenants, business hours, alternatives, calendars, idempotency

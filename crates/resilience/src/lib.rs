@@ -1,0 +1,1 @@
+//! Circuit breakers, timeouts and retry budgets for frontdesk upstreams

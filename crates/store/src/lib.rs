@@ -1,0 +1,1 @@
+//! Shared state for frontdesk: memory and Redis backends, GCRA rate limiting, fallback and health

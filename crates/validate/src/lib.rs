@@ -1,0 +1,1 @@
+//! Declarative input validation and normalisation for frontdesk

@@ -1,0 +1,1 @@
+//! frontdesk: a policy-enforcing front door for AI phone receptionists.
