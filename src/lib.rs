@@ -1,1 +1,20 @@
-//! frontdesk: a policy-enforcing front door for AI phone receptionists.
+//! frontdesk: the front door of an AI phone receptionist.
+//!
+//! A request walks one straight line, and the modules read the same way:
+//! `gateway` (Pingora listener, body) → `stages` (auth, tenant, limits, dedupe, validate) →
+//! `functions`/`booking` (in-process answers) or `gateway::forward` (upstream) → `telemetry`.
+//! `config` and `policy` compile YAML into the immutable snapshot every request reads.
+#![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod app;
+pub mod booking;
+pub mod cli;
+pub mod config;
+pub mod functions;
+pub mod gateway;
+pub mod policy;
+pub mod schema;
+pub mod server;
+pub mod stages;
+pub mod telemetry;

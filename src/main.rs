@@ -1,1 +1,5 @@
-fn main() {}
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    frontdesk::cli::main(frontdesk::cli::Cli::parse())
+}

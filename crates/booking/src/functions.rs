@@ -1,0 +1,433 @@
+//! The four booking functions, each from typed arguments to the SPEC's reply object.
+//!
+//! Replies always carry `success` and a speakable `message` in the tenant's language; failures
+//! add a machine `reason` (`slot_unavailable`, `outside_business_hours`, `not_found`,
+//! `ambiguous`, `calendar_unavailable`, `configuration_error`, ...). Whether a reply is kept for
+//! idempotent repeats is decided here too ([`Outcome`]): answers about the calendar's state are
+//! final, "try again later" is not.
+
+use jiff::civil::{Date, DateTime, Time};
+use jiff::{SignedDuration, Timestamp, ToSpan};
+use serde_json::{Map, Value, json};
+
+use crate::alternatives::{alternatives, first_free};
+use crate::args::{BookArgs, CancelArgs, CheckArgs, RescheduleArgs};
+use crate::directory::Tenant;
+use crate::hours::{AdjustReason, Placement};
+use crate::idempotency::Outcome;
+use crate::messages::{MessageKey, Messages};
+use crate::metrics::booking_outcome;
+use crate::parse::{format_date, format_time};
+use crate::provider::{
+    Attendee, Booking, BookingStatus, CalendarError, CalendarProvider, ContactQuery, NewBooking,
+    Slot, SlotQuery,
+};
+use crate::tenants::Language;
+
+/// Everything one function call needs.
+pub(crate) struct Ctx<'a> {
+    pub tenant: &'a Tenant,
+    pub provider: &'a dyn CalendarProvider,
+    pub messages: &'static Messages,
+    pub now_ms: u64,
+}
+
+impl Ctx<'_> {
+    fn lang(&self) -> Language {
+        self.tenant.language
+    }
+
+    fn local(&self, ts: Timestamp) -> DateTime {
+        self.tenant.time_zone.to_datetime(ts)
+    }
+
+    fn instant(&self, date: Date, time: Time) -> Option<Timestamp> {
+        self.tenant.time_zone.to_timestamp(date.to_datetime(time)).ok()
+    }
+
+    fn rfc3339(&self, ts: Timestamp) -> String {
+        ts.display_with_offset(self.tenant.time_zone.to_offset(ts)).to_string()
+    }
+
+    fn when(&self, ts: Timestamp) -> String {
+        self.messages.when(self.lang(), self.local(ts))
+    }
+
+    fn text(&self, key: MessageKey, vars: &[(&str, &str)]) -> String {
+        self.messages.text(self.lang(), key, vars)
+    }
+
+    fn slot_json(&self, slot: &Slot) -> Value {
+        let local = self.local(slot.start);
+        json!({
+            "date": format_date(local.date()),
+            "time": format_time(local.time()),
+            "start": self.rfc3339(slot.start),
+        })
+    }
+
+    fn booking_json(&self, b: &Booking) -> Value {
+        json!({
+            "id": b.id,
+            "uid": b.uid,
+            "start": self.rfc3339(b.start),
+            "end": self.rfc3339(b.end),
+            "status": b.status.as_str(),
+        })
+    }
+
+    fn spoken_slots(&self, slots: &[Slot]) -> String {
+        let items: Vec<String> = slots.iter().map(|s| self.when(s.start)).collect();
+        self.messages.list_or(self.lang(), &items)
+    }
+
+    fn today(&self) -> Option<Date> {
+        self.tenant.today(self.now_ms)
+    }
+
+    /// Free slots from `from` (not before today) over the tenant's search window.
+    async fn free_slots(&self, from: Date, duration_min: u32, service: Option<&str>) -> Result<Vec<Slot>, CalendarError> {
+        let from = self.today().map_or(from, |today| from.max(today));
+        let to = from
+            .checked_add(i32::from(self.tenant.search_days).days())
+            .unwrap_or(from);
+        let query = SlotQuery {
+            from,
+            to,
+            duration_min,
+            service: service.map(str::to_owned),
+        };
+        self.provider.free_slots(self.tenant, &query).await
+    }
+
+    /// `{success:false, reason, message}` plus `extra` fields.
+    fn failure(&self, reason: &str, message: String, extra: Map<String, Value>) -> Value {
+        let mut reply = Map::new();
+        reply.insert("success".into(), Value::Bool(false));
+        reply.insert("reason".into(), Value::String(reason.to_owned()));
+        reply.extend(extra);
+        reply.insert("message".into(), Value::String(message));
+        Value::Object(reply)
+    }
+
+    /// A calendar failure that is not about the slot: the caller should try again later, so
+    /// the reply is not kept for idempotent repeats.
+    pub fn calendar_failure(&self, error: &CalendarError) -> Outcome {
+        let (reason, key, outcome) = match error {
+            CalendarError::RateLimited { .. } => ("calendar_unavailable", MessageKey::CalendarBusy, "calendar_unavailable"),
+            CalendarError::Unauthorized | CalendarError::Config(_) => {
+                tracing::error!(tenant = %self.tenant.id, provider = self.provider.name(), error = %error, "calendar configuration error");
+                ("configuration_error", MessageKey::ConfigurationError, "configuration_error")
+            }
+            CalendarError::NotFound => {
+                booking_outcome("not_found");
+                return Outcome::Final(self.failure("not_found", self.text(MessageKey::NotFound, &[]), Map::new()));
+            }
+            CalendarError::Unavailable(_) | CalendarError::SlotTaken | CalendarError::Rejected(_) => {
+                tracing::warn!(tenant = %self.tenant.id, provider = self.provider.name(), error = %error, "calendar call failed");
+                ("calendar_unavailable", MessageKey::CalendarUnavailable, "calendar_unavailable")
+            }
+        };
+        booking_outcome(outcome);
+        Outcome::Retryable(self.failure(reason, self.text(key, &[]), Map::new()))
+    }
+
+    pub fn configuration_error(&self) -> Value {
+        self.failure("configuration_error", self.text(MessageKey::ConfigurationError, &[]), Map::new())
+    }
+
+    fn adjusted_json(&self, placement: &Placement) -> Option<Value> {
+        let reason = placement.reason?;
+        Some(json!({
+            "date": format_date(placement.date),
+            "time": placement.time.map(format_time),
+            "reason": reason.as_str(),
+        }))
+    }
+
+    fn adjusted_sentence(&self, placement: &Placement) -> Option<String> {
+        let key = match placement.reason? {
+            AdjustReason::BeforeOpening => MessageKey::AdjustedBeforeOpening,
+            AdjustReason::AfterClosing => MessageKey::AdjustedAfterClosing,
+            AdjustReason::Weekend => MessageKey::AdjustedWeekend,
+            AdjustReason::ClosedDate => MessageKey::AdjustedClosedDate,
+        };
+        let time = placement
+            .time
+            .map(|t| self.messages.time(self.lang(), t))
+            .unwrap_or_default();
+        Some(self.text(key, &[("time", &time)]))
+    }
+
+    /// Alternatives to `wanted`, best effort: if the calendar cannot list slots, no
+    /// alternatives rather than no answer.
+    async fn alternatives_for(&self, wanted: Timestamp, duration_min: u32, service: Option<&str>) -> Vec<Slot> {
+        let date = self.local(wanted).date();
+        match self.free_slots(date, duration_min, service).await {
+            Ok(free) => alternatives(&self.tenant.hours, &self.tenant.time_zone, wanted, &free, self.tenant.max_alternatives),
+            Err(e) => {
+                tracing::warn!(tenant = %self.tenant.id, error = %e, "alternatives unavailable");
+                Vec::new()
+            }
+        }
+    }
+
+    /// `slot_unavailable` with real alternatives.
+    async fn slot_unavailable(&self, wanted: Timestamp, duration_min: u32, service: Option<&str>) -> Value {
+        booking_outcome("slot_unavailable");
+        let alts = self.alternatives_for(wanted, duration_min, service).await;
+        let when = self.when(wanted);
+        let message = if alts.is_empty() {
+            self.text(MessageKey::SlotUnavailableNoAlternatives, &[("when", &when)])
+        } else {
+            self.text(MessageKey::SlotUnavailable, &[("when", &when), ("alternatives", &self.spoken_slots(&alts))])
+        };
+        let mut extra = Map::new();
+        extra.insert("alternatives".into(), alts.iter().map(|s| self.slot_json(s)).collect());
+        self.failure("slot_unavailable", message, extra)
+    }
+
+    /// A booking or move asked for a time outside business hours: nothing is written; the
+    /// adjusted time (when free) leads the alternatives, so "yes, then 9:00" is one step.
+    async fn outside_hours(&self, placement: &Placement, duration_min: u32, service: Option<&str>) -> Value {
+        booking_outcome("outside_hours");
+        let mut alts: Vec<Slot> = Vec::new();
+        if let Some(adjusted) = placement.time.and_then(|t| self.instant(placement.date, t)) {
+            match self.free_slots(placement.date, duration_min, service).await {
+                Ok(free) => {
+                    if free.iter().any(|s| s.start == adjusted) {
+                        alts.push(Slot { start: adjusted });
+                    }
+                    let more = alternatives(
+                        &self.tenant.hours,
+                        &self.tenant.time_zone,
+                        adjusted,
+                        &free,
+                        self.tenant.max_alternatives,
+                    );
+                    alts.extend(more.into_iter().filter(|s| s.start != adjusted));
+                    alts.truncate(self.tenant.max_alternatives);
+                }
+                Err(e) => tracing::warn!(tenant = %self.tenant.id, error = %e, "alternatives unavailable"),
+            }
+        }
+        let mut message = self.adjusted_sentence(placement).unwrap_or_default();
+        if !alts.is_empty() {
+            message.push(' ');
+            message.push_str(&self.text(MessageKey::OutsideHours, &[("alternatives", &self.spoken_slots(&alts))]));
+        }
+        let mut extra = Map::new();
+        extra.insert("adjusted".into(), self.adjusted_json(placement).unwrap_or(Value::Null));
+        extra.insert("alternatives".into(), alts.iter().map(|s| self.slot_json(s)).collect());
+        self.failure("outside_business_hours", message, extra)
+    }
+}
+
+/// `check_availability`: is the (adjusted) time free, or which times are free that day.
+pub(crate) async fn check_availability(ctx: &Ctx<'_>, args: &CheckArgs) -> Value {
+    let Ok(placement) = ctx.tenant.hours.adjust(args.date, args.time) else {
+        return ctx.configuration_error();
+    };
+    let free = match ctx.free_slots(placement.date, args.duration_min, args.service.as_deref()).await {
+        Ok(free) => free,
+        Err(e) => {
+            return match ctx.calendar_failure(&e) {
+                Outcome::Final(v) | Outcome::Retryable(v) => v,
+            };
+        }
+    };
+    let mut reply = Map::new();
+    reply.insert("success".into(), Value::Bool(true));
+    reply.insert(
+        "requested".into(),
+        json!({ "date": format_date(args.date), "time": args.time.map(format_time) }),
+    );
+    if let Some(adjusted) = ctx.adjusted_json(&placement) {
+        reply.insert("adjusted".into(), adjusted);
+    }
+    let mut message: Vec<String> = ctx.adjusted_sentence(&placement).into_iter().collect();
+    let (available, alts) = match placement.time.and_then(|t| ctx.instant(placement.date, t)) {
+        Some(start) => {
+            let available = free.iter().any(|s| s.start == start);
+            let alts = if available {
+                Vec::new()
+            } else {
+                alternatives(&ctx.tenant.hours, &ctx.tenant.time_zone, start, &free, ctx.tenant.max_alternatives)
+            };
+            let when = ctx.when(start);
+            message.push(match (available, alts.is_empty()) {
+                (true, _) => ctx.text(MessageKey::Available, &[("when", &when)]),
+                (false, false) => ctx.text(
+                    MessageKey::Unavailable,
+                    &[("when", &when), ("alternatives", &ctx.spoken_slots(&alts))],
+                ),
+                (false, true) => ctx.text(MessageKey::UnavailableNoAlternatives, &[("when", &when)]),
+            });
+            (available, alts)
+        }
+        None => {
+            let day: Vec<Slot> = free
+                .iter()
+                .filter(|s| ctx.local(s.start).date() == placement.date)
+                .copied()
+                .collect();
+            reply.insert(
+                "slots".into(),
+                day.iter().map(|s| Value::String(format_time(ctx.local(s.start).time()))).collect(),
+            );
+            let date = ctx.messages.date(ctx.lang(), placement.date);
+            if day.is_empty() {
+                let after = ctx
+                    .instant(placement.date, Time::MIN)
+                    .and_then(|t| t.checked_add(SignedDuration::from_hours(24)).ok())
+                    .unwrap_or(Timestamp::MIN);
+                let alts = first_free(&free, after, ctx.tenant.max_alternatives);
+                message.push(if alts.is_empty() {
+                    ctx.text(MessageKey::DayUnavailableNoAlternatives, &[("date", &date)])
+                } else {
+                    ctx.text(
+                        MessageKey::DayUnavailable,
+                        &[("date", &date), ("alternatives", &ctx.spoken_slots(&alts))],
+                    )
+                });
+                (false, alts)
+            } else {
+                let times: Vec<String> = day
+                    .iter()
+                    .take(ctx.tenant.max_alternatives)
+                    .map(|s| ctx.messages.time(ctx.lang(), ctx.local(s.start).time()))
+                    .collect();
+                let times = ctx.messages.list_or(ctx.lang(), &times);
+                message.push(ctx.text(MessageKey::DayAvailable, &[("date", &date), ("times", &times)]));
+                (true, Vec::new())
+            }
+        }
+    };
+    reply.insert("available".into(), Value::Bool(available));
+    reply.insert("alternatives".into(), alts.iter().map(|s| ctx.slot_json(s)).collect());
+    reply.insert("message".into(), Value::String(message.join(" ")));
+    Value::Object(reply)
+}
+
+/// `book_appointment`: writes the booking, or explains why not with alternatives.
+pub(crate) async fn book_appointment(ctx: &Ctx<'_>, args: &BookArgs) -> Outcome {
+    let Ok(placement) = ctx.tenant.hours.adjust(args.date, Some(args.time)) else {
+        return Outcome::Retryable(ctx.configuration_error());
+    };
+    if placement.reason.is_some() {
+        return Outcome::Final(ctx.outside_hours(&placement, args.duration_min, args.service.as_deref()).await);
+    }
+    let Some(start) = ctx.instant(args.date, args.time) else {
+        return Outcome::Retryable(ctx.configuration_error());
+    };
+    let new = NewBooking {
+        start,
+        duration_min: args.duration_min,
+        service: args.service.clone(),
+        attendee: Attendee {
+            name: args.name.clone(),
+            email: args.email.clone(),
+            phone: args.phone.clone(),
+        },
+        notes: args.notes.clone(),
+    };
+    match ctx.provider.create(ctx.tenant, &new).await {
+        Ok(booking) => {
+            booking_outcome("created");
+            Outcome::Final(json!({
+                "success": true,
+                "booking": ctx.booking_json(&booking),
+                "message": ctx.text(MessageKey::Booked, &[("when", &ctx.when(booking.start))]),
+            }))
+        }
+        Err(CalendarError::SlotTaken | CalendarError::Rejected(_)) => {
+            Outcome::Final(ctx.slot_unavailable(start, args.duration_min, args.service.as_deref()).await)
+        }
+        Err(e) => ctx.calendar_failure(&e),
+    }
+}
+
+/// `cancel_appointment`: by booking id, or by date (+ time) and the caller's phone or e-mail.
+pub(crate) async fn cancel_appointment(ctx: &Ctx<'_>, args: &CancelArgs) -> Outcome {
+    let booking_ref = match args {
+        CancelArgs::ById(id) => id.clone(),
+        CancelArgs::ByContact { date, time, phone, email } => {
+            let from = ctx.instant(*date, Time::MIN);
+            let contact = ContactQuery {
+                phone: phone.clone(),
+                email: email.clone(),
+                from,
+            };
+            let found = match ctx.provider.find_bookings(ctx.tenant, &contact).await {
+                Ok(found) => found,
+                Err(e) => return ctx.calendar_failure(&e),
+            };
+            let matching: Vec<Booking> = found
+                .into_iter()
+                .filter(|b| b.status == BookingStatus::Accepted)
+                .filter(|b| {
+                    let local = ctx.local(b.start);
+                    local.date() == *date && time.is_none_or(|t| local.time() == t)
+                })
+                .collect();
+            match matching.as_slice() {
+                [] => return ctx.calendar_failure(&CalendarError::NotFound),
+                [one] => one.id.clone(),
+                many => {
+                    booking_outcome("ambiguous");
+                    let slots: Vec<Slot> = many.iter().map(|b| Slot { start: b.start }).collect();
+                    let mut extra = Map::new();
+                    extra.insert("bookings".into(), slots.iter().map(|s| ctx.slot_json(s)).collect());
+                    let message = ctx.text(MessageKey::Ambiguous, &[("alternatives", &ctx.spoken_slots(&slots))]);
+                    return Outcome::Final(ctx.failure("ambiguous", message, extra));
+                }
+            }
+        }
+    };
+    match ctx.provider.cancel(ctx.tenant, &booking_ref).await {
+        Ok(booking) => {
+            booking_outcome("cancelled");
+            Outcome::Final(json!({
+                "success": true,
+                "booking": ctx.booking_json(&booking),
+                "message": ctx.text(MessageKey::Cancelled, &[("when", &ctx.when(booking.start))]),
+            }))
+        }
+        Err(e) => ctx.calendar_failure(&e),
+    }
+}
+
+/// `reschedule_appointment`: moves a booking, keeping its duration.
+pub(crate) async fn reschedule_appointment(ctx: &Ctx<'_>, args: &RescheduleArgs) -> Outcome {
+    let existing = match ctx.provider.get_booking(ctx.tenant, &args.booking_id).await {
+        Ok(b) if b.status == BookingStatus::Accepted => b,
+        Ok(_) => return ctx.calendar_failure(&CalendarError::NotFound),
+        Err(e) => return ctx.calendar_failure(&e),
+    };
+    let duration_min = u32::try_from(existing.start.duration_until(existing.end).as_mins())
+        .unwrap_or(ctx.tenant.default_duration_min);
+    let service = existing.service.as_deref();
+    let Ok(placement) = ctx.tenant.hours.adjust(args.date, Some(args.time)) else {
+        return Outcome::Retryable(ctx.configuration_error());
+    };
+    if placement.reason.is_some() {
+        return Outcome::Final(ctx.outside_hours(&placement, duration_min, service).await);
+    }
+    let Some(start) = ctx.instant(args.date, args.time) else {
+        return Outcome::Retryable(ctx.configuration_error());
+    };
+    match ctx.provider.reschedule(ctx.tenant, &existing.id, start).await {
+        Ok(booking) => {
+            booking_outcome("rescheduled");
+            Outcome::Final(json!({
+                "success": true,
+                "booking": ctx.booking_json(&booking),
+                "message": ctx.text(MessageKey::Rescheduled, &[("when", &ctx.when(booking.start))]),
+            }))
+        }
+        Err(CalendarError::SlotTaken | CalendarError::Rejected(_)) => {
+            Outcome::Final(ctx.slot_unavailable(start, duration_min, service).await)
+        }
+        Err(e) => ctx.calendar_failure(&e),
+    }
+}

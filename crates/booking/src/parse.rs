@@ -1,0 +1,140 @@
+//! Lenient parsing of the dates, times and durations a voice agent sends.
+//!
+//! The gateway's validation stage normalises most input already, but the engine is also called
+//! directly (tests, other front ends), so it accepts the spellings callers and agents actually
+//! produce: `2026-01-06`, `06.01.2026`, `6.1.2026`, `14:30`, `14.30`, `14:30 Uhr`, `14 Uhr`,
+//! `14:30:00`.
+
+use jiff::civil::{Date, Time};
+
+/// Parses `YYYY-MM-DD` or `DD.MM.YYYY` (day and month may have one digit).
+pub fn parse_date(input: &str) -> Option<Date> {
+    let s = input.trim();
+    let (year, month, day) = if let Some((y, rest)) = s.split_once('-') {
+        let (m, d) = rest.split_once('-')?;
+        (y, m, d)
+    } else {
+        let mut parts = s.trim_end_matches('.').split('.');
+        let d = parts.next()?;
+        let m = parts.next()?;
+        let y = parts.next()?;
+        if parts.next().is_some() {
+            return None;
+        }
+        (y, m, d)
+    };
+    if year.len() != 4 {
+        return None;
+    }
+    let year: i16 = number(year)?;
+    let month: i8 = number(month)?;
+    let day: i8 = number(day)?;
+    Date::new(year, month, day).ok()
+}
+
+/// Parses `HH:MM`, `H:MM`, `HH.MM`, `HH:MM:SS`, optionally followed by `Uhr` or `h`, and a bare
+/// hour followed by `Uhr`/`h` (`14 Uhr`). Seconds are dropped: slots are minute-precise.
+pub fn parse_time(input: &str) -> Option<Time> {
+    let lowered = input.trim().to_ascii_lowercase();
+    let (s, had_suffix) = match lowered.strip_suffix("uhr").or_else(|| lowered.strip_suffix('h')) {
+        Some(rest) => (rest.trim(), true),
+        None => (lowered.as_str(), false),
+    };
+    let mut parts = s.split([':', '.']);
+    let hour: i8 = number(parts.next()?)?;
+    let minute: i8 = match parts.next() {
+        Some(m) if m.len() == 2 => number(m)?,
+        Some(_) => return None,
+        // A bare number is only a time when the speaker said "Uhr".
+        None if had_suffix => 0,
+        None => return None,
+    };
+    if let Some(seconds) = parts.next() {
+        let _: i8 = number(seconds).filter(|s| (0..60).contains(s))?;
+    }
+    if parts.next().is_some() {
+        return None;
+    }
+    Time::new(hour, minute, 0, 0).ok()
+}
+
+/// Parses a duration in minutes from a JSON number or a string like `30`, `30m`, `30 min`,
+/// `1h`, `90 Minuten`.
+pub fn parse_duration_minutes(value: &serde_json::Value) -> Option<u32> {
+    match value {
+        serde_json::Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+        serde_json::Value::String(s) => {
+            let s = s.trim().to_ascii_lowercase();
+            let digits_end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+            let (digits, unit) = s.split_at(digits_end);
+            let n: u32 = number(digits)?;
+            match unit.trim() {
+                "" | "m" | "min" | "mins" | "minute" | "minutes" | "minuten" => Some(n),
+                "h" | "std" | "stunde" | "stunden" | "hour" | "hours" => n.checked_mul(60),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Formats a date the way responses carry it (`YYYY-MM-DD`).
+pub fn format_date(date: Date) -> String {
+    date.strftime("%Y-%m-%d").to_string()
+}
+
+/// Formats a time the way responses carry it (`HH:MM`).
+pub fn format_time(time: Time) -> String {
+    time.strftime("%H:%M").to_string()
+}
+
+fn number<T: std::str::FromStr>(s: &str) -> Option<T> {
+    let s = s.trim();
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::{date, time};
+    use serde_json::json;
+
+    #[test]
+    fn dates_in_both_spellings() {
+        assert_eq!(parse_date("2026-01-06"), Some(date(2026, 1, 6)));
+        assert_eq!(parse_date("06.01.2026"), Some(date(2026, 1, 6)));
+        assert_eq!(parse_date(" 6.1.2026 "), Some(date(2026, 1, 6)));
+        assert_eq!(parse_date("2026-02-30"), None);
+        assert_eq!(parse_date("06.01.26"), None);
+        assert_eq!(parse_date("tomorrow"), None);
+        assert_eq!(parse_date("2026-01-06-01"), None);
+    }
+
+    #[test]
+    fn times_with_and_without_uhr() {
+        assert_eq!(parse_time("14:30"), Some(time(14, 30, 0, 0)));
+        assert_eq!(parse_time("14:30 Uhr"), Some(time(14, 30, 0, 0)));
+        assert_eq!(parse_time("9:05"), Some(time(9, 5, 0, 0)));
+        assert_eq!(parse_time("14.30"), Some(time(14, 30, 0, 0)));
+        assert_eq!(parse_time("14 Uhr"), Some(time(14, 0, 0, 0)));
+        assert_eq!(parse_time("14:30:00"), Some(time(14, 30, 0, 0)));
+        assert_eq!(parse_time("14"), None);
+        assert_eq!(parse_time("25:00"), None);
+        assert_eq!(parse_time("14:3"), None);
+        assert_eq!(parse_time("noon"), None);
+    }
+
+    #[test]
+    fn durations_from_numbers_and_words() {
+        assert_eq!(parse_duration_minutes(&json!(45)), Some(45));
+        assert_eq!(parse_duration_minutes(&json!("30")), Some(30));
+        assert_eq!(parse_duration_minutes(&json!("30 min")), Some(30));
+        assert_eq!(parse_duration_minutes(&json!("1h")), Some(60));
+        assert_eq!(parse_duration_minutes(&json!("90 Minuten")), Some(90));
+        assert_eq!(parse_duration_minutes(&json!("lang")), None);
+        assert_eq!(parse_duration_minutes(&json!(-5)), None);
+    }
+}

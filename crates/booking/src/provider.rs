@@ -1,0 +1,143 @@
+//! The calendar abstraction: one trait every calendar backend implements (the embedded SQLite
+//! calendar now, Cal.com and a caching decorator next), plus the values that cross it.
+//!
+//! Every method receives the [`Tenant`], so a provider always knows the tenant's
+//! [`TenantScope`](crate::directory::TenantScope) (company + branch), time zone, hours and
+//! services. A caching decorator wraps any provider and builds its keys from that scope; a
+//! Cal.com provider reads event type ids and the API key variable from `tenant.calendar`.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use jiff::civil::Date;
+
+use crate::directory::Tenant;
+
+/// What free slots to list: every start in `from..=to` (tenant-local dates) where an
+/// appointment of `duration_min` minutes fits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotQuery {
+    pub from: Date,
+    pub to: Date,
+    pub duration_min: u32,
+    pub service: Option<String>,
+}
+
+/// A free start time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Slot {
+    pub start: Timestamp,
+}
+
+/// Who the appointment is for.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Attendee {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// A booking to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewBooking {
+    pub start: Timestamp,
+    pub duration_min: u32,
+    pub service: Option<String>,
+    pub attendee: Attendee,
+    pub notes: Option<String>,
+}
+
+/// How to find a caller's bookings: by phone, by e-mail, or both (either matches).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ContactQuery {
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// Only bookings starting at or after this instant.
+    pub from: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookingStatus {
+    Accepted,
+    Cancelled,
+}
+
+impl BookingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BookingStatus::Accepted => "accepted",
+            BookingStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// A booking as a calendar reports it. `id` and `uid` are both accepted as references; Cal.com
+/// has a numeric id and a string uid, and returns a *new* booking on reschedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Booking {
+    pub id: String,
+    pub uid: String,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub status: BookingStatus,
+    pub service: Option<String>,
+}
+
+/// Why a calendar operation failed. Messages never carry personal data or secrets.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CalendarError {
+    /// The slot is (no longer) free.
+    #[error("slot is taken")]
+    SlotTaken,
+    #[error("booking not found")]
+    NotFound,
+    /// The calendar refused our credentials.
+    #[error("calendar refused the credentials")]
+    Unauthorized,
+    #[error("calendar rate limit; retry after {retry_after:?}")]
+    RateLimited { retry_after: Option<Duration> },
+    /// The calendar cannot be reached or failed (timeouts, 5xx, open breaker, database error).
+    #[error("calendar unavailable: {0}")]
+    Unavailable(String),
+    /// The tenant's calendar configuration cannot work (missing key, unknown service mapping).
+    #[error("calendar configuration: {0}")]
+    Config(String),
+    /// The calendar rejected the request itself (e.g. a start outside its booking window).
+    #[error("calendar rejected the request: {0}")]
+    Rejected(String),
+}
+
+/// A calendar backend. Implementations must be safe to call concurrently; `create` and
+/// `reschedule` must never let two bookings hold one slot (return [`CalendarError::SlotTaken`]).
+#[async_trait]
+pub trait CalendarProvider: Send + Sync + 'static {
+    /// Backend name for logs and metrics (`local`, `calcom`).
+    fn name(&self) -> &'static str;
+
+    /// Free start times, ascending, inside the tenant's business hours, not in the past.
+    async fn free_slots(&self, tenant: &Tenant, query: &SlotQuery) -> Result<Vec<Slot>, CalendarError>;
+
+    async fn create(&self, tenant: &Tenant, booking: &NewBooking) -> Result<Booking, CalendarError>;
+
+    /// One booking by id or uid (any status).
+    async fn get_booking(&self, tenant: &Tenant, booking_ref: &str) -> Result<Booking, CalendarError>;
+
+    /// Cancels by id or uid; cancelling a cancelled booking returns it unchanged.
+    async fn cancel(&self, tenant: &Tenant, booking_ref: &str) -> Result<Booking, CalendarError>;
+
+    /// Moves a booking (keeping its duration) and returns the booking as it now stands.
+    async fn reschedule(
+        &self,
+        tenant: &Tenant,
+        booking_ref: &str,
+        new_start: Timestamp,
+    ) -> Result<Booking, CalendarError>;
+
+    /// Accepted bookings of a contact, ascending by start.
+    async fn find_bookings(
+        &self,
+        tenant: &Tenant,
+        contact: &ContactQuery,
+    ) -> Result<Vec<Booking>, CalendarError>;
+}

@@ -1,0 +1,187 @@
+//! The `config/tenants.yaml` model: what operators write, exactly as they write it.
+//!
+//! This module only describes the file (serde + JSON Schema). Checking it and turning it into
+//! something requests can use is [`crate::directory`]'s job, so the file format and the compiled
+//! form can evolve separately.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// The whole `tenants.yaml` file.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantsFile {
+    pub tenants: Vec<TenantConfig>,
+}
+
+impl TenantsFile {
+    /// Parses the YAML text of a tenants file (structure only; see `TenantDirectory::compile`).
+    pub fn from_yaml(text: &str) -> Result<Self, serde_yaml::Error> {
+        serde_yaml::from_str(text)
+    }
+}
+
+/// One practice (company + branch) and how Retell traffic reaches it.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    /// Stable identifier used in logs and metrics.
+    pub id: String,
+    pub company_id: String,
+    pub branch_id: String,
+    /// Retell agent ids answering for this tenant.
+    #[serde(default)]
+    pub agent_ids: Vec<String>,
+    /// Called numbers (E.164, e.g. `+4930123456`) that belong to this tenant.
+    #[serde(default)]
+    pub numbers: Vec<String>,
+    pub calendar: CalendarConfig,
+    /// Bookable services by name, each with its duration.
+    #[serde(default)]
+    pub services: BTreeMap<String, ServiceConfig>,
+    /// Duration used when neither a service nor a duration is given.
+    #[serde(default = "default_duration", with = "humantime_serde")]
+    #[schemars(with = "String")]
+    pub default_duration: Duration,
+    /// IANA time zone name.
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+    #[serde(default)]
+    pub language: Language,
+    /// Opening hours per weekday; when the whole block is absent: Monday–Friday 09:00–18:00.
+    /// When present, a weekday that is not listed is closed.
+    #[serde(default)]
+    pub business_hours: Option<WeekHoursConfig>,
+    /// Dates (`YYYY-MM-DD`) on which the practice is closed.
+    #[serde(default)]
+    pub closed_dates: Vec<String>,
+    /// Distance between offered start times.
+    #[serde(default = "default_granularity", with = "humantime_serde")]
+    #[schemars(with = "String")]
+    pub slot_granularity: Duration,
+    /// How many alternatives an answer offers at most.
+    #[serde(default = "default_max_alternatives")]
+    pub max_alternatives: usize,
+    /// How many days ahead the engine searches for free slots and alternatives.
+    #[serde(default = "default_search_days")]
+    pub search_days: u16,
+}
+
+/// The language answers are spoken in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    #[default]
+    De,
+    En,
+}
+
+impl Language {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::De => "de",
+            Language::En => "en",
+        }
+    }
+}
+
+/// Which calendar holds the tenant's appointments.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(tag = "provider", rename_all = "lowercase")]
+pub enum CalendarConfig {
+    /// The embedded SQLite calendar.
+    Local(LocalCalendarConfig),
+    /// Cal.com API v2.
+    Calcom(CalcomCalendarConfig),
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LocalCalendarConfig {
+    /// Resources that can each hold one appointment at a time (rooms, practitioners).
+    /// A slot is free while at least one resource is free.
+    #[serde(default = "default_resources")]
+    pub resources: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CalcomCalendarConfig {
+    /// Name of the environment variable that holds the tenant's Cal.com API key.
+    pub api_key_env: String,
+    /// Cal.com event type id per service name.
+    pub event_types: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "String")]
+    pub duration: Duration,
+}
+
+/// Opening hours of one week; an absent day is closed.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WeekHoursConfig {
+    pub monday: Option<DayHoursConfig>,
+    pub tuesday: Option<DayHoursConfig>,
+    pub wednesday: Option<DayHoursConfig>,
+    pub thursday: Option<DayHoursConfig>,
+    pub friday: Option<DayHoursConfig>,
+    pub saturday: Option<DayHoursConfig>,
+    pub sunday: Option<DayHoursConfig>,
+}
+
+impl WeekHoursConfig {
+    /// The days in Monday-first order with their YAML field names.
+    pub fn days(&self) -> [(&'static str, Option<&DayHoursConfig>); 7] {
+        [
+            ("monday", self.monday.as_ref()),
+            ("tuesday", self.tuesday.as_ref()),
+            ("wednesday", self.wednesday.as_ref()),
+            ("thursday", self.thursday.as_ref()),
+            ("friday", self.friday.as_ref()),
+            ("saturday", self.saturday.as_ref()),
+            ("sunday", self.sunday.as_ref()),
+        ]
+    }
+}
+
+/// `open`/`close` as `HH:MM` in the tenant's time zone.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DayHoursConfig {
+    pub open: String,
+    pub close: String,
+}
+
+fn default_duration() -> Duration {
+    Duration::from_secs(30 * 60)
+}
+
+fn default_time_zone() -> String {
+    "Europe/Berlin".to_owned()
+}
+
+fn default_granularity() -> Duration {
+    // 15 minutes: the finest grid callers name in practice ("viertel nach"), and coarse enough
+    // that a day's list of free times stays speakable.
+    Duration::from_secs(15 * 60)
+}
+
+fn default_max_alternatives() -> usize {
+    3
+}
+
+fn default_search_days() -> u16 {
+    14
+}
+
+fn default_resources() -> Vec<String> {
+    vec!["default".to_owned()]
+}

@@ -1,0 +1,117 @@
+//! The kinds of personal data the redactor knows, their replacement tokens and metric labels.
+
+use serde::Deserialize;
+
+/// A category of finding. Each kind has one fixed replacement token (see SPEC "Redaction tokens")
+/// and one fixed metric label, so labels stay bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// E-mail addresses.
+    Email,
+    /// Telephone numbers (German national forms and international E.164).
+    Phone,
+    /// International bank account numbers (mod-97 checked).
+    Iban,
+    /// Payment card numbers (Luhn checked).
+    Card,
+    /// Secrets: bearer tokens, `Authorization` values, Retell and Cal.com API keys, JWTs.
+    Token,
+    /// IPv4 and IPv6 addresses.
+    Ip,
+    /// Personal names; only ever found by field path, never by a text detector.
+    Name,
+}
+
+impl Kind {
+    /// Every kind, in the order used for counters.
+    pub const ALL: [Kind; 7] = [
+        Kind::Email,
+        Kind::Phone,
+        Kind::Iban,
+        Kind::Card,
+        Kind::Token,
+        Kind::Ip,
+        Kind::Name,
+    ];
+
+    /// Dense index into per-kind arrays.
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The `kind` label value of `frontdesk_redactions_total`.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Kind::Email => "email",
+            Kind::Phone => "phone",
+            Kind::Iban => "iban",
+            Kind::Card => "card",
+            Kind::Token => "token",
+            Kind::Ip => "ip",
+            Kind::Name => "name",
+        }
+    }
+
+    /// The upper-case name used inside tokens (`EMAIL` in `[EMAIL_REDACTED]`).
+    pub const fn tag(self) -> &'static str {
+        match self {
+            Kind::Email => "EMAIL",
+            Kind::Phone => "PHONE",
+            Kind::Iban => "IBAN",
+            Kind::Card => "CARD",
+            Kind::Token => "TOKEN",
+            Kind::Ip => "IP",
+            Kind::Name => "NAME",
+        }
+    }
+
+    /// The fixed replacement token, e.g. `[EMAIL_REDACTED]`.
+    pub const fn token(self) -> &'static str {
+        match self {
+            Kind::Email => "[EMAIL_REDACTED]",
+            Kind::Phone => "[PHONE_REDACTED]",
+            Kind::Iban => "[IBAN_REDACTED]",
+            Kind::Card => "[CARD_REDACTED]",
+            Kind::Token => "[TOKEN_REDACTED]",
+            Kind::Ip => "[IP_REDACTED]",
+            Kind::Name => "[NAME_REDACTED]",
+        }
+    }
+}
+
+/// Whether `s` is exactly a replacement token this crate produces (`[PHONE_REDACTED]` or a
+/// pseudonym such as `[PHONE:3f2a9c]`). Field rules leave such values alone so that redacting
+/// twice gives the same bytes as redacting once, pseudonyms included.
+pub fn is_redaction_token(s: &str) -> bool {
+    let Some(inner) = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')) else {
+        return false;
+    };
+    Kind::ALL.iter().any(|kind| {
+        inner.strip_prefix(kind.tag()).is_some_and(|rest| {
+            rest == "_REDACTED"
+                || rest.strip_prefix(':').is_some_and(|hex| {
+                    hex.len() == crate::pseudonym::PSEUDONYM_HEX_LEN
+                        && hex.bytes().all(|b| b.is_ascii_hexdigit())
+                })
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_follow_the_spec_pattern() {
+        for kind in Kind::ALL {
+            assert_eq!(kind.token(), format!("[{}_REDACTED]", kind.tag()));
+            assert!(is_redaction_token(kind.token()));
+            assert_eq!(Kind::ALL[kind.index()], kind);
+        }
+        assert!(is_redaction_token("[PHONE:3f2a9c]"));
+        assert!(!is_redaction_token("[PHONE:3f2a9]"));
+        assert!(!is_redaction_token("[PHONE]"));
+        assert!(!is_redaction_token("Jane Doe"));
+    }
+}

@@ -1,0 +1,374 @@
+//! Digit clusters: runs of digit groups joined by phone-style separators (`+49 (0)30 123-45`,
+//! `4111 1111 1111 1111`, `192.0.2.1`). One pass finds them; each cluster is then split into
+//! the longest candidates that a detector confirms (IPv4, card, phone), after carving out the
+//! look-alikes that must stay readable (ISO and German dates, year lists). IBANs are detected
+//! here too, because their trigger is the same: the first digit of a word.
+
+use super::{Finding, boundary_after, boundary_before, card, iban, ip, is_word_byte, phone};
+use crate::config::DetectorToggles;
+use crate::kind::Kind;
+
+/// Groups per cluster; longer digit tables are cut into several clusters so that the
+/// candidate search (quadratic in groups) stays bounded.
+const MAX_GROUPS: usize = 16;
+/// Longest separator between two groups (`) / `-like combinations are rare beyond this).
+const MAX_GAP: usize = 3;
+/// The most digits any numeric detector accepts (cards: 19).
+const MAX_DIGITS: usize = 19;
+
+/// A run of ASCII digits.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Group {
+    pub(super) start: usize,
+    pub(super) end: usize,
+}
+
+impl Group {
+    pub(super) fn len(&self) -> usize {
+        self.end - self.start
+    }
+}
+
+/// Digit groups plus what surrounds them.
+#[derive(Debug)]
+pub(super) struct Cluster<'t> {
+    pub(super) text: &'t [u8],
+    pub(super) groups: Vec<Group>,
+    /// Position of a leading `+` or `(` before the first group.
+    pub(super) lead: Option<usize>,
+    /// `x123` extension after the last group: its end.
+    pub(super) ext_end: Option<usize>,
+    /// The last group runs into a word (`30min`): no candidate may end with it.
+    pub(super) tainted_end: bool,
+    /// End of the cluster (resume scanning here).
+    pub(super) end: usize,
+}
+
+impl Cluster<'_> {
+    /// Separator bytes between group `g` and `g + 1`.
+    pub(super) fn gap(&self, g: usize) -> &[u8] {
+        &self.text[self.groups[g].end..self.groups[g + 1].start]
+    }
+
+    pub(super) fn digits(&self, range: std::ops::Range<usize>) -> usize {
+        self.groups[range].iter().map(Group::len).sum()
+    }
+
+    /// Copies the digits of `range` into `buf`, returning the filled prefix.
+    pub(super) fn collect<'b>(
+        &self,
+        range: std::ops::Range<usize>,
+        buf: &'b mut [u8; 32],
+    ) -> &'b [u8] {
+        let mut n = 0;
+        for g in &self.groups[range] {
+            for &b in &self.text[g.start..g.end] {
+                if n < buf.len() {
+                    buf[n] = b;
+                    n += 1;
+                }
+            }
+        }
+        &buf[..n]
+    }
+}
+
+pub(super) fn scan(text: &[u8], toggles: &DetectorToggles, out: &mut Vec<Finding>) {
+    let mut i = 0;
+    let n = text.len();
+    while i < n {
+        // Hot loop: clean text is mostly letters and punctuation.
+        match text[i..].iter().position(u8::is_ascii_digit) {
+            Some(off) => i += off,
+            None => return,
+        }
+        if !boundary_before(text, i) {
+            if toggles.iban && i >= 2 && iban::looks_like_start(text, i - 2)
+                && let Some(end) = iban::at(text, i - 2)
+            {
+                out.push(Finding {
+                    start: i - 2,
+                    end,
+                    kind: Kind::Iban,
+                });
+                i = end;
+                continue;
+            }
+            // Digits inside a word (ids like `Jabr9TXY…`): skip the whole word.
+            while i < n && is_word_byte(text[i]) {
+                i += 1;
+            }
+            continue;
+        }
+        let cluster = parse_cluster(text, i);
+        let end = cluster.end;
+        classify(&cluster, toggles, out);
+        i = end.max(i + 1);
+    }
+}
+
+fn is_gap_byte(b: u8) -> bool {
+    matches!(b, b' ' | b'-' | b'.' | b'/' | b'(' | b')')
+}
+
+fn digit_run_end(text: &[u8], mut i: usize) -> usize {
+    while i < text.len() && text[i].is_ascii_digit() {
+        i += 1;
+    }
+    i
+}
+
+/// Reads the cluster whose first digit is at `first`.
+fn parse_cluster(text: &[u8], first: usize) -> Cluster<'_> {
+    let lead = first
+        .checked_sub(1)
+        .filter(|&p| matches!(text[p], b'+' | b'('))
+        .filter(|&p| boundary_before(text, p));
+    let mut groups = Vec::with_capacity(4);
+    let mut i = first;
+    let mut ext_end = None;
+    loop {
+        let end = digit_run_end(text, i);
+        groups.push(Group { start: i, end });
+        i = end;
+        if groups.len() == MAX_GROUPS {
+            break;
+        }
+        // `345-899-3560x4587`: an extension ends the cluster.
+        if text.get(i) == Some(&b'x') && text.get(i + 1).is_some_and(u8::is_ascii_digit) {
+            let ext = digit_run_end(text, i + 1);
+            ext_end = Some(ext);
+            i = ext;
+            break;
+        }
+        let mut j = i;
+        while j < text.len() && j - i < MAX_GAP && is_gap_byte(text[j]) {
+            j += 1;
+        }
+        if j == i || !text.get(j).is_some_and(u8::is_ascii_digit) || !plausible_gap(&text[i..j]) {
+            break;
+        }
+        i = j;
+    }
+    // A closing parenthesis right after the last group belongs to it (`(030)`).
+    let tainted_end = !boundary_after(text, i);
+    Cluster {
+        text,
+        groups,
+        lead,
+        ext_end,
+        tainted_end,
+        end: i,
+    }
+}
+
+/// Separators seen between phone groups: one of space, `-`, `.`, `/`, optionally padded with
+/// spaces, or parentheses around a trunk/area code. `. ` (a sentence end) is not one.
+fn plausible_gap(gap: &[u8]) -> bool {
+    match gap {
+        [_] => true,
+        [b' ', b'/' | b'-' | b'(', b' '] | [b' ', b'(' | b'/' | b'-'] | [b')' | b'/' | b'-', b' '] => {
+            true
+        }
+        [b')', b'-' | b'('] => true,
+        _ => false,
+    }
+}
+
+/// How a candidate range of groups was judged.
+enum Verdict {
+    Found(Kind, usize),
+    /// Looks like something that must stay (an IPv4 with IP redaction off, a date): skip it.
+    Keep,
+    No,
+}
+
+fn classify(cluster: &Cluster<'_>, toggles: &DetectorToggles, out: &mut Vec<Finding>) {
+    let k = cluster.groups.len();
+    let blocked = blocked_groups(cluster);
+    let mut a = 0;
+    while a < k {
+        if blocked[a] {
+            a += 1;
+            continue;
+        }
+        let mut b_max = a;
+        while b_max < k && !blocked[b_max] {
+            b_max += 1;
+        }
+        let mut next = a + 1;
+        for b in (a + 1..=b_max).rev() {
+            if b == k && cluster.tainted_end && cluster.ext_end.is_none() {
+                continue;
+            }
+            if cluster.digits(a..b) > MAX_DIGITS + 4 {
+                continue;
+            }
+            match judge(cluster, a, b, toggles) {
+                Verdict::Found(kind, end) => {
+                    let start = span_start(cluster, a);
+                    out.push(Finding { start, end, kind });
+                    next = b;
+                    break;
+                }
+                Verdict::Keep => {
+                    next = b;
+                    break;
+                }
+                Verdict::No => {}
+            }
+        }
+        a = next;
+    }
+}
+
+/// Where a candidate beginning with group `a` starts: including a leading `+`/`(`.
+fn span_start(cluster: &Cluster<'_>, a: usize) -> usize {
+    let g = cluster.groups[a];
+    if a == 0 {
+        return cluster.lead.unwrap_or(g.start);
+    }
+    if cluster.text[g.start - 1] == b'(' {
+        g.start - 1
+    } else {
+        g.start
+    }
+}
+
+fn judge(cluster: &Cluster<'_>, a: usize, b: usize, toggles: &DetectorToggles) -> Verdict {
+    let groups = &cluster.groups;
+    let last_end = groups[b - 1].end;
+    // IPv4: exactly four groups of 1-3 digits joined by single dots.
+    if b - a == 4 && (a..b - 1).all(|g| cluster.gap(g) == b".") {
+        if let Some(octets) = ipv4_octets(cluster, a) {
+            return if toggles.ip && ip::v4_is_personal(octets) {
+                Verdict::Found(Kind::Ip, last_end)
+            } else {
+                Verdict::Keep
+            };
+        }
+    }
+    let mut buf = [0u8; 32];
+    let digits = cluster.collect(a..b, &mut buf);
+    if toggles.card
+        && cluster.lead.is_none_or(|_| a > 0)
+        && (a..b - 1).all(|g| matches!(cluster.gap(g), b" " | b"-"))
+        && card::is_card(digits)
+    {
+        return Verdict::Found(Kind::Card, last_end);
+    }
+    if toggles.phone && phone::is_phone(cluster, a, b, digits) {
+        let end = if b == groups.len() {
+            cluster.ext_end.unwrap_or(last_end)
+        } else {
+            last_end
+        };
+        let end = close_paren(cluster.text, span_start(cluster, a), end);
+        return Verdict::Found(Kind::Phone, end);
+    }
+    Verdict::No
+}
+
+/// Extends `end` over a `)` that closes a `(` inside the span.
+fn close_paren(text: &[u8], start: usize, end: usize) -> usize {
+    let span = &text[start..end];
+    let open = span.iter().filter(|&&b| b == b'(').count();
+    let close = span.iter().filter(|&&b| b == b')').count();
+    if open > close && text.get(end) == Some(&b')') {
+        end + 1
+    } else {
+        end
+    }
+}
+
+fn ipv4_octets(cluster: &Cluster<'_>, a: usize) -> Option<[u8; 4]> {
+    let mut octets = [0u8; 4];
+    for (o, g) in octets.iter_mut().zip(&cluster.groups[a..a + 4]) {
+        let s = std::str::from_utf8(&cluster.text[g.start..g.end]).ok()?;
+        if g.len() > 3 {
+            return None;
+        }
+        *o = s.parse().ok()?;
+    }
+    Some(octets)
+}
+
+/// Groups that are part of a date (`2026-01-06`, `06.01.2026`, `06/01/2026`) or a list of
+/// years: no candidate may use them.
+fn blocked_groups(cluster: &Cluster<'_>) -> [bool; MAX_GROUPS] {
+    let mut blocked = [false; MAX_GROUPS];
+    let groups = &cluster.groups;
+    let k = groups.len();
+    let len = |g: usize| groups[g].len();
+    let value = |g: usize| {
+        cluster.text[groups[g].start..groups[g].end]
+            .iter()
+            .fold(0u32, |v, &d| v.saturating_mul(10).saturating_add(u32::from(d - b'0')))
+    };
+    let is_day = |g: usize| (1..=2).contains(&len(g)) && (1..=31).contains(&value(g));
+    let is_month = |g: usize| (1..=2).contains(&len(g)) && (1..=12).contains(&value(g));
+    for g in 0..k {
+        if g + 2 < k {
+            let (g1, g2) = (cluster.gap(g), cluster.gap(g + 1));
+            let iso = len(g) == 4
+                && len(g + 1) == 2
+                && len(g + 2) == 2
+                && is_month(g + 1)
+                && is_day(g + 2)
+                && g1 == b"-"
+                && g2 == b"-";
+            let dmy = is_day(g)
+                && is_month(g + 1)
+                && (len(g + 2) == 4 || len(g + 2) == 2)
+                && g1 == g2
+                && (g1 == b"." || g1 == b"/")
+                // `03.12.92.16.85` is a French phone number, not a date followed by digits.
+                && (g == 0 || cluster.gap(g - 1) != g1)
+                && (g + 3 >= k || cluster.gap(g + 2) != g1);
+            if iso || dmy {
+                blocked[g..g + 3].fill(true);
+            }
+        }
+        let year_pair = |h: usize| h < k && is_year(cluster, h);
+        if is_year(cluster, g) && ((g > 0 && year_pair(g - 1)) || year_pair(g + 1)) {
+            blocked[g] = true;
+        }
+    }
+    blocked
+}
+
+fn is_year(cluster: &Cluster<'_>, g: usize) -> bool {
+    let grp = cluster.groups[g];
+    let t = &cluster.text[grp.start..grp.end];
+    grp.len() == 4 && (t.starts_with(b"19") || t.starts_with(b"20"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(s: &str) -> Vec<(Kind, &str)> {
+        let mut out = Vec::new();
+        scan(s.as_bytes(), &DetectorToggles::default(), &mut out);
+        out.iter().map(|f| (f.kind, &s[f.start..f.end])).collect()
+    }
+
+    #[test]
+    fn clusters_split_into_candidates() {
+        assert_eq!(
+            found("Tel 030 1234567 oder 0171 7654321."),
+            [(Kind::Phone, "030 1234567"), (Kind::Phone, "0171 7654321")]
+        );
+        assert_eq!(found("IP 192.0.2.44:8080"), [(Kind::Ip, "192.0.2.44")]);
+        assert_eq!(found("Karte 4111 1111 1111 1111"), [(Kind::Card, "4111 1111 1111 1111")]);
+        assert_eq!(found("IBAN DE89 3704 0044 0532 0130 00"), [(Kind::Iban, "DE89 3704 0044 0532 0130 00")]);
+        assert_eq!(found("(030) 12345678"), [(Kind::Phone, "(030) 12345678")]);
+        assert_eq!(found("ruf +49 (0)171 1234567 an"), [(Kind::Phone, "+49 (0)171 1234567")]);
+    }
+
+    #[test]
+    fn dates_ids_and_loopback_stay() {
+        assert!(found("2026-01-06T17:00:00Z 06.01.2026 10:30 1767355180000 127.0.0.1 2024 2025 2026").is_empty());
+        assert!(found("call Jabr9TXYYJHfvl6Syypi88rdAHYHmcq6 took 220000 ms, 30min").is_empty());
+    }
+}

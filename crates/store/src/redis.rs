@@ -1,0 +1,261 @@
+//! The Redis backend: state shared by every replica.
+//!
+//! One multiplexed connection per store ([`ConnectionManager`]), created lazily and re-established
+//! in the background, so startup never waits for Redis and a restarted Redis is picked up without
+//! restarting the proxy. Every operation is bounded by the configured timeout. Rate limits run as
+//! one Lua script (`gcra.lua`, sent by EVALSHA and loaded on demand) that reads the server's `TIME`,
+//! so replicas with skewed clocks still agree.
+//!
+//! Key layout under the configured prefix `P`: values at `P kv:<key>`, limiter state at
+//! `P rl:<key>`, group generations at `P gen:<group>` (no spaces; three namespaces that can never
+//! collide).
+
+use std::future::Future;
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Client, RedisError, Script};
+
+use crate::gcra::{Params, never};
+use crate::redact::redact_url;
+use crate::{Decision, Rate, Store, StoreError};
+
+static GCRA_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("gcra.lua")));
+
+/// Where and how to reach Redis.
+#[derive(Clone)]
+pub struct RedisSettings {
+    /// `redis://[user:password@]host:port/db` (or `rediss://`, `redis+unix://`). Never logged.
+    pub url: String,
+    /// Prepended to every key, so several deployments can share one Redis.
+    pub prefix: String,
+    /// Upper bound on each operation, connection wait included.
+    pub timeout: Duration,
+    /// Upper bound on each connection attempt.
+    pub connect_timeout: Duration,
+}
+
+impl std::fmt::Debug for RedisSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisSettings")
+            .field("url", &redact_url(&self.url))
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .finish()
+    }
+}
+
+/// The URL could not be used. Carries no part of the URL: it may hold a password.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid Redis URL")]
+pub struct InvalidRedisUrl;
+
+/// [`Store`] on Redis. Clones share one connection.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    prefix: String,
+    timeout: Duration,
+    target: String,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("target", &self.target)
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// Creates the store without waiting for Redis: the connection is made in the background and
+    /// re-made whenever it drops. Must be called inside a Tokio runtime.
+    pub fn new(settings: &RedisSettings) -> Result<Self, InvalidRedisUrl> {
+        let client = Client::open(settings.url.as_str()).map_err(|_| InvalidRedisUrl)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(settings.connect_timeout))
+            // Few, short retries per reconnect round: when a round gives up, the next failing
+            // operation starts a fresh one, so a returning Redis is found within about a second.
+            .set_number_of_retries(2)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_secs(1));
+        let conn =
+            ConnectionManager::new_lazy_with_config(client, config).map_err(|_| InvalidRedisUrl)?;
+        let store = Self {
+            conn,
+            prefix: settings.prefix.clone(),
+            timeout: settings.timeout,
+            target: redact_url(&settings.url),
+        };
+        store.connect_in_background();
+        Ok(store)
+    }
+
+    /// The Redis address with credentials removed, for health output and logs.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// Drives the first connection attempt to its end on its own task; otherwise it would only
+    /// progress while some operation waits on it (each for at most `timeout`).
+    fn connect_in_background(&self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let mut conn = self.conn.clone();
+        runtime.spawn(async move {
+            let _: Result<(), RedisError> = redis::cmd("PING").query_async(&mut conn).await;
+        });
+    }
+
+    fn key(&self, namespace: &str, key: &str) -> String {
+        let mut full = String::with_capacity(self.prefix.len() + namespace.len() + key.len());
+        full.push_str(&self.prefix);
+        full.push_str(namespace);
+        full.push_str(key);
+        full
+    }
+
+    /// Runs one Redis call under the operation timeout, mapping failures to [`StoreError`].
+    async fn run<T, F, Fut>(&self, call: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: Future<Output = Result<T, RedisError>>,
+    {
+        match tokio::time::timeout(self.timeout, call(self.conn.clone())).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(err)) => Err(StoreError::Unavailable(classify(&err).to_owned())),
+            Err(_elapsed) => Err(StoreError::Timeout(self.timeout)),
+        }
+    }
+}
+
+/// A short, fixed description of a Redis failure. Deliberately not the error's own text, which
+/// can quote server replies or addresses.
+fn classify(err: &RedisError) -> &'static str {
+    if err.is_connection_refusal() {
+        "redis connection refused"
+    } else if err.is_timeout() {
+        "redis timed out"
+    } else if err.is_connection_dropped() {
+        "redis connection lost"
+    } else if err.is_io_error() {
+        "redis i/o error"
+    } else {
+        "redis error reply"
+    }
+}
+
+fn ttl_ms(ttl: Duration) -> u64 {
+    // `PX 0` is an error in Redis; the memory store applies the same one-millisecond floor.
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn gcra(&self, key: &str, rate: Rate, cost: u32) -> Result<Decision, StoreError> {
+        let Some(params) = Params::new(rate, 1_000_000) else {
+            return Ok(never(rate));
+        };
+        let key = self.key("rl:", key);
+        let (allowed, remaining, retry_after, reset_after): (i64, i64, u64, u64) = self
+            .run(|mut conn| async move {
+                GCRA_SCRIPT
+                    .key(&key)
+                    .arg(params.interval)
+                    .arg(params.burst)
+                    .arg(cost)
+                    .invoke_async(&mut conn)
+                    .await
+            })
+            .await?;
+        Ok(Decision {
+            allowed: allowed == 1,
+            limit: rate.burst,
+            remaining: u32::try_from(remaining).unwrap_or(0),
+            retry_after: Duration::from_micros(retry_after),
+            reset_after: Duration::from_micros(reset_after),
+        })
+    }
+
+    async fn set_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let key = self.key("kv:", key);
+        let stored: Option<String> = self
+            .run(|mut conn| async move {
+                redis::cmd("SET")
+                    .arg(&key)
+                    .arg(value)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ttl_ms(ttl))
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
+        Ok(stored.is_some())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = self.key("kv:", key);
+        self.run(|mut conn| async move { redis::cmd("GET").arg(&key).query_async(&mut conn).await })
+            .await
+    }
+
+    async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
+        let key = self.key("kv:", key);
+        self.run(|mut conn| async move {
+            redis::cmd("SET")
+                .arg(&key)
+                .arg(value)
+                .arg("PX")
+                .arg(ttl_ms(ttl))
+                .query_async(&mut conn)
+                .await
+        })
+        .await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        let key = self.key("kv:", key);
+        self.run(|mut conn| async move { redis::cmd("DEL").arg(&key).query_async(&mut conn).await })
+            .await
+    }
+
+    async fn generation(&self, group: &str) -> Result<u64, StoreError> {
+        let key = self.key("gen:", group);
+        let generation: Option<u64> = self
+            .run(|mut conn| async move { redis::cmd("GET").arg(&key).query_async(&mut conn).await })
+            .await?;
+        Ok(generation.unwrap_or(0))
+    }
+
+    async fn bump_generation(&self, group: &str) -> Result<u64, StoreError> {
+        let key = self.key("gen:", group);
+        self.run(
+            |mut conn| async move { redis::cmd("INCR").arg(&key).query_async(&mut conn).await },
+        )
+        .await
+    }
+
+    async fn ping(&self) -> Result<Duration, StoreError> {
+        let started = Instant::now();
+        let _: () = self
+            .run(|mut conn| async move { redis::cmd("PING").query_async(&mut conn).await })
+            .await?;
+        Ok(started.elapsed())
+    }
+}

@@ -1,0 +1,179 @@
+//! The Redis backend against a real Redis: exact limits, limits shared by replicas, key-value ops.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{redis_url, unique_prefix};
+use frontdesk_store::{Rate, RedisSettings, RedisStore, Store};
+
+fn store(prefix: &str) -> RedisStore {
+    RedisStore::new(&RedisSettings {
+        url: redis_url(),
+        prefix: prefix.to_owned(),
+        // Generous: these tests check correctness on a busy machine, not latency.
+        timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_secs(5),
+    })
+    .unwrap()
+}
+
+/// One per hour: nothing refills while a test runs, so the counts below cannot flake.
+fn hourly(burst: u32) -> Rate {
+    Rate {
+        count: 1,
+        period: Duration::from_secs(3_600),
+        burst,
+    }
+}
+
+#[tokio::test]
+async fn exactly_burst_pass_and_the_next_is_denied() {
+    let store = store(&unique_prefix("redis_exact"));
+    for i in 0..5 {
+        let d = store.gcra("call:a", hourly(5), 1).await.unwrap();
+        assert!(d.allowed, "request {i} of the burst");
+        assert_eq!((d.limit, d.remaining), (5, 4 - i));
+        assert_eq!(d.retry_after, Duration::ZERO);
+    }
+    let denied = store.gcra("call:a", hourly(5), 1).await.unwrap();
+    assert!(!denied.allowed);
+    assert_eq!(denied.remaining, 0);
+    // The next slot opens one interval after the first request: within the hour, not after it.
+    assert!(
+        denied.retry_after > Duration::from_secs(3_500),
+        "{denied:?}"
+    );
+    assert!(
+        denied.retry_after <= Duration::from_secs(3_600),
+        "{denied:?}"
+    );
+    assert!(
+        denied.reset_after > Duration::from_secs(5 * 3_600 - 100),
+        "{denied:?}"
+    );
+
+    let other = store.gcra("call:b", hourly(5), 1).await.unwrap();
+    assert!(other.allowed, "other keys are unaffected");
+    assert_eq!(other.remaining, 4);
+}
+
+#[tokio::test]
+async fn cost_counts_and_oversized_cost_is_denied() {
+    let store = store(&unique_prefix("redis_cost"));
+    assert!(!store.gcra("k", hourly(3), 4).await.unwrap().allowed);
+    let d = store.gcra("k", hourly(3), 2).await.unwrap();
+    assert!(d.allowed);
+    assert_eq!(d.remaining, 1);
+    assert!(!store.gcra("k", hourly(3), 2).await.unwrap().allowed);
+    assert!(store.gcra("k", hourly(3), 1).await.unwrap().allowed);
+}
+
+#[tokio::test]
+async fn two_replicas_enforce_one_limit() {
+    let prefix = unique_prefix("redis_replicas");
+    let (a, b) = (store(&prefix), store(&prefix));
+    let mut passed = 0;
+    for i in 0..20 {
+        let replica = if i % 2 == 0 { &a } else { &b };
+        if replica
+            .gcra("tenant:t1", hourly(7), 1)
+            .await
+            .unwrap()
+            .allowed
+        {
+            passed += 1;
+        }
+    }
+    assert_eq!(passed, 7);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_enforce_one_limit_under_concurrency() {
+    let prefix = unique_prefix("redis_concurrent");
+    let replicas = [Arc::new(store(&prefix)), Arc::new(store(&prefix))];
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let replica = replicas[i % 2].clone();
+        tasks.push(tokio::spawn(async move {
+            replica
+                .gcra("call:hot", hourly(25), 1)
+                .await
+                .unwrap()
+                .allowed
+        }));
+    }
+    let mut passed = 0;
+    for task in tasks {
+        if task.await.unwrap() {
+            passed += 1;
+        }
+    }
+    assert_eq!(passed, 25, "the sum over both replicas equals the burst");
+}
+
+#[tokio::test]
+async fn key_value_operations() {
+    let store = store(&unique_prefix("redis_kv"));
+    let ttl = Duration::from_secs(60);
+    assert_eq!(store.get("k").await.unwrap(), None);
+    assert!(store.set_if_absent("k", b"first", ttl).await.unwrap());
+    assert!(!store.set_if_absent("k", b"second", ttl).await.unwrap());
+    assert_eq!(
+        store.get("k").await.unwrap().as_deref(),
+        Some(&b"first"[..])
+    );
+    store.set("k", &[0, 255, 10], ttl).await.unwrap();
+    assert_eq!(
+        store.get("k").await.unwrap().as_deref(),
+        Some(&[0, 255, 10][..])
+    );
+    store.delete("k").await.unwrap();
+    assert_eq!(store.get("k").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn values_and_limits_live_in_separate_namespaces() {
+    let store = store(&unique_prefix("redis_ns"));
+    store
+        .set("x", b"value", Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(store.gcra("x", hourly(1), 1).await.unwrap().allowed);
+    assert_eq!(
+        store.get("x").await.unwrap().as_deref(),
+        Some(&b"value"[..])
+    );
+}
+
+#[tokio::test]
+async fn generations_are_shared_counters() {
+    let prefix = unique_prefix("redis_gen");
+    let (a, b) = (store(&prefix), store(&prefix));
+    assert_eq!(a.generation("slots:t1").await.unwrap(), 0);
+    assert_eq!(a.bump_generation("slots:t1").await.unwrap(), 1);
+    assert_eq!(b.generation("slots:t1").await.unwrap(), 1);
+    assert_eq!(b.bump_generation("slots:t1").await.unwrap(), 2);
+    assert_eq!(a.generation("slots:t2").await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn ping_measures_a_round_trip() {
+    let store = store(&unique_prefix("redis_ping"));
+    assert!(store.ping().await.unwrap() > Duration::ZERO);
+}
+
+#[tokio::test]
+async fn debug_output_hides_the_password() {
+    let store = RedisStore::new(&RedisSettings {
+        url: "redis://:hunter2@127.0.0.1:1/0".to_owned(),
+        prefix: "p:".to_owned(),
+        timeout: Duration::from_millis(50),
+        connect_timeout: Duration::from_millis(50),
+    })
+    .unwrap();
+    let shown = format!("{store:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(shown.contains("127.0.0.1:1"), "{shown}");
+}

@@ -1,0 +1,152 @@
+//! The admin listener: health, readiness, detailed health, Prometheus metrics, policy reload and
+//! breaker controls. Reads are open; every `POST` needs the admin bearer token, or, when none is
+//! configured, a loopback listener.
+
+use std::sync::Arc;
+use std::time::UNIX_EPOCH;
+
+use async_trait::async_trait;
+use http::{Response, StatusCode};
+use pingora::apps::http_app::ServeHttp;
+use pingora::protocols::http::ServerSession;
+use serde_json::{Value, json};
+use subtle::ConstantTimeEq;
+
+use crate::app::App;
+
+/// Header on every admin answer, so probes know they reached frontdesk and not some other server.
+pub const IDENTITY_HEADER: &str = "x-frontdesk-version";
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+pub struct Admin {
+    pub app: Arc<App>,
+}
+
+#[async_trait]
+impl ServeHttp for Admin {
+    async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
+        let method = session.req_header().method.clone();
+        let path = session.req_header().uri.path().to_string();
+        let query = session.req_header().uri.query().unwrap_or("").to_string();
+        let authorized = self.authorized(session.req_header().headers.get(http::header::AUTHORIZATION));
+        match (method.as_str(), path.as_str()) {
+            ("GET", "/health") => reply(200, json!({ "status": "ok" })),
+            ("GET", "/health/ready") => {
+                let ready = self.app.lifecycle.is_ready();
+                reply(if ready { 200 } else { 503 }, json!({ "ready": ready, "draining": self.app.lifecycle.is_draining() }))
+            }
+            ("GET", "/health/detailed") => {
+                let detail = detailed(&self.app).await;
+                let status = if detail["healthy"].as_bool() == Some(true) { 200 } else { 503 };
+                reply(status, detail)
+            }
+            ("GET", "/metrics") => text(200, "text/plain; version=0.0.4", crate::telemetry::metrics::render()),
+            ("GET", "/admin/breakers") => reply(200, json!({ "breakers": self.app.breakers.snapshots() })),
+            ("POST", _) if !authorized => reply(401, json!({ "error": "unauthorized" })),
+            ("POST", "/admin/reload") => match self.app.policy.reload("admin") {
+                Ok(policy) => reply(200, json!({ "result": "success", "hash": policy.hash, "routes": policy.routes.len() })),
+                Err(errors) => reply(
+                    422,
+                    json!({ "result": "error", "errors": errors.iter().map(|e| e.to_string()).collect::<Vec<_>>() }),
+                ),
+            },
+            ("POST", p) if p.starts_with("/admin/breakers/") => {
+                let target = &p["/admin/breakers/".len()..];
+                let mode = query.split('&').find_map(|kv| kv.strip_prefix("mode=")).unwrap_or("");
+                let Some(mode) = parse_mode(mode) else {
+                    return reply(400, json!({ "error": "mode must be forced_open, disabled or auto" }));
+                };
+                match self.app.breakers.force(target, mode) {
+                    Ok(snapshot) => {
+                        tracing::warn!(target, ?mode, "breaker mode set by admin");
+                        reply(200, json!({ "breaker": snapshot }))
+                    }
+                    Err(_) => reply(404, json!({ "error": "unknown breaker target" })),
+                }
+            }
+            _ => reply(404, json!({ "error": "not_found" })),
+        }
+    }
+}
+
+impl Admin {
+    fn authorized(&self, header: Option<&http::HeaderValue>) -> bool {
+        match &self.app.admin_token {
+            Some(token) => header
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .is_some_and(|given| bool::from(given.as_bytes().ct_eq(token.expose().as_bytes()))),
+            None => self.app.config().admin_listen.ip().is_loopback(),
+        }
+    }
+}
+
+fn parse_mode(mode: &str) -> Option<frontdesk_resilience::Mode> {
+    use frontdesk_resilience::Mode;
+    match mode {
+        "forced_open" => Some(Mode::ForcedOpen),
+        "disabled" => Some(Mode::Disabled),
+        "auto" => Some(Mode::Auto),
+        _ => None,
+    }
+}
+
+async fn detailed(app: &App) -> Value {
+    let policy = app.policy.current();
+    let status = app.policy.status();
+    let since_epoch = |t: std::time::SystemTime| t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let store = app.store_handle.health();
+    let store_ok = !store.degraded;
+    let breakers = app.breakers.snapshots();
+    json!({
+        "healthy": app.lifecycle.is_ready(),
+        "status": if !app.lifecycle.is_ready() { "unavailable" } else if store_ok { "ok" } else { "degraded" },
+        "store": store,
+        "calendar": app.functions.health(),
+        "breakers": breakers,
+        "policy": {
+            "hash": policy.hash,
+            "loaded_at": since_epoch(status.loaded_at),
+            "last_attempt": since_epoch(status.last_attempt),
+            "routes": policy.routes.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
+            "files": policy.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+            "last_reload_error": status.last_error,
+        },
+        "system": {
+            "version": VERSION,
+            "uptime_seconds": app.lifecycle.uptime().as_secs(),
+            "in_flight": app.lifecycle.in_flight(),
+            "draining": app.lifecycle.is_draining(),
+            "memory_rss_bytes": rss_bytes(),
+            "threads": thread_count(),
+        },
+    })
+}
+
+/// Resident memory from /proc (Linux); `null` elsewhere.
+fn rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: u64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.split_whitespace().next()?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn thread_count() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status.lines().find_map(|l| l.strip_prefix("Threads:"))?.trim().parse().ok()
+}
+
+fn reply(status: u16, body: Value) -> Response<Vec<u8>> {
+    text(status, "application/json", body.to_string())
+}
+
+fn text(status: u16, content_type: &str, body: String) -> Response<Vec<u8>> {
+    let body = body.into_bytes();
+    Response::builder()
+        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header("content-type", content_type)
+        .header("content-length", body.len())
+        .header("cache-control", "no-store")
+        .header(IDENTITY_HEADER, VERSION)
+        .body(body)
+        .unwrap_or_default()
+}

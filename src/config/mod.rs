@@ -1,0 +1,239 @@
+//! The server configuration file (`config/frontdesk.yaml`): listeners, store, upstreams, where
+//! policies and tenants live. Loaded once at startup; policies reload separately.
+
+pub mod diagnostics;
+pub mod locate;
+pub mod secrets;
+pub mod units;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+pub use diagnostics::{Diagnostic, SourceFile};
+pub use secrets::{Secret, SecretRef};
+pub use units::{ByteSize, RateSpec};
+
+/// `config/frontdesk.yaml` as written.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub server: ServerSection,
+    #[serde(default)]
+    pub admin: AdminSection,
+    #[serde(default)]
+    pub logging: LoggingSection,
+    /// Shared state: `memory` (default) or `redis`.
+    #[serde(default)]
+    pub store: Option<frontdesk_store::config::StoreConfig>,
+    /// Named upstreams that routes forward to, e.g. `app` (the practice backend).
+    #[serde(default)]
+    pub upstreams: BTreeMap<String, UpstreamDef>,
+    /// Directory of policy files (`*.yaml`), relative to this file.
+    #[serde(default = "default_policy_dir")]
+    pub policy_dir: PathBuf,
+    /// The tenants file, relative to this file.
+    #[serde(default = "default_tenants_file")]
+    pub tenants_file: PathBuf,
+    /// Where the embedded calendar keeps its SQLite database, relative to this file.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    /// Traffic listener address.
+    pub listen: String,
+    /// Worker threads for the traffic listener; 0 = one per core.
+    pub threads: usize,
+    /// How long SIGTERM waits for in-flight requests before exiting.
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "String")]
+    pub grace_period: Duration,
+    /// Peers whose `X-Forwarded-For` is trusted (CIDR list).
+    pub trusted_proxies: Vec<String>,
+    /// Downstream keep-alive idle timeout.
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "String")]
+    pub keepalive_timeout: Duration,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            threads: 0,
+            grace_period: Duration::from_secs(10),
+            trusted_proxies: Vec::new(),
+            keepalive_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminSection {
+    /// Admin listener address (health, metrics, reload). Loopback by default.
+    pub listen: String,
+    /// Bearer token for mutating admin requests.
+    pub token: Option<SecretRef>,
+}
+
+impl Default for AdminSection {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:9090".into(),
+            token: Some(SecretRef::env("FRONTDESK_ADMIN_TOKEN", true)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoggingSection {
+    pub format: LogFormat,
+    /// A tracing filter, e.g. `info` or `frontdesk=debug,info`. `RUST_LOG` overrides it.
+    pub level: String,
+    /// Log-redaction rules; the built-in detectors when omitted.
+    pub redaction: Option<frontdesk_redact::RedactionConfig>,
+}
+
+impl Default for LoggingSection {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Json,
+            level: "info".into(),
+            redaction: None,
+        }
+    }
+}
+
+/// An upstream HTTP/1.1 server that routes may forward to.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamDef {
+    /// `host:port`.
+    pub address: String,
+    /// The Host header sent upstream; defaults to the address.
+    #[serde(default)]
+    pub host: Option<String>,
+    #[serde(default)]
+    pub timeouts: frontdesk_resilience::Timeouts,
+    #[serde(default)]
+    pub breaker: frontdesk_resilience::BreakerConfig,
+    #[serde(default)]
+    pub retry: frontdesk_resilience::RetryPolicy,
+}
+
+fn default_policy_dir() -> PathBuf {
+    "../policies".into()
+}
+fn default_tenants_file() -> PathBuf {
+    "tenants.yaml".into()
+}
+fn default_data_dir() -> PathBuf {
+    "../var".into()
+}
+
+/// The configuration with paths resolved against the config file's directory.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub file: ConfigFile,
+    pub path: PathBuf,
+    pub policy_dir: PathBuf,
+    pub tenants_file: PathBuf,
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub admin_listen: SocketAddr,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+impl Config {
+    /// Loads and checks the config file; every problem found is returned, not only the first.
+    pub fn load(path: &Path) -> Result<Self, Vec<Diagnostic>> {
+        let source = SourceFile::read(path).map_err(|d| vec![d])?;
+        let file: ConfigFile = source.parse().map_err(|d| vec![d])?;
+        Self::from_file(file, &source)
+    }
+
+    pub fn from_file(file: ConfigFile, source: &SourceFile) -> Result<Self, Vec<Diagnostic>> {
+        let mut errors = Vec::new();
+        let base = source.path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+
+        let mut addr = |field: &str, value: &str| match value.parse::<SocketAddr>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                errors.push(source.at(field, format!("invalid listen address `{value}`: expected IP:PORT")));
+                None
+            }
+        };
+        let listen = addr("server.listen", &file.server.listen);
+        let admin_listen = addr("admin.listen", &file.admin.listen);
+
+        let mut trusted_proxies = Vec::new();
+        for (i, cidr) in file.server.trusted_proxies.iter().enumerate() {
+            let parsed = cidr
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| cidr.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+            match parsed {
+                Ok(net) => trusted_proxies.push(net),
+                Err(_) => errors.push(source.at(
+                    &format!("server.trusted_proxies[{i}]"),
+                    format!("invalid CIDR `{cidr}`"),
+                )),
+            }
+        }
+        for (name, upstream) in &file.upstreams {
+            if upstream.address.parse::<SocketAddr>().is_err() && !upstream.address.contains(':') {
+                errors.push(source.at(
+                    &format!("upstreams.{name}.address"),
+                    format!("invalid upstream address `{}`: expected HOST:PORT", upstream.address),
+                ));
+            }
+        }
+        if file.server.grace_period > Duration::from_secs(3600) {
+            errors.push(source.at("server.grace_period", "grace_period must be at most 1h"));
+        }
+
+        match (listen, admin_listen) {
+            (Some(listen), Some(admin_listen)) if errors.is_empty() => {
+                if listen == admin_listen && listen.port() != 0 {
+                    return Err(vec![source.at("admin.listen", "admin.listen must differ from server.listen")]);
+                }
+                Ok(Self {
+                    policy_dir: resolve(&file.policy_dir),
+                    tenants_file: resolve(&file.tenants_file),
+                    data_dir: resolve(&file.data_dir),
+                    path: source.path.clone(),
+                    listen,
+                    admin_listen,
+                    trusted_proxies,
+                    file,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+
+    pub fn threads(&self) -> usize {
+        match self.file.server.threads {
+            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            n => n,
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! The compiled, immutable policy snapshot and the handle that swaps it on reload.
+//!
+//! Requests load the current snapshot once (`PolicyHandle::current`) and keep that `Arc` to the
+//! end, so a reload never changes the rules under a request in flight.
+
+pub mod compile;
+pub mod model;
+pub mod routes;
+pub mod template;
+pub mod watch;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use arc_swap::ArcSwap;
+use parking_lot::Mutex;
+
+use crate::config::{Config, Diagnostic};
+use crate::stages::auth::Verifier;
+pub use model::{EventHook, LimitMode, LimitScope};
+use routes::RouteTable;
+use template::{KeyTemplate, PathSegment};
+
+/// One compiled set of routes, tenants and everything they refer to.
+#[derive(Debug)]
+pub struct Policy {
+    pub routes: RouteTable<Arc<Route>>,
+    pub tenants: Arc<frontdesk_booking::TenantDirectory>,
+    /// Short content hash of every file that went into this snapshot.
+    pub hash: String,
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug)]
+pub struct Route {
+    pub name: String,
+    pub body_limit: u64,
+    pub json: bool,
+    pub auth: Option<Arc<AuthStage>>,
+    pub tenant: Option<TenantSource>,
+    pub limits: Vec<Arc<Limit>>,
+    pub validate: Option<Validation>,
+    pub dedupe: Option<Dedupe>,
+    pub redact: Option<Arc<frontdesk_redact::Redactor>>,
+    pub dispatch: Dispatch,
+    pub on_event: Option<EventHook>,
+    pub idempotent: bool,
+}
+
+#[derive(Debug)]
+pub struct AuthStage {
+    pub name: String,
+    pub verifier: Verifier,
+    /// Charged per failed attempt, checked before any signature work.
+    pub failure_limit: Option<Arc<Limit>>,
+}
+
+#[derive(Debug)]
+pub struct Limit {
+    pub name: String,
+    pub key: KeyTemplate,
+    pub rate: frontdesk_store::Rate,
+    pub scope: LimitScope,
+    pub mode: LimitMode,
+    pub fallback: String,
+}
+
+#[derive(Debug)]
+pub struct TenantSource {
+    pub agent_id: Option<KeyTemplate>,
+    pub number: Option<KeyTemplate>,
+    pub id: Option<KeyTemplate>,
+    pub required: bool,
+}
+
+#[derive(Debug)]
+pub struct Validation {
+    pub schema: Option<Arc<frontdesk_validate::Schema>>,
+    pub by_function: BTreeMap<String, Arc<frontdesk_validate::Schema>>,
+    pub function: Option<KeyTemplate>,
+    pub at: Option<Vec<PathSegment>>,
+}
+
+#[derive(Debug)]
+pub struct Dedupe {
+    pub key: KeyTemplate,
+    pub ttl: Duration,
+    pub status: u16,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dispatch {
+    /// Answered in-process by the booking engine.
+    Booking,
+    /// Forwarded to a configured upstream.
+    Forward { upstream: String },
+    /// Acknowledged with an empty answer.
+    Ack { status: u16 },
+}
+
+/// The outcome of the last reload attempt, for `/health/detailed` and `/admin/reload`.
+#[derive(Debug, Clone)]
+pub struct ReloadStatus {
+    pub loaded_at: SystemTime,
+    pub last_error: Option<Vec<String>>,
+    pub last_attempt: SystemTime,
+}
+
+/// The live snapshot plus what is needed to rebuild it.
+pub struct PolicyHandle {
+    config: Config,
+    current: ArcSwap<Policy>,
+    status: Mutex<ReloadStatus>,
+    /// Serialises reloads from the watcher, SIGHUP and the admin API.
+    reload_lock: Mutex<()>,
+}
+
+impl PolicyHandle {
+    pub fn load(config: Config) -> Result<Self, Vec<Diagnostic>> {
+        let policy = compile::compile(&config)?;
+        let now = SystemTime::now();
+        Ok(Self {
+            config,
+            current: ArcSwap::from_pointee(policy),
+            status: Mutex::new(ReloadStatus {
+                loaded_at: now,
+                last_error: None,
+                last_attempt: now,
+            }),
+            reload_lock: Mutex::new(()),
+        })
+    }
+
+    pub fn current(&self) -> Arc<Policy> {
+        self.current.load_full()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn status(&self) -> ReloadStatus {
+        self.status.lock().clone()
+    }
+
+    /// Recompiles everything; swaps the snapshot only when all of it compiled.
+    pub fn reload(&self, trigger: &str) -> Result<Arc<Policy>, Vec<Diagnostic>> {
+        let _serial = self.reload_lock.lock();
+        let result = compile::compile(&self.config);
+        let now = SystemTime::now();
+        let mut status = self.status.lock();
+        status.last_attempt = now;
+        match result {
+            Ok(policy) => {
+                let policy = Arc::new(policy);
+                let changed = policy.hash != self.current.load().hash;
+                self.current.store(policy.clone());
+                status.loaded_at = now;
+                status.last_error = None;
+                crate::telemetry::metrics::POLICY_RELOADS.with_label_values(&["success"]).inc();
+                tracing::info!(trigger, hash = %policy.hash, changed, routes = policy.routes.len(), "policy reloaded");
+                Ok(policy)
+            }
+            Err(errors) => {
+                crate::telemetry::metrics::POLICY_RELOADS.with_label_values(&["error"]).inc();
+                for e in &errors {
+                    tracing::error!(trigger, error = %e, "policy reload refused; the previous policy keeps serving");
+                }
+                status.last_error = Some(errors.iter().map(|e| e.to_string()).collect());
+                Err(errors)
+            }
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! Key templates such as `{body.call.call_id|header.x-retell-call-id}:{tenant}`: compiled once,
+//! rendered per request without allocation beyond the output string.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use http::HeaderMap;
+use serde_json::Value;
+
+/// What a template can read from a request.
+pub struct RequestView<'a> {
+    pub client_ip: IpAddr,
+    pub headers: &'a HeaderMap,
+    pub body: Option<&'a Value>,
+    pub tenant: Option<&'a str>,
+    pub route: &'a str,
+    pub params: &'a [(String, String)],
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Source {
+    ClientIp,
+    Tenant,
+    Route,
+    Header(String),
+    Param(String),
+    Body(Vec<PathSegment>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathSegment {
+    Key(String),
+    Index(usize),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Literal(String),
+    /// The first alternative the request carries.
+    Value(Vec<Source>),
+}
+
+/// A compiled key template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyTemplate {
+    parts: Vec<Part>,
+}
+
+/// Longer rendered values are hashed, so a hostile header cannot make keys unbounded.
+const MAX_VALUE_LEN: usize = 128;
+
+impl KeyTemplate {
+    pub fn parse(template: &str) -> Result<Self, String> {
+        let mut parts = Vec::new();
+        let mut rest = template;
+        while !rest.is_empty() {
+            match rest.find('{') {
+                Some(0) => {
+                    let end = rest
+                        .find('}')
+                        .ok_or_else(|| format!("unclosed `{{` in template `{template}`"))?;
+                    let inner = &rest[1..end];
+                    let sources = inner
+                        .split('|')
+                        .map(|s| parse_source(s.trim()))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    parts.push(Part::Value(sources));
+                    rest = &rest[end + 1..];
+                }
+                Some(start) => {
+                    parts.push(Part::Literal(rest[..start].to_string()));
+                    rest = &rest[start..];
+                }
+                None => {
+                    if rest.contains('}') {
+                        return Err(format!("unmatched `}}` in template `{template}`"));
+                    }
+                    parts.push(Part::Literal(rest.to_string()));
+                    rest = "";
+                }
+            }
+        }
+        if parts.iter().all(|p| matches!(p, Part::Literal(_))) {
+            return Err(format!("template `{template}` has no `{{...}}` part, so every request would share one key"));
+        }
+        Ok(Self { parts })
+    }
+
+    /// Whether any part reads the tenant (such limits run after tenant resolution).
+    pub fn uses_tenant(&self) -> bool {
+        self.sources().any(|s| matches!(s, Source::Tenant))
+    }
+
+    /// Whether any part reads the parsed body.
+    pub fn uses_body(&self) -> bool {
+        self.sources().any(|s| matches!(s, Source::Body(_)))
+    }
+
+    fn sources(&self) -> impl Iterator<Item = &Source> {
+        self.parts.iter().flat_map(|p| match p {
+            Part::Value(s) => s.as_slice(),
+            Part::Literal(_) => &[],
+        })
+    }
+
+    /// Renders the key; a part the request does not carry becomes `fallback`.
+    pub fn render(&self, view: &RequestView<'_>, fallback: &str) -> String {
+        let mut out = String::with_capacity(48);
+        for part in &self.parts {
+            match part {
+                Part::Literal(text) => out.push_str(text),
+                Part::Value(sources) => match sources.iter().find_map(|s| lookup(s, view)) {
+                    Some(value) if value.len() > MAX_VALUE_LEN => {
+                        use sha2::Digest;
+                        let digest = sha2::Sha256::digest(value.as_bytes());
+                        out.push_str("h:");
+                        for byte in &digest[..12] {
+                            let _ = write!(out, "{byte:02x}");
+                        }
+                    }
+                    Some(value) => out.push_str(&value),
+                    None => out.push_str(fallback),
+                },
+            }
+        }
+        out
+    }
+
+    /// The value of the first part alone, `None` when the request carries none of it.
+    pub fn render_value(&self, view: &RequestView<'_>) -> Option<String> {
+        self.parts.iter().find_map(|p| match p {
+            Part::Value(sources) => sources.iter().find_map(|s| lookup(s, view)),
+            Part::Literal(_) => None,
+        })
+    }
+}
+
+fn parse_source(s: &str) -> Result<Source, String> {
+    Ok(match s {
+        "client_ip" => Source::ClientIp,
+        "tenant" => Source::Tenant,
+        "route" => Source::Route,
+        _ => match s.split_once('.') {
+            Some(("header", name)) if !name.is_empty() => {
+                http::HeaderName::from_bytes(name.as_bytes())
+                    .map_err(|_| format!("invalid header name `{name}`"))?;
+                Source::Header(name.to_ascii_lowercase())
+            }
+            Some(("param", name)) if !name.is_empty() => Source::Param(name.to_string()),
+            Some(("body", path)) if !path.is_empty() => Source::Body(parse_body_path(path)?),
+            _ => {
+                return Err(format!(
+                    "unknown template part `{s}`: use client_ip, tenant, route, header.NAME, param.NAME or body.PATH"
+                ));
+            }
+        },
+    })
+}
+
+/// `call.call_id`, `payload.attendees[0].email`.
+pub fn parse_body_path(path: &str) -> Result<Vec<PathSegment>, String> {
+    let mut segments = Vec::new();
+    for piece in path.split('.') {
+        let (key, mut indexes) = match piece.find('[') {
+            Some(i) => (&piece[..i], &piece[i..]),
+            None => (piece, ""),
+        };
+        if key.is_empty() && indexes.is_empty() {
+            return Err(format!("empty segment in body path `{path}`"));
+        }
+        if !key.is_empty() {
+            segments.push(PathSegment::Key(key.to_string()));
+        }
+        while let Some(stripped) = indexes.strip_prefix('[') {
+            let end = stripped
+                .find(']')
+                .ok_or_else(|| format!("unclosed `[` in body path `{path}`"))?;
+            let index = stripped[..end]
+                .parse()
+                .map_err(|_| format!("invalid index in body path `{path}`"))?;
+            segments.push(PathSegment::Index(index));
+            indexes = &stripped[end + 1..];
+        }
+        if !indexes.is_empty() {
+            return Err(format!("unexpected `{indexes}` in body path `{path}`"));
+        }
+    }
+    Ok(segments)
+}
+
+/// The value at `path`, if present.
+pub fn body_value<'v>(body: &'v Value, path: &[PathSegment]) -> Option<&'v Value> {
+    path.iter().try_fold(body, |v, seg| match seg {
+        PathSegment::Key(k) => v.get(k),
+        PathSegment::Index(i) => v.get(i),
+    })
+}
+
+fn lookup(source: &Source, view: &RequestView<'_>) -> Option<String> {
+    let text = match source {
+        Source::ClientIp => return Some(view.client_ip.to_string()),
+        Source::Tenant => return view.tenant.map(str::to_string),
+        Source::Route => return Some(view.route.to_string()),
+        Source::Header(name) => view.headers.get(name.as_str())?.to_str().ok()?.to_string(),
+        Source::Param(name) => view.params.iter().find(|(k, _)| k == name)?.1.clone(),
+        Source::Body(path) => match body_value(view.body?, path)? {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => return None,
+        },
+    };
+    (!text.is_empty()).then_some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn view<'a>(headers: &'a HeaderMap, body: Option<&'a Value>) -> RequestView<'a> {
+        RequestView {
+            client_ip: "10.1.2.3".parse().unwrap(),
+            headers,
+            body,
+            tenant: Some("demo"),
+            route: "r",
+            params: &[],
+        }
+    }
+
+    #[test]
+    fn renders_alternatives_and_fallbacks() {
+        let t = KeyTemplate::parse("{body.call.call_id|header.x-retell-call-id}:{tenant}").unwrap();
+        let mut headers = HeaderMap::new();
+        let body = json!({"call": {"call_id": "abc"}});
+        assert_eq!(t.render(&view(&headers, Some(&body)), "_"), "abc:demo");
+        headers.insert("x-retell-call-id", "hdr".parse().unwrap());
+        assert_eq!(t.render(&view(&headers, None), "_"), "hdr:demo");
+        assert_eq!(t.render(&view(&HeaderMap::new(), None), "none"), "none:demo");
+    }
+
+    #[test]
+    fn body_paths_with_indexes_and_numbers() {
+        let t = KeyTemplate::parse("{body.payload.attendees[1].id}-{body.n}").unwrap();
+        let body = json!({"payload": {"attendees": [{"id": 1}, {"id": 2}]}, "n": 7});
+        assert_eq!(t.render(&view(&HeaderMap::new(), Some(&body)), "_"), "2-7");
+    }
+
+    #[test]
+    fn long_values_are_hashed() {
+        let t = KeyTemplate::parse("{header.x-k}").unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("x-k", "a".repeat(5000).parse().unwrap());
+        let key = t.render(&view(&headers, None), "_");
+        assert!(key.starts_with("h:") && key.len() == 26, "{key}");
+    }
+
+    #[test]
+    fn rejects_bad_templates() {
+        for bad in ["{nope}", "{body.}", "{header.}", "static", "{client_ip", "{body.a[x]}"] {
+            assert!(KeyTemplate::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
