@@ -89,6 +89,7 @@ fn run(path: &Path) -> ExitCode {
     };
     let logging = &config.file.logging;
     crate::telemetry::init_logging(logging.format, &logging.level, std::io::stderr);
+    crate::telemetry::install_panic_hook();
     let prepared = match server::prepare(config, Options::default()) {
         Ok(p) => p,
         Err(e) => {

@@ -149,6 +149,22 @@ fn default_data_dir() -> PathBuf {
     "../var".into()
 }
 
+/// Collapses `.` and `..` lexically, so messages name `policies/x.yaml`, not `config/../policies`.
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.components().next_back(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// The configuration with paths resolved against the config file's directory.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -173,7 +189,7 @@ impl Config {
     pub fn from_file(file: ConfigFile, source: &SourceFile) -> Result<Self, Vec<Diagnostic>> {
         let mut errors = Vec::new();
         let base = source.path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { normalize(&base.join(p)) };
 
         let mut addr = |field: &str, value: &str| match value.parse::<SocketAddr>() {
             Ok(a) => Some(a),

@@ -100,11 +100,10 @@ impl ProxyHttp for Gateway {
 
 impl Gateway {
     async fn handle(&self, session: &mut Session, ctx: &mut RequestCtx) -> std::result::Result<Outcome, Reply> {
-        let header = session.req_header();
-        let has_length = header.headers.contains_key(http::header::CONTENT_LENGTH);
-        if has_length && header.headers.contains_key(http::header::TRANSFER_ENCODING) {
+        if has_ambiguous_length(session) {
             return Err(Refusal::AmbiguousLength.reply());
         }
+        let header = session.req_header();
         let policy = self.app.policy.current();
         let method = header.method.clone();
         let path = header.uri.path().to_string();
@@ -147,6 +146,20 @@ impl Gateway {
         };
         Ok(stages::process(&self.app, &route, &incoming).await)
     }
+}
+
+/// Both Content-Length and Transfer-Encoding: the classic request-smuggling shape, refused.
+/// Pingora drops Content-Length in that case, so the raw header is consulted.
+fn has_ambiguous_length(session: &Session) -> bool {
+    let headers = &session.req_header().headers;
+    if !headers.contains_key(http::header::TRANSFER_ENCODING) {
+        return false;
+    }
+    headers.contains_key(http::header::CONTENT_LENGTH)
+        || session
+            .to_h1_raw()
+            .split(|b| *b == b'\n')
+            .any(|line| line.len() > 15 && line[..15].eq_ignore_ascii_case(b"content-length:"))
 }
 
 /// Reads the whole body, refusing it with 413 as soon as it crosses `limit`.

@@ -96,13 +96,14 @@ where
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
         LogFormat::Pretty => builder.compact().try_init(),
     };
-    if installed.is_ok() {
-        install_panic_hook();
+    if installed.is_err() {
+        tracing::debug!("a global subscriber was already installed");
     }
 }
 
-/// Panic messages can carry request data; route them through the redacting log.
-fn install_panic_hook() {
+/// Panic messages can carry request data; route them through the redacting log instead of
+/// printing them raw to stderr. Installed by `frontdesk run` (tests keep the default hook).
+pub fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
         let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
         let message = info

@@ -29,16 +29,23 @@ pub fn alternatives(
     let nearest_on = |day: Date| {
         on_day(day)
             .filter(|s| s.start != requested)
-            .min_by_key(|s| ((minutes_of_day(local(s).time()) - wanted_min).abs(), s.start))
+            .min_by_key(|s| {
+                (
+                    (minutes_of_day(local(s).time()) - wanted_min).abs(),
+                    s.start,
+                )
+            })
             .copied()
     };
 
     let mut picked: Vec<Slot> = Vec::with_capacity(max);
     let push = |slot: Option<Slot>, picked: &mut Vec<Slot>| {
-        if let Some(slot) = slot {
-            if slot.start != requested && !picked.contains(&slot) && picked.len() < max {
-                picked.push(slot);
-            }
+        if let Some(slot) = slot
+            && slot.start != requested
+            && !picked.contains(&slot)
+            && picked.len() < max
+        {
+            picked.push(slot);
         }
     };
 

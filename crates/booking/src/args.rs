@@ -85,7 +85,12 @@ impl CancelArgs {
     pub fn normalised(&self) -> Value {
         match self {
             CancelArgs::ById(id) => json!({ "booking_id": id }),
-            CancelArgs::ByContact { date, time, phone, email } => json!({
+            CancelArgs::ByContact {
+                date,
+                time,
+                phone,
+                email,
+            } => json!({
                 "date": format_date(*date),
                 "time": time.map(format_time),
                 "phone": phone,
@@ -137,7 +142,9 @@ impl<'a> ArgReader<'a> {
     }
 
     fn present(&self, field: &str) -> bool {
-        self.args.get(field).is_some_and(|v| !v.is_null() && v.as_str().is_none_or(|s| !s.trim().is_empty()))
+        self.args
+            .get(field)
+            .is_some_and(|v| !v.is_null() && v.as_str().is_none_or(|s| !s.trim().is_empty()))
     }
 
     pub fn date(&mut self, required: bool) -> Option<Date> {
@@ -151,7 +158,14 @@ impl<'a> ArgReader<'a> {
             }
             None => {
                 if required || self.present("date") {
-                    self.fail("date", if self.present("date") { "invalid" } else { "required" });
+                    self.fail(
+                        "date",
+                        if self.present("date") {
+                            "invalid"
+                        } else {
+                            "required"
+                        },
+                    );
                 }
                 None
             }
@@ -169,7 +183,14 @@ impl<'a> ArgReader<'a> {
             }
             None => {
                 if required || self.present("time") {
-                    self.fail("time", if self.present("time") { "invalid" } else { "required" });
+                    self.fail(
+                        "time",
+                        if self.present("time") {
+                            "invalid"
+                        } else {
+                            "required"
+                        },
+                    );
                 }
                 None
             }
@@ -324,7 +345,11 @@ pub fn check_args(tenant: &Tenant, args: &Value) -> Result<CheckArgs, Vec<FieldE
 }
 
 /// Parses `book_appointment` arguments.
-pub fn book_args(tenant: &Tenant, args: &Value, caller: Option<&str>) -> Result<BookArgs, Vec<FieldError>> {
+pub fn book_args(
+    tenant: &Tenant,
+    args: &Value,
+    caller: Option<&str>,
+) -> Result<BookArgs, Vec<FieldError>> {
     let mut r = ArgReader::new(args);
     let date = r.date(true);
     let time = r.time(true);
@@ -359,7 +384,13 @@ pub fn cancel_args(args: &Value, caller: Option<&str>) -> Result<CancelArgs, Vec
     let time = r.time(false);
     let email = r.email();
     let phone = r.phone(caller);
-    if phone.is_none() && email.is_none() && !r.errors.iter().any(|e| e.field == "phone" || e.field == "email") {
+    if phone.is_none()
+        && email.is_none()
+        && !r
+            .errors
+            .iter()
+            .any(|e| e.field == "phone" || e.field == "email")
+    {
         r.fail("phone", "required");
     }
     match date {
@@ -406,14 +437,24 @@ mod tests {
         let fields: Vec<_> = errors.iter().map(|e| (e.field, e.code)).collect();
         assert_eq!(
             fields,
-            [("booking_id", "required"), ("date", "required"), ("time", "invalid")]
+            [
+                ("booking_id", "required"),
+                ("date", "required"),
+                ("time", "invalid")
+            ]
         );
     }
 
     #[test]
     fn cancel_needs_a_contact_without_id() {
         let errors = cancel_args(&json!({"date": "2026-01-06"}), None).unwrap_err();
-        assert_eq!(errors, [FieldError { field: "phone", code: "required" }]);
+        assert_eq!(
+            errors,
+            [FieldError {
+                field: "phone",
+                code: "required"
+            }]
+        );
         let ok = cancel_args(&json!({"date": "06.01.2026"}), Some("+49301234567")).unwrap();
         assert!(matches!(ok, CancelArgs::ByContact { phone: Some(_), .. }));
         let by_id = cancel_args(&json!({"booking_id": 17}), None).unwrap();

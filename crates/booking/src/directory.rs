@@ -130,7 +130,9 @@ impl TenantDirectory {
             if let Some(first) = scopes.insert(scope.clone(), i) {
                 err(
                     "branch_id",
-                    format!("company_id + branch_id already used by tenants[{first}]; tenants would share data"),
+                    format!(
+                        "company_id + branch_id already used by tenants[{first}]; tenants would share data"
+                    ),
                 );
             }
             match compile_tenant(cfg, scope) {
@@ -167,7 +169,10 @@ impl TenantDirectory {
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<Tenant>> {
-        self.by_id.get(id).and_then(|&i| self.tenants.get(i)).cloned()
+        self.by_id
+            .get(id)
+            .and_then(|&i| self.tenants.get(i))
+            .cloned()
     }
 
     pub fn tenants(&self) -> impl Iterator<Item = &Arc<Tenant>> {
@@ -187,7 +192,8 @@ type FieldProblems = Vec<(String, String)>;
 
 fn compile_tenant(cfg: &TenantConfig, scope: TenantScope) -> Result<Tenant, FieldProblems> {
     let mut problems: FieldProblems = Vec::new();
-    let mut bad = |field: &str, message: &str| problems.push((field.to_owned(), message.to_owned()));
+    let mut bad =
+        |field: &str, message: &str| problems.push((field.to_owned(), message.to_owned()));
 
     for (field, value) in [
         ("id", &cfg.id),
@@ -195,7 +201,10 @@ fn compile_tenant(cfg: &TenantConfig, scope: TenantScope) -> Result<Tenant, Fiel
         ("branch_id", &cfg.branch_id),
     ] {
         if !is_identifier(value) {
-            bad(field, "must be 1–64 characters of A–Z, a–z, 0–9, '_', '-', '.'");
+            bad(
+                field,
+                "must be 1–64 characters of A–Z, a–z, 0–9, '_', '-', '.'",
+            );
         }
     }
 
@@ -222,7 +231,10 @@ fn compile_tenant(cfg: &TenantConfig, scope: TenantScope) -> Result<Tenant, Fiel
     let default_duration_min = match duration_minutes(cfg.default_duration) {
         Some(m) if (MIN_DURATION_MIN..=MAX_DURATION_MIN).contains(&m) => m,
         _ => {
-            bad("default_duration", "must be whole minutes between 15m and 8h");
+            bad(
+                "default_duration",
+                "must be whole minutes between 15m and 8h",
+            );
             MIN_DURATION_MIN
         }
     };
@@ -260,7 +272,10 @@ fn compile_tenant(cfg: &TenantConfig, scope: TenantScope) -> Result<Tenant, Fiel
         }
         CalendarConfig::Calcom(calcom) => {
             if calcom.api_key_env.trim().is_empty() {
-                bad("calendar.api_key_env", "name of the API key variable is empty");
+                bad(
+                    "calendar.api_key_env",
+                    "name of the API key variable is empty",
+                );
             }
             if calcom.event_types.is_empty() {
                 bad("calendar.event_types", "at least one event type is needed");
@@ -297,7 +312,10 @@ fn compile_tenant(cfg: &TenantConfig, scope: TenantScope) -> Result<Tenant, Fiel
                             bad(&format!("business_hours.{name}.open"), "not a time (HH:MM)");
                         }
                         if c.is_none() {
-                            bad(&format!("business_hours.{name}.close"), "not a time (HH:MM)");
+                            bad(
+                                &format!("business_hours.{name}.close"),
+                                "not a time (HH:MM)",
+                            );
                         }
                     }
                 }
@@ -347,7 +365,7 @@ fn parse_clock(s: &str) -> Option<Time> {
 
 fn duration_minutes(d: Duration) -> Option<u32> {
     let secs = d.as_secs();
-    if d.subsec_nanos() != 0 || secs % 60 != 0 {
+    if d.subsec_nanos() != 0 || !secs.is_multiple_of(60) {
         return None;
     }
     u32::try_from(secs / 60).ok()
@@ -356,7 +374,8 @@ fn duration_minutes(d: Duration) -> Option<u32> {
 fn is_identifier(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 fn is_e164(s: &str) -> bool {

@@ -102,7 +102,11 @@ impl Engine {
         })
     }
 
-    pub fn with_provider(mut self, kind: ProviderKind, provider: Arc<dyn CalendarProvider>) -> Self {
+    pub fn with_provider(
+        mut self,
+        kind: ProviderKind,
+        provider: Arc<dyn CalendarProvider>,
+    ) -> Self {
         self.providers.insert(kind, provider);
         self
     }
@@ -120,7 +124,13 @@ impl Engine {
 
     /// Runs one booking function and returns its reply object (never an error: every outcome
     /// is a reply with `success` and a speakable `message`).
-    pub async fn call(&self, tenant: &Tenant, call: CallContext, function: &str, args: &Value) -> Value {
+    pub async fn call(
+        &self,
+        tenant: &Tenant,
+        call: CallContext,
+        function: &str,
+        args: &Value,
+    ) -> Value {
         let lang = tenant.language;
         let Some(function) = Function::from_name(function) else {
             return json!({
@@ -153,24 +163,30 @@ impl Engine {
             Function::BookAppointment => match args::book_args(tenant, args, caller) {
                 Ok(a) => {
                     let normalised = a.normalised();
-                    self.once(&ctx, &call, function, &normalised, || functions::book_appointment(&ctx, &a))
-                        .await
+                    self.once(&ctx, &call, function, &normalised, || {
+                        functions::book_appointment(&ctx, &a)
+                    })
+                    .await
                 }
                 Err(errors) => self.invalid_input(tenant, &errors, true),
             },
             Function::CancelAppointment => match args::cancel_args(args, caller) {
                 Ok(a) => {
                     let normalised = a.normalised();
-                    self.once(&ctx, &call, function, &normalised, || functions::cancel_appointment(&ctx, &a))
-                        .await
+                    self.once(&ctx, &call, function, &normalised, || {
+                        functions::cancel_appointment(&ctx, &a)
+                    })
+                    .await
                 }
                 Err(errors) => self.invalid_input(tenant, &errors, true),
             },
             Function::RescheduleAppointment => match args::reschedule_args(args) {
                 Ok(a) => {
                     let normalised = a.normalised();
-                    self.once(&ctx, &call, function, &normalised, || functions::reschedule_appointment(&ctx, &a))
-                        .await
+                    self.once(&ctx, &call, function, &normalised, || {
+                        functions::reschedule_appointment(&ctx, &a)
+                    })
+                    .await
                 }
                 Err(errors) => self.invalid_input(tenant, &errors, true),
             },
@@ -178,7 +194,14 @@ impl Engine {
     }
 
     /// Runs a writing function at most once per (tenant, call id, function, arguments).
-    async fn once<F, Fut>(&self, ctx: &Ctx<'_>, call: &CallContext, function: Function, normalised: &Value, execute: F) -> Value
+    async fn once<F, Fut>(
+        &self,
+        ctx: &Ctx<'_>,
+        call: &CallContext,
+        function: Function,
+        normalised: &Value,
+        execute: F,
+    ) -> Value
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Outcome>,
@@ -199,7 +222,12 @@ impl Engine {
         }
     }
 
-    fn invalid_input(&self, tenant: &Tenant, errors: &[FieldError], counts_as_booking: bool) -> Value {
+    fn invalid_input(
+        &self,
+        tenant: &Tenant,
+        errors: &[FieldError],
+        counts_as_booking: bool,
+    ) -> Value {
         if counts_as_booking {
             booking_outcome("invalid_input");
         }

@@ -42,11 +42,15 @@ impl Ctx<'_> {
     }
 
     fn instant(&self, date: Date, time: Time) -> Option<Timestamp> {
-        self.tenant.time_zone.to_timestamp(date.to_datetime(time)).ok()
+        self.tenant
+            .time_zone
+            .to_timestamp(date.to_datetime(time))
+            .ok()
     }
 
     fn rfc3339(&self, ts: Timestamp) -> String {
-        ts.display_with_offset(self.tenant.time_zone.to_offset(ts)).to_string()
+        ts.display_with_offset(self.tenant.time_zone.to_offset(ts))
+            .to_string()
     }
 
     fn when(&self, ts: Timestamp) -> String {
@@ -86,7 +90,12 @@ impl Ctx<'_> {
     }
 
     /// Free slots from `from` (not before today) over the tenant's search window.
-    async fn free_slots(&self, from: Date, duration_min: u32, service: Option<&str>) -> Result<Vec<Slot>, CalendarError> {
+    async fn free_slots(
+        &self,
+        from: Date,
+        duration_min: u32,
+        service: Option<&str>,
+    ) -> Result<Vec<Slot>, CalendarError> {
         let from = self.today().map_or(from, |today| from.max(today));
         let to = from
             .checked_add(i32::from(self.tenant.search_days).days())
@@ -114,18 +123,36 @@ impl Ctx<'_> {
     /// the reply is not kept for idempotent repeats.
     pub fn calendar_failure(&self, error: &CalendarError) -> Outcome {
         let (reason, key, outcome) = match error {
-            CalendarError::RateLimited { .. } => ("calendar_unavailable", MessageKey::CalendarBusy, "calendar_unavailable"),
+            CalendarError::RateLimited { .. } => (
+                "calendar_unavailable",
+                MessageKey::CalendarBusy,
+                "calendar_unavailable",
+            ),
             CalendarError::Unauthorized | CalendarError::Config(_) => {
                 tracing::error!(tenant = %self.tenant.id, provider = self.provider.name(), error = %error, "calendar configuration error");
-                ("configuration_error", MessageKey::ConfigurationError, "configuration_error")
+                (
+                    "configuration_error",
+                    MessageKey::ConfigurationError,
+                    "configuration_error",
+                )
             }
             CalendarError::NotFound => {
                 booking_outcome("not_found");
-                return Outcome::Final(self.failure("not_found", self.text(MessageKey::NotFound, &[]), Map::new()));
+                return Outcome::Final(self.failure(
+                    "not_found",
+                    self.text(MessageKey::NotFound, &[]),
+                    Map::new(),
+                ));
             }
-            CalendarError::Unavailable(_) | CalendarError::SlotTaken | CalendarError::Rejected(_) => {
+            CalendarError::Unavailable(_)
+            | CalendarError::SlotTaken
+            | CalendarError::Rejected(_) => {
                 tracing::warn!(tenant = %self.tenant.id, provider = self.provider.name(), error = %error, "calendar call failed");
-                ("calendar_unavailable", MessageKey::CalendarUnavailable, "calendar_unavailable")
+                (
+                    "calendar_unavailable",
+                    MessageKey::CalendarUnavailable,
+                    "calendar_unavailable",
+                )
             }
         };
         booking_outcome(outcome);
@@ -133,7 +160,11 @@ impl Ctx<'_> {
     }
 
     pub fn configuration_error(&self) -> Value {
-        self.failure("configuration_error", self.text(MessageKey::ConfigurationError, &[]), Map::new())
+        self.failure(
+            "configuration_error",
+            self.text(MessageKey::ConfigurationError, &[]),
+            Map::new(),
+        )
     }
 
     fn adjusted_json(&self, placement: &Placement) -> Option<Value> {
@@ -161,10 +192,21 @@ impl Ctx<'_> {
 
     /// Alternatives to `wanted`, best effort: if the calendar cannot list slots, no
     /// alternatives rather than no answer.
-    async fn alternatives_for(&self, wanted: Timestamp, duration_min: u32, service: Option<&str>) -> Vec<Slot> {
+    async fn alternatives_for(
+        &self,
+        wanted: Timestamp,
+        duration_min: u32,
+        service: Option<&str>,
+    ) -> Vec<Slot> {
         let date = self.local(wanted).date();
         match self.free_slots(date, duration_min, service).await {
-            Ok(free) => alternatives(&self.tenant.hours, &self.tenant.time_zone, wanted, &free, self.tenant.max_alternatives),
+            Ok(free) => alternatives(
+                &self.tenant.hours,
+                &self.tenant.time_zone,
+                wanted,
+                &free,
+                self.tenant.max_alternatives,
+            ),
             Err(e) => {
                 tracing::warn!(tenant = %self.tenant.id, error = %e, "alternatives unavailable");
                 Vec::new()
@@ -173,23 +215,42 @@ impl Ctx<'_> {
     }
 
     /// `slot_unavailable` with real alternatives.
-    async fn slot_unavailable(&self, wanted: Timestamp, duration_min: u32, service: Option<&str>) -> Value {
+    async fn slot_unavailable(
+        &self,
+        wanted: Timestamp,
+        duration_min: u32,
+        service: Option<&str>,
+    ) -> Value {
         booking_outcome("slot_unavailable");
         let alts = self.alternatives_for(wanted, duration_min, service).await;
         let when = self.when(wanted);
         let message = if alts.is_empty() {
-            self.text(MessageKey::SlotUnavailableNoAlternatives, &[("when", &when)])
+            self.text(
+                MessageKey::SlotUnavailableNoAlternatives,
+                &[("when", &when)],
+            )
         } else {
-            self.text(MessageKey::SlotUnavailable, &[("when", &when), ("alternatives", &self.spoken_slots(&alts))])
+            self.text(
+                MessageKey::SlotUnavailable,
+                &[("when", &when), ("alternatives", &self.spoken_slots(&alts))],
+            )
         };
         let mut extra = Map::new();
-        extra.insert("alternatives".into(), alts.iter().map(|s| self.slot_json(s)).collect());
+        extra.insert(
+            "alternatives".into(),
+            alts.iter().map(|s| self.slot_json(s)).collect(),
+        );
         self.failure("slot_unavailable", message, extra)
     }
 
     /// A booking or move asked for a time outside business hours: nothing is written; the
     /// adjusted time (when free) leads the alternatives, so "yes, then 9:00" is one step.
-    async fn outside_hours(&self, placement: &Placement, duration_min: u32, service: Option<&str>) -> Value {
+    async fn outside_hours(
+        &self,
+        placement: &Placement,
+        duration_min: u32,
+        service: Option<&str>,
+    ) -> Value {
         booking_outcome("outside_hours");
         let mut alts: Vec<Slot> = Vec::new();
         if let Some(adjusted) = placement.time.and_then(|t| self.instant(placement.date, t)) {
@@ -208,17 +269,28 @@ impl Ctx<'_> {
                     alts.extend(more.into_iter().filter(|s| s.start != adjusted));
                     alts.truncate(self.tenant.max_alternatives);
                 }
-                Err(e) => tracing::warn!(tenant = %self.tenant.id, error = %e, "alternatives unavailable"),
+                Err(e) => {
+                    tracing::warn!(tenant = %self.tenant.id, error = %e, "alternatives unavailable")
+                }
             }
         }
         let mut message = self.adjusted_sentence(placement).unwrap_or_default();
         if !alts.is_empty() {
             message.push(' ');
-            message.push_str(&self.text(MessageKey::OutsideHours, &[("alternatives", &self.spoken_slots(&alts))]));
+            message.push_str(&self.text(
+                MessageKey::OutsideHours,
+                &[("alternatives", &self.spoken_slots(&alts))],
+            ));
         }
         let mut extra = Map::new();
-        extra.insert("adjusted".into(), self.adjusted_json(placement).unwrap_or(Value::Null));
-        extra.insert("alternatives".into(), alts.iter().map(|s| self.slot_json(s)).collect());
+        extra.insert(
+            "adjusted".into(),
+            self.adjusted_json(placement).unwrap_or(Value::Null),
+        );
+        extra.insert(
+            "alternatives".into(),
+            alts.iter().map(|s| self.slot_json(s)).collect(),
+        );
         self.failure("outside_business_hours", message, extra)
     }
 }
@@ -228,7 +300,10 @@ pub(crate) async fn check_availability(ctx: &Ctx<'_>, args: &CheckArgs) -> Value
     let Ok(placement) = ctx.tenant.hours.adjust(args.date, args.time) else {
         return ctx.configuration_error();
     };
-    let free = match ctx.free_slots(placement.date, args.duration_min, args.service.as_deref()).await {
+    let free = match ctx
+        .free_slots(placement.date, args.duration_min, args.service.as_deref())
+        .await
+    {
         Ok(free) => free,
         Err(e) => {
             return match ctx.calendar_failure(&e) {
@@ -252,7 +327,13 @@ pub(crate) async fn check_availability(ctx: &Ctx<'_>, args: &CheckArgs) -> Value
             let alts = if available {
                 Vec::new()
             } else {
-                alternatives(&ctx.tenant.hours, &ctx.tenant.time_zone, start, &free, ctx.tenant.max_alternatives)
+                alternatives(
+                    &ctx.tenant.hours,
+                    &ctx.tenant.time_zone,
+                    start,
+                    &free,
+                    ctx.tenant.max_alternatives,
+                )
             };
             let when = ctx.when(start);
             message.push(match (available, alts.is_empty()) {
@@ -261,7 +342,9 @@ pub(crate) async fn check_availability(ctx: &Ctx<'_>, args: &CheckArgs) -> Value
                     MessageKey::Unavailable,
                     &[("when", &when), ("alternatives", &ctx.spoken_slots(&alts))],
                 ),
-                (false, true) => ctx.text(MessageKey::UnavailableNoAlternatives, &[("when", &when)]),
+                (false, true) => {
+                    ctx.text(MessageKey::UnavailableNoAlternatives, &[("when", &when)])
+                }
             });
             (available, alts)
         }
@@ -273,7 +356,9 @@ pub(crate) async fn check_availability(ctx: &Ctx<'_>, args: &CheckArgs) -> Value
                 .collect();
             reply.insert(
                 "slots".into(),
-                day.iter().map(|s| Value::String(format_time(ctx.local(s.start).time()))).collect(),
+                day.iter()
+                    .map(|s| Value::String(format_time(ctx.local(s.start).time())))
+                    .collect(),
             );
             let date = ctx.messages.date(ctx.lang(), placement.date);
             if day.is_empty() {
@@ -298,13 +383,19 @@ pub(crate) async fn check_availability(ctx: &Ctx<'_>, args: &CheckArgs) -> Value
                     .map(|s| ctx.messages.time(ctx.lang(), ctx.local(s.start).time()))
                     .collect();
                 let times = ctx.messages.list_or(ctx.lang(), &times);
-                message.push(ctx.text(MessageKey::DayAvailable, &[("date", &date), ("times", &times)]));
+                message.push(ctx.text(
+                    MessageKey::DayAvailable,
+                    &[("date", &date), ("times", &times)],
+                ));
                 (true, Vec::new())
             }
         }
     };
     reply.insert("available".into(), Value::Bool(available));
-    reply.insert("alternatives".into(), alts.iter().map(|s| ctx.slot_json(s)).collect());
+    reply.insert(
+        "alternatives".into(),
+        alts.iter().map(|s| ctx.slot_json(s)).collect(),
+    );
     reply.insert("message".into(), Value::String(message.join(" ")));
     Value::Object(reply)
 }
@@ -315,7 +406,10 @@ pub(crate) async fn book_appointment(ctx: &Ctx<'_>, args: &BookArgs) -> Outcome 
         return Outcome::Retryable(ctx.configuration_error());
     };
     if placement.reason.is_some() {
-        return Outcome::Final(ctx.outside_hours(&placement, args.duration_min, args.service.as_deref()).await);
+        return Outcome::Final(
+            ctx.outside_hours(&placement, args.duration_min, args.service.as_deref())
+                .await,
+        );
     }
     let Some(start) = ctx.instant(args.date, args.time) else {
         return Outcome::Retryable(ctx.configuration_error());
@@ -340,9 +434,10 @@ pub(crate) async fn book_appointment(ctx: &Ctx<'_>, args: &BookArgs) -> Outcome 
                 "message": ctx.text(MessageKey::Booked, &[("when", &ctx.when(booking.start))]),
             }))
         }
-        Err(CalendarError::SlotTaken | CalendarError::Rejected(_)) => {
-            Outcome::Final(ctx.slot_unavailable(start, args.duration_min, args.service.as_deref()).await)
-        }
+        Err(CalendarError::SlotTaken | CalendarError::Rejected(_)) => Outcome::Final(
+            ctx.slot_unavailable(start, args.duration_min, args.service.as_deref())
+                .await,
+        ),
         Err(e) => ctx.calendar_failure(&e),
     }
 }
@@ -351,7 +446,12 @@ pub(crate) async fn book_appointment(ctx: &Ctx<'_>, args: &BookArgs) -> Outcome 
 pub(crate) async fn cancel_appointment(ctx: &Ctx<'_>, args: &CancelArgs) -> Outcome {
     let booking_ref = match args {
         CancelArgs::ById(id) => id.clone(),
-        CancelArgs::ByContact { date, time, phone, email } => {
+        CancelArgs::ByContact {
+            date,
+            time,
+            phone,
+            email,
+        } => {
             let from = ctx.instant(*date, Time::MIN);
             let contact = ContactQuery {
                 phone: phone.clone(),
@@ -377,8 +477,14 @@ pub(crate) async fn cancel_appointment(ctx: &Ctx<'_>, args: &CancelArgs) -> Outc
                     booking_outcome("ambiguous");
                     let slots: Vec<Slot> = many.iter().map(|b| Slot { start: b.start }).collect();
                     let mut extra = Map::new();
-                    extra.insert("bookings".into(), slots.iter().map(|s| ctx.slot_json(s)).collect());
-                    let message = ctx.text(MessageKey::Ambiguous, &[("alternatives", &ctx.spoken_slots(&slots))]);
+                    extra.insert(
+                        "bookings".into(),
+                        slots.iter().map(|s| ctx.slot_json(s)).collect(),
+                    );
+                    let message = ctx.text(
+                        MessageKey::Ambiguous,
+                        &[("alternatives", &ctx.spoken_slots(&slots))],
+                    );
                     return Outcome::Final(ctx.failure("ambiguous", message, extra));
                 }
             }
@@ -416,7 +522,11 @@ pub(crate) async fn reschedule_appointment(ctx: &Ctx<'_>, args: &RescheduleArgs)
     let Some(start) = ctx.instant(args.date, args.time) else {
         return Outcome::Retryable(ctx.configuration_error());
     };
-    match ctx.provider.reschedule(ctx.tenant, &existing.id, start).await {
+    match ctx
+        .provider
+        .reschedule(ctx.tenant, &existing.id, start)
+        .await
+    {
         Ok(booking) => {
             booking_outcome("rescheduled");
             Outcome::Final(json!({

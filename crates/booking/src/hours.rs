@@ -81,7 +81,15 @@ impl BusinessHours {
             open: Time::constant(9, 0, 0, 0),
             close: Time::constant(18, 0, 0, 0),
         };
-        [Some(day), Some(day), Some(day), Some(day), Some(day), None, None]
+        [
+            Some(day),
+            Some(day),
+            Some(day),
+            Some(day),
+            Some(day),
+            None,
+            None,
+        ]
     }
 
     /// Opening hours on `date`, `None` when closed (weekday off or closed date).
@@ -184,7 +192,8 @@ impl BusinessHours {
         let mut minute = open_min;
         while minute < close_min {
             if let Some(start) = civil_instant(date, minute, tz) {
-                let end = start.checked_add(jiff::SignedDuration::from_mins(i64::from(duration_min)));
+                let end =
+                    start.checked_add(jiff::SignedDuration::from_mins(i64::from(duration_min)));
                 if matches!(end, Ok(end) if end <= close) {
                     starts.push(start);
                 }

@@ -86,13 +86,26 @@ impl Idempotency {
 
     /// The store key. Call id and arguments are hashed: keys may show up in Redis tooling and
     /// must not carry caller data.
-    pub fn key(scope: &TenantScope, call_id: &str, function: &str, normalised_args: &Value) -> String {
+    pub fn key(
+        scope: &TenantScope,
+        call_id: &str,
+        function: &str,
+        normalised_args: &Value,
+    ) -> String {
         let mut h = Sha256::new();
-        for part in [call_id.as_bytes(), function.as_bytes(), normalised_args.to_string().as_bytes()] {
+        for part in [
+            call_id.as_bytes(),
+            function.as_bytes(),
+            normalised_args.to_string().as_bytes(),
+        ] {
             h.update((part.len() as u64).to_le_bytes());
             h.update(part);
         }
-        format!("booking:idem:v1:{}:{}", scope.key(), hex::encode(h.finalize()))
+        format!(
+            "booking:idem:v1:{}:{}",
+            scope.key(),
+            hex::encode(h.finalize())
+        )
     }
 
     /// Runs `execute` at most once per key (within the TTL) and returns its reply to everyone.
@@ -184,7 +197,9 @@ impl Idempotency {
             Err(_) => return Ok(None),
         };
         Ok(match parsed.get("state").and_then(Value::as_str) {
-            Some("done") => Some(Stored::Done(parsed.get("reply").cloned().unwrap_or(Value::Null))),
+            Some("done") => Some(Stored::Done(
+                parsed.get("reply").cloned().unwrap_or(Value::Null),
+            )),
             Some("pending") => Some(Stored::Pending),
             _ => None,
         })

@@ -153,7 +153,8 @@ fn granules(start_ms: i64, end_ms: i64) -> impl Iterator<Item = i64> {
 }
 
 fn ts(ms: i64) -> Result<Timestamp, CalendarError> {
-    Timestamp::from_millisecond(ms).map_err(|_| CalendarError::Unavailable("bad stored time".into()))
+    Timestamp::from_millisecond(ms)
+        .map_err(|_| CalendarError::Unavailable("bad stored time".into()))
 }
 
 fn normalise_phone(phone: &str) -> String {
@@ -205,7 +206,11 @@ fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     })
 }
 
-fn find_row(tx: &Transaction<'_>, scope: &TenantScope, booking_ref: &str) -> rusqlite::Result<Option<Row>> {
+fn find_row(
+    tx: &Transaction<'_>,
+    scope: &TenantScope,
+    booking_ref: &str,
+) -> rusqlite::Result<Option<Row>> {
     // A reference is the numeric id or the uid; both are looked up within the tenant only, so
     // another tenant's id reads as "not found".
     let id: Option<i64> = booking_ref.trim().parse().ok();
@@ -252,7 +257,13 @@ fn occupy(
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
     for g in granules(start_ms, end_ms) {
-        stmt.execute(params![scope.company_id, scope.branch_id, resource, g, booking_id])?;
+        stmt.execute(params![
+            scope.company_id,
+            scope.branch_id,
+            resource,
+            g,
+            booking_id
+        ])?;
     }
     Ok(())
 }
@@ -285,7 +296,12 @@ fn finish<T>(result: Result<Write<T>, PoolError>) -> Result<T, CalendarError> {
 
 /// Refuses a start that is in the past or does not fit inside that day's business hours; the
 /// engine only offers fitting slots, so this guards direct callers.
-fn check_fits(tenant: &Tenant, start: Timestamp, duration_min: u32, now_ms: i64) -> Result<i64, CalendarError> {
+fn check_fits(
+    tenant: &Tenant,
+    start: Timestamp,
+    duration_min: u32,
+    now_ms: i64,
+) -> Result<i64, CalendarError> {
     let start_ms = start.as_millisecond();
     if start_ms < now_ms {
         return Err(CalendarError::Rejected("start is in the past".into()));
@@ -299,7 +315,9 @@ fn check_fits(tenant: &Tenant, start: Timestamp, duration_min: u32, now_ms: i64)
         .checked_add(SignedDuration::from_mins(i64::from(duration_min)))
         .map_err(|_| CalendarError::Rejected("bad duration".into()))?;
     if start < open || end > close {
-        return Err(CalendarError::Rejected("appointment does not fit business hours".into()));
+        return Err(CalendarError::Rejected(
+            "appointment does not fit business hours".into(),
+        ));
     }
     Ok(end.as_millisecond())
 }
@@ -324,7 +342,11 @@ impl CalendarProvider for LocalCalendar {
         "local"
     }
 
-    async fn free_slots(&self, tenant: &Tenant, query: &SlotQuery) -> Result<Vec<Slot>, CalendarError> {
+    async fn free_slots(
+        &self,
+        tenant: &Tenant,
+        query: &SlotQuery,
+    ) -> Result<Vec<Slot>, CalendarError> {
         let resources = resources(tenant)?;
         let now_ms = self.now();
         // Candidate starts come from business hours alone (no database needed).
@@ -359,9 +381,10 @@ impl CalendarProvider for LocalCalendar {
                 )?;
                 let mut taken: HashMap<String, HashSet<i64>> = HashMap::new();
                 let lo = range.0.div_euclid(GRANULE_MS) * GRANULE_MS;
-                let rows = stmt.query_map(params![scope.company_id, scope.branch_id, lo, range.1], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-                })?;
+                let rows = stmt.query_map(
+                    params![scope.company_id, scope.branch_id, lo, range.1],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
+                )?;
                 for row in rows {
                     let (resource, granule) = row?;
                     taken.entry(resource).or_default().insert(granule);
@@ -385,7 +408,11 @@ impl CalendarProvider for LocalCalendar {
         Ok(free)
     }
 
-    async fn create(&self, tenant: &Tenant, booking: &NewBooking) -> Result<Booking, CalendarError> {
+    async fn create(
+        &self,
+        tenant: &Tenant,
+        booking: &NewBooking,
+    ) -> Result<Booking, CalendarError> {
         let resources = resources(tenant)?;
         let now_ms = self.now();
         let end_ms = check_fits(tenant, booking.start, booking.duration_min, now_ms)?;
@@ -443,7 +470,11 @@ impl CalendarProvider for LocalCalendar {
         finish(result)?.into_booking()
     }
 
-    async fn get_booking(&self, tenant: &Tenant, booking_ref: &str) -> Result<Booking, CalendarError> {
+    async fn get_booking(
+        &self,
+        tenant: &Tenant,
+        booking_ref: &str,
+    ) -> Result<Booking, CalendarError> {
         resources(tenant)?;
         let scope = tenant.scope.clone();
         let booking_ref = booking_ref.to_owned();
@@ -477,7 +508,10 @@ impl CalendarProvider for LocalCalendar {
                         "UPDATE bookings SET status = 'cancelled', updated_ms = ?2 WHERE id = ?1",
                         params![row.id, now_ms],
                     )?;
-                    tx.execute("DELETE FROM occupancy WHERE booking_id = ?1", params![row.id])?;
+                    tx.execute(
+                        "DELETE FROM occupancy WHERE booking_id = ?1",
+                        params![row.id],
+                    )?;
                     row.status = "cancelled".into();
                 }
                 tx.commit()?;
@@ -515,8 +549,12 @@ impl CalendarProvider for LocalCalendar {
                 };
                 let start_ms = new_start.as_millisecond();
                 // The booking's own granules must not block its move to an overlapping time.
-                tx.execute("DELETE FROM occupancy WHERE booking_id = ?1", params![row.id])?;
-                let preferred = std::iter::once(&row.resource).chain(resources.iter().filter(|r| **r != row.resource));
+                tx.execute(
+                    "DELETE FROM occupancy WHERE booking_id = ?1",
+                    params![row.id],
+                )?;
+                let preferred = std::iter::once(&row.resource)
+                    .chain(resources.iter().filter(|r| **r != row.resource));
                 let mut chosen = None;
                 for r in preferred {
                     if !occupied(&tx, &scope, r, start_ms, end_ms)? {
@@ -551,8 +589,16 @@ impl CalendarProvider for LocalCalendar {
     ) -> Result<Vec<Booking>, CalendarError> {
         resources(tenant)?;
         let scope = tenant.scope.clone();
-        let phone = contact.phone.as_deref().map(normalise_phone).filter(|p| !p.is_empty());
-        let email = contact.email.as_deref().map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty());
+        let phone = contact
+            .phone
+            .as_deref()
+            .map(normalise_phone)
+            .filter(|p| !p.is_empty());
+        let email = contact
+            .email
+            .as_deref()
+            .map(|e| e.trim().to_lowercase())
+            .filter(|e| !e.is_empty());
         if phone.is_none() && email.is_none() {
             return Ok(Vec::new());
         }
@@ -567,7 +613,10 @@ impl CalendarProvider for LocalCalendar {
                      ORDER BY start_ms"
                 ))?;
                 let rows = stmt
-                    .query_map(params![scope.company_id, scope.branch_id, from_ms, phone, email], read_row)?
+                    .query_map(
+                        params![scope.company_id, scope.branch_id, from_ms, phone, email],
+                        read_row,
+                    )?
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(rows)
             })

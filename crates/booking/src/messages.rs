@@ -131,25 +131,41 @@ impl Messages {
         let file: CatalogueFile = serde_yaml::from_str(yaml)?;
         for (lang, cat) in [("de", &file.de), ("en", &file.en)] {
             if cat.format.weekdays.len() != 7 {
-                return Err(MessagesError::Incomplete(format!("{lang}.format.weekdays needs 7 names")));
+                return Err(MessagesError::Incomplete(format!(
+                    "{lang}.format.weekdays needs 7 names"
+                )));
             }
             if cat.format.months.len() != 12 {
-                return Err(MessagesError::Incomplete(format!("{lang}.format.months needs 12 names")));
+                return Err(MessagesError::Incomplete(format!(
+                    "{lang}.format.months needs 12 names"
+                )));
             }
             for key in MessageKey::ALL {
                 if !cat.text.contains_key(key.as_str()) {
-                    return Err(MessagesError::Incomplete(format!("{lang}.text.{} is missing", key.as_str())));
+                    return Err(MessagesError::Incomplete(format!(
+                        "{lang}.text.{} is missing",
+                        key.as_str()
+                    )));
                 }
             }
             for field in FIELD_NAMES {
                 if !cat.fields.contains_key(*field) {
-                    return Err(MessagesError::Incomplete(format!("{lang}.fields.{field} is missing")));
+                    return Err(MessagesError::Incomplete(format!(
+                        "{lang}.fields.{field} is missing"
+                    )));
                 }
             }
         }
-        let keys = |c: &LanguageCatalogue| (c.text.keys().cloned().collect::<Vec<_>>(), c.fields.keys().cloned().collect::<Vec<_>>());
+        let keys = |c: &LanguageCatalogue| {
+            (
+                c.text.keys().cloned().collect::<Vec<_>>(),
+                c.fields.keys().cloned().collect::<Vec<_>>(),
+            )
+        };
         if keys(&file.de) != keys(&file.en) {
-            return Err(MessagesError::Incomplete("de and en have different keys".into()));
+            return Err(MessagesError::Incomplete(
+                "de and en have different keys".into(),
+            ));
         }
         Ok(Messages {
             de: file.de,
@@ -179,7 +195,11 @@ impl Messages {
     /// "Dienstag, 6. Januar" / "Tuesday, January 6".
     pub fn date(&self, lang: Language, date: Date) -> String {
         let f = &self.lang(lang).format;
-        let weekday = f.weekdays.get(weekday_index(date.weekday())).map(String::as_str).unwrap_or("");
+        let weekday = f
+            .weekdays
+            .get(weekday_index(date.weekday()))
+            .map(String::as_str)
+            .unwrap_or("");
         let month = usize::try_from(date.month() - 1)
             .ok()
             .and_then(|m| f.months.get(m))
@@ -220,7 +240,10 @@ impl Messages {
         let f = &self.lang(lang).format;
         fill(
             &f.datetime,
-            &[("date", &self.date(lang, at.date())), ("time", &self.time(lang, at.time()))],
+            &[
+                ("date", &self.date(lang, at.date())),
+                ("time", &self.time(lang, at.time())),
+            ],
         )
     }
 
@@ -242,10 +265,10 @@ impl Messages {
         let mut spoken: Vec<String> = Vec::new();
         for field in fields {
             let name = cat.fields.get(*field).or_else(|| cat.fields.get("input"));
-            if let Some(name) = name {
-                if !spoken.contains(name) {
-                    spoken.push(name.clone());
-                }
+            if let Some(name) = name
+                && !spoken.contains(name)
+            {
+                spoken.push(name.clone());
             }
         }
         if spoken.is_empty() {
@@ -310,7 +333,10 @@ mod tests {
                 assert!(!text.trim().is_empty());
             }
             for field in FIELD_NAMES {
-                assert!(m.lang(lang).fields.contains_key(*field), "{lang:?}.fields.{field}");
+                assert!(
+                    m.lang(lang).fields.contains_key(*field),
+                    "{lang:?}.fields.{field}"
+                );
             }
         }
         assert_eq!(m.de.text.len(), m.en.text.len());
@@ -318,7 +344,11 @@ mod tests {
 
     #[test]
     fn catalogue_missing_a_key_is_rejected() {
-        let broken = EMBEDDED.replacen("    booked: \"Your appointment", "    bookedx: \"Your appointment", 1);
+        let broken = EMBEDDED.replacen(
+            "    booked: \"Your appointment",
+            "    bookedx: \"Your appointment",
+            1,
+        );
         assert!(Messages::parse(&broken).is_err());
     }
 
@@ -329,8 +359,14 @@ mod tests {
         assert_eq!(m.when(Language::De, at), "Dienstag, 6. Januar um 14:30 Uhr");
         assert_eq!(m.when(Language::En, at), "Tuesday, January 6 at 2:30 PM");
         let morning = date(2026, 1, 6).at(9, 5, 0, 0);
-        assert_eq!(m.when(Language::En, morning), "Tuesday, January 6 at 9:05 AM");
-        assert_eq!(m.time(Language::En, jiff::civil::time(0, 15, 0, 0)), "12:15 AM");
+        assert_eq!(
+            m.when(Language::En, morning),
+            "Tuesday, January 6 at 9:05 AM"
+        );
+        assert_eq!(
+            m.time(Language::En, jiff::civil::time(0, 15, 0, 0)),
+            "12:15 AM"
+        );
     }
 
     #[test]

@@ -36,7 +36,10 @@ pub fn parse_date(input: &str) -> Option<Date> {
 /// hour followed by `Uhr`/`h` (`14 Uhr`). Seconds are dropped: slots are minute-precise.
 pub fn parse_time(input: &str) -> Option<Time> {
     let lowered = input.trim().to_ascii_lowercase();
-    let (s, had_suffix) = match lowered.strip_suffix("uhr").or_else(|| lowered.strip_suffix('h')) {
+    let (s, had_suffix) = match lowered
+        .strip_suffix("uhr")
+        .or_else(|| lowered.strip_suffix('h'))
+    {
         Some(rest) => (rest.trim(), true),
         None => (lowered.as_str(), false),
     };

@@ -116,12 +116,21 @@ pub trait CalendarProvider: Send + Sync + 'static {
     fn name(&self) -> &'static str;
 
     /// Free start times, ascending, inside the tenant's business hours, not in the past.
-    async fn free_slots(&self, tenant: &Tenant, query: &SlotQuery) -> Result<Vec<Slot>, CalendarError>;
+    async fn free_slots(
+        &self,
+        tenant: &Tenant,
+        query: &SlotQuery,
+    ) -> Result<Vec<Slot>, CalendarError>;
 
-    async fn create(&self, tenant: &Tenant, booking: &NewBooking) -> Result<Booking, CalendarError>;
+    async fn create(&self, tenant: &Tenant, booking: &NewBooking)
+    -> Result<Booking, CalendarError>;
 
     /// One booking by id or uid (any status).
-    async fn get_booking(&self, tenant: &Tenant, booking_ref: &str) -> Result<Booking, CalendarError>;
+    async fn get_booking(
+        &self,
+        tenant: &Tenant,
+        booking_ref: &str,
+    ) -> Result<Booking, CalendarError>;
 
     /// Cancels by id or uid; cancelling a cancelled booking returns it unchanged.
     async fn cancel(&self, tenant: &Tenant, booking_ref: &str) -> Result<Booking, CalendarError>;

@@ -58,7 +58,11 @@ impl SqlitePool {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, PoolError> + Send + 'static,
     {
-        let _permit = self.permits.acquire().await.map_err(|_| PoolError::Closed)?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| PoolError::Closed)?;
         let pooled = self.idle.lock().pop();
         let path = self.path.clone();
         let task = tokio::task::spawn_blocking(move || {

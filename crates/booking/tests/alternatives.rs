@@ -15,7 +15,12 @@ fn at(d: Date, h: i8, m: i8) -> Timestamp {
 }
 
 fn slots(list: &[(Date, i8, i8)]) -> Vec<Slot> {
-    let mut v: Vec<Slot> = list.iter().map(|(d, h, m)| Slot { start: at(*d, *h, *m) }).collect();
+    let mut v: Vec<Slot> = list
+        .iter()
+        .map(|(d, h, m)| Slot {
+            start: at(*d, *h, *m),
+        })
+        .collect();
     v.sort();
     v
 }
@@ -42,10 +47,20 @@ fn order_is_same_day_nearest_then_next_day_then_next_week_then_first_free() {
     ]);
     let wanted = at(mon, 12, 0);
     let got = alternatives(&hours(), &tz, wanted, &free, 10);
-    let expected = slots(&[(mon, 11, 30), (mon, 13, 0), (tue, 12, 15), (next_mon, 12, 0)]);
+    let expected = slots(&[
+        (mon, 11, 30),
+        (mon, 13, 0),
+        (tue, 12, 15),
+        (next_mon, 12, 0),
+    ]);
     assert_eq!(&got[..4], &expected[..], "priority groups in order");
     // Then the first free slots, without repeating any.
-    assert_eq!(got[4], Slot { start: at(mon, 9, 0) });
+    assert_eq!(
+        got[4],
+        Slot {
+            start: at(mon, 9, 0)
+        }
+    );
     let unique: BTreeSet<_> = got.iter().collect();
     assert_eq!(unique.len(), got.len());
     assert_eq!(got.len(), free.len());
@@ -61,8 +76,16 @@ fn later_wins_a_tie_and_requested_slot_is_never_offered() {
     let mon = date(2026, 1, 5);
     let free = slots(&[(mon, 11, 0), (mon, 12, 0), (mon, 13, 0)]);
     let got = alternatives(&hours(), &tz, at(mon, 12, 0), &free, 3);
-    assert_eq!(got, slots(&[(mon, 13, 0), (mon, 11, 0)]).into_iter().rev().collect::<Vec<_>>());
-    assert!(!got.contains(&Slot { start: at(mon, 12, 0) }));
+    assert_eq!(
+        got,
+        slots(&[(mon, 13, 0), (mon, 11, 0)])
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+    );
+    assert!(!got.contains(&Slot {
+        start: at(mon, 12, 0)
+    }));
 }
 
 #[test]

@@ -28,11 +28,19 @@ async fn check_free_slot_has_spec_shape() {
     let t = common::demo();
     let r = f
         .engine
-        .call(&t, CallContext::default(), "check_availability", &json!({"date": "2026-01-06", "time": "14:30"}))
+        .call(
+            &t,
+            CallContext::default(),
+            "check_availability",
+            &json!({"date": "2026-01-06", "time": "14:30"}),
+        )
         .await;
     assert_eq!(r["success"], true);
     assert_eq!(r["available"], true);
-    assert_eq!(r["requested"], json!({"date": "2026-01-06", "time": "14:30"}));
+    assert_eq!(
+        r["requested"],
+        json!({"date": "2026-01-06", "time": "14:30"})
+    );
     assert!(r.get("adjusted").is_none());
     assert_eq!(r["alternatives"], json!([]));
     assert_eq!(
@@ -49,7 +57,12 @@ async fn lifecycle_check_book_check_cancel_rebook_reschedule() {
     let slot = json!({"date": "2026-01-06", "time": "14:30"});
 
     let booked = e
-        .call(&t, caller("c1"), "book_appointment", &json!({"date": "06.01.2026", "time": "14:30 Uhr", "name": "Max"}))
+        .call(
+            &t,
+            caller("c1"),
+            "book_appointment",
+            &json!({"date": "06.01.2026", "time": "14:30 Uhr", "name": "Max"}),
+        )
         .await;
     assert_eq!(booked["success"], true, "{booked}");
     let booking = &booked["booking"];
@@ -57,41 +70,81 @@ async fn lifecycle_check_book_check_cancel_rebook_reschedule() {
     assert_eq!(booking["end"], "2026-01-06T15:00:00+01:00");
     assert_eq!(booking["status"], "accepted");
     assert!(booking["uid"].as_str().is_some_and(|u| !u.is_empty()));
-    assert_eq!(booked["message"], "Ihr Termin am Dienstag, 6. Januar um 14:30 Uhr ist gebucht. Vielen Dank!");
+    assert_eq!(
+        booked["message"],
+        "Ihr Termin am Dienstag, 6. Januar um 14:30 Uhr ist gebucht. Vielen Dank!"
+    );
 
     let again = e.call(&t, caller("c2"), "check_availability", &slot).await;
     assert_eq!(again["available"], false);
     let alts = again["alternatives"].as_array().unwrap();
     assert_eq!(alts.len(), 3);
-    // Nearest first: 14:15 and 14:45 are both 15 minutes away; the later wins the tie.
-    assert_eq!(alts[0], json!({"date": "2026-01-06", "time": "14:45", "start": "2026-01-06T14:45:00+01:00"}));
-    assert_eq!(alts[1]["time"], "14:15");
-    assert_eq!(alts[2], json!({"date": "2026-01-07", "time": "14:30", "start": "2026-01-07T14:30:00+01:00"}));
-    assert!(again["message"].as_str().unwrap().contains("Mittwoch, 7. Januar um 14:30 Uhr"));
+    // Nearest first. 14:15 and 14:45 overlap the 30-minute booking, so 14:00 and 15:00 are the
+    // nearest free starts, both 30 minutes away; the later wins the tie.
+    assert_eq!(
+        alts[0],
+        json!({"date": "2026-01-06", "time": "15:00", "start": "2026-01-06T15:00:00+01:00"})
+    );
+    assert_eq!(alts[1]["time"], "14:00");
+    assert_eq!(
+        alts[2],
+        json!({"date": "2026-01-07", "time": "14:30", "start": "2026-01-07T14:30:00+01:00"})
+    );
+    assert!(
+        again["message"]
+            .as_str()
+            .unwrap()
+            .contains("Mittwoch, 7. Januar um 14:30 Uhr")
+    );
 
     // Cancel by date + caller's phone (defaulted from the call).
-    let cancelled = e.call(&t, caller("c3"), "cancel_appointment", &json!({"date": "2026-01-06"})).await;
+    let cancelled = e
+        .call(
+            &t,
+            caller("c3"),
+            "cancel_appointment",
+            &json!({"date": "2026-01-06"}),
+        )
+        .await;
     assert_eq!(cancelled["success"], true, "{cancelled}");
     assert_eq!(cancelled["booking"]["id"], booking["id"]);
     assert_eq!(cancelled["booking"]["status"], "cancelled");
 
     let rebooked = e
-        .call(&t, caller("c4"), "book_appointment", &json!({"date": "2026-01-06", "time": "14:30", "name": "Max"}))
+        .call(
+            &t,
+            caller("c4"),
+            "book_appointment",
+            &json!({"date": "2026-01-06", "time": "14:30", "name": "Max"}),
+        )
         .await;
     assert_eq!(rebooked["success"], true, "{rebooked}");
     let id = rebooked["booking"]["id"].clone();
 
     let moved = e
-        .call(&t, caller("c4"), "reschedule_appointment", &json!({"booking_id": id, "date": "2026-01-08", "time": "10:00"}))
+        .call(
+            &t,
+            caller("c4"),
+            "reschedule_appointment",
+            &json!({"booking_id": id, "date": "2026-01-08", "time": "10:00"}),
+        )
         .await;
     assert_eq!(moved["success"], true, "{moved}");
     assert_eq!(moved["booking"]["start"], "2026-01-08T10:00:00+01:00");
-    assert_eq!(moved["message"], "Ihr Termin ist jetzt am Donnerstag, 8. Januar um 10:00 Uhr.");
+    assert_eq!(
+        moved["message"],
+        "Ihr Termin ist jetzt am Donnerstag, 8. Januar um 10:00 Uhr."
+    );
 
     let old = e.call(&t, caller("c5"), "check_availability", &slot).await;
     assert_eq!(old["available"], true);
     let new = e
-        .call(&t, caller("c5"), "check_availability", &json!({"date": "2026-01-08", "time": "10:00"}))
+        .call(
+            &t,
+            caller("c5"),
+            "check_availability",
+            &json!({"date": "2026-01-08", "time": "10:00"}),
+        )
         .await;
     assert_eq!(new["available"], false);
 }
@@ -101,21 +154,54 @@ async fn adjusted_requests_say_what_moved_and_why() {
     let f = common::fixture();
     let t = common::demo();
     let cases = [
-        (json!({"date": "2026-01-06", "time": "08:00"}), "2026-01-06", "09:00", "before_opening"),
-        (json!({"date": "2026-01-06", "time": "19:00"}), "2026-01-07", "09:00", "after_closing"),
-        (json!({"date": "2026-01-10", "time": "11:00"}), "2026-01-12", "09:00", "weekend"),
+        (
+            json!({"date": "2026-01-06", "time": "08:00"}),
+            "2026-01-06",
+            "09:00",
+            "before_opening",
+        ),
+        (
+            json!({"date": "2026-01-06", "time": "19:00"}),
+            "2026-01-07",
+            "09:00",
+            "after_closing",
+        ),
+        (
+            json!({"date": "2026-01-10", "time": "11:00"}),
+            "2026-01-12",
+            "09:00",
+            "weekend",
+        ),
     ];
     for (args, date, time, reason) in cases {
-        let r = f.engine.call(&t, CallContext::default(), "check_availability", &args).await;
-        assert_eq!(r["adjusted"], json!({"date": date, "time": time, "reason": reason}), "{r}");
+        let r = f
+            .engine
+            .call(&t, CallContext::default(), "check_availability", &args)
+            .await;
+        assert_eq!(
+            r["adjusted"],
+            json!({"date": date, "time": time, "reason": reason}),
+            "{r}"
+        );
         assert_eq!(r["requested"]["time"], args["time"]);
         assert_eq!(r["available"], true);
     }
     let r = f
         .engine
-        .call(&t, CallContext::default(), "check_availability", &json!({"date": "2026-01-06", "time": "08:00"}))
+        .call(
+            &t,
+            CallContext::default(),
+            "check_availability",
+            &json!({"date": "2026-01-06", "time": "08:00"}),
+        )
         .await;
-    assert!(r["message"].as_str().unwrap().starts_with("Wir öffnen erst um 9:00 Uhr."), "{r}");
+    assert!(
+        r["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Wir öffnen erst um 9:00 Uhr."),
+        "{r}"
+    );
 }
 
 #[tokio::test]
@@ -124,7 +210,12 @@ async fn day_without_time_lists_free_times() {
     let t = common::demo();
     let r = f
         .engine
-        .call(&t, CallContext::default(), "check_availability", &json!({"date": "2026-01-06"}))
+        .call(
+            &t,
+            CallContext::default(),
+            "check_availability",
+            &json!({"date": "2026-01-06"}),
+        )
         .await;
     assert_eq!(r["available"], true);
     let slots = r["slots"].as_array().unwrap();
@@ -143,7 +234,12 @@ async fn booking_outside_hours_writes_nothing_and_offers_the_adjusted_time() {
     let t = common::demo();
     let r = f
         .engine
-        .call(&t, caller("c1"), "book_appointment", &json!({"date": "2026-01-10", "time": "10:00", "name": "Max"}))
+        .call(
+            &t,
+            caller("c1"),
+            "book_appointment",
+            &json!({"date": "2026-01-10", "time": "10:00", "name": "Max"}),
+        )
         .await;
     assert_eq!(r["success"], false);
     assert_eq!(r["reason"], "outside_business_hours");
@@ -151,7 +247,12 @@ async fn booking_outside_hours_writes_nothing_and_offers_the_adjusted_time() {
     assert_eq!(r["alternatives"][0]["start"], "2026-01-12T09:00:00+01:00");
     let check = f
         .engine
-        .call(&t, CallContext::default(), "check_availability", &json!({"date": "2026-01-12", "time": "09:00"}))
+        .call(
+            &t,
+            CallContext::default(),
+            "check_availability",
+            &json!({"date": "2026-01-12", "time": "09:00"}),
+        )
         .await;
     assert_eq!(check["available"], true);
 }
@@ -186,16 +287,27 @@ async fn invalid_input_lists_fields_and_asks_again() {
     );
     let unknown = f
         .engine
-        .call(&t, CallContext::default(), "check_availability", &json!({"date": "2026-01-06", "service": "tattoo"}))
+        .call(
+            &t,
+            CallContext::default(),
+            "check_availability",
+            &json!({"date": "2026-01-06", "service": "tattoo"}),
+        )
         .await;
-    assert_eq!(unknown["errors"], json!([{"field": "service", "code": "unknown"}]));
+    assert_eq!(
+        unknown["errors"],
+        json!([{"field": "service", "code": "unknown"}])
+    );
 }
 
 #[tokio::test]
 async fn unknown_function_is_a_reply_not_an_error() {
     let f = common::fixture();
     let t = common::demo();
-    let r = f.engine.call(&t, CallContext::default(), "order_pizza", &json!({})).await;
+    let r = f
+        .engine
+        .call(&t, CallContext::default(), "order_pizza", &json!({}))
+        .await;
     assert_eq!(r["success"], false);
     assert_eq!(r["reason"], "unknown_function");
     assert!(r["message"].as_str().is_some_and(|m| !m.is_empty()));
@@ -207,9 +319,17 @@ async fn english_tenant_speaks_english() {
     let t = common::tenant_from_yaml(common::DEMO_EN);
     let r = f
         .engine
-        .call(&t, CallContext::default(), "check_availability", &json!({"date": "2026-01-06", "time": "14:30"}))
+        .call(
+            &t,
+            CallContext::default(),
+            "check_availability",
+            &json!({"date": "2026-01-06", "time": "14:30"}),
+        )
         .await;
-    assert_eq!(r["message"], "Tuesday, January 6 at 2:30 PM is available. Shall I book it for you?");
+    assert_eq!(
+        r["message"],
+        "Tuesday, January 6 at 2:30 PM is available. Shall I book it for you?"
+    );
 }
 
 #[tokio::test]
@@ -219,7 +339,12 @@ async fn summer_times_carry_the_summer_offset() {
     // 2026-03-30 is the Monday after the spring change.
     let r = f
         .engine
-        .call(&t, caller("c1"), "book_appointment", &json!({"date": "2026-03-30", "time": "09:00", "name": "Max"}))
+        .call(
+            &t,
+            caller("c1"),
+            "book_appointment",
+            &json!({"date": "2026-03-30", "time": "09:00", "name": "Max"}),
+        )
         .await;
     assert_eq!(r["booking"]["start"], "2026-03-30T09:00:00+02:00", "{r}");
 }
@@ -232,7 +357,12 @@ async fn calcom_tenant_without_provider_is_a_configuration_error() {
     );
     let r = f
         .engine
-        .call(&t, CallContext::default(), "check_availability", &json!({"date": "2026-01-06"}))
+        .call(
+            &t,
+            CallContext::default(),
+            "check_availability",
+            &json!({"date": "2026-01-06"}),
+        )
         .await;
     assert_eq!(r["reason"], "configuration_error");
 }
@@ -263,10 +393,19 @@ impl CalendarProvider for FlakyOnce {
     async fn cancel(&self, t: &Tenant, r: &str) -> Result<Booking, CalendarError> {
         self.inner.cancel(t, r).await
     }
-    async fn reschedule(&self, t: &Tenant, r: &str, s: Timestamp) -> Result<Booking, CalendarError> {
+    async fn reschedule(
+        &self,
+        t: &Tenant,
+        r: &str,
+        s: Timestamp,
+    ) -> Result<Booking, CalendarError> {
         self.inner.reschedule(t, r, s).await
     }
-    async fn find_bookings(&self, t: &Tenant, c: &ContactQuery) -> Result<Vec<Booking>, CalendarError> {
+    async fn find_bookings(
+        &self,
+        t: &Tenant,
+        c: &ContactQuery,
+    ) -> Result<Vec<Booking>, CalendarError> {
         self.inner.find_bookings(t, c).await
     }
 }
@@ -286,9 +425,18 @@ async fn calendar_outage_is_not_remembered_so_a_retry_books() {
         .with_provider(ProviderKind::Local, Arc::new(flaky));
     let t = common::demo();
     let args: Value = json!({"date": "2026-01-06", "time": "11:00", "name": "Max"});
-    let first = engine.call(&t, caller("retry"), "book_appointment", &args).await;
+    let first = engine
+        .call(&t, caller("retry"), "book_appointment", &args)
+        .await;
     assert_eq!(first["reason"], "calendar_unavailable", "{first}");
-    assert!(first["message"].as_str().unwrap().contains("nicht erreichbar"));
-    let second = engine.call(&t, caller("retry"), "book_appointment", &args).await;
+    assert!(
+        first["message"]
+            .as_str()
+            .unwrap()
+            .contains("nicht erreichbar")
+    );
+    let second = engine
+        .call(&t, caller("retry"), "book_appointment", &args)
+        .await;
     assert_eq!(second["success"], true, "{second}");
 }

@@ -14,41 +14,141 @@ fn t(h: i8, m: i8) -> Time {
 }
 
 fn default_hours(closed: &[Date]) -> BusinessHours {
-    BusinessHours::new(BusinessHours::default_week(), closed.iter().copied().collect())
+    BusinessHours::new(
+        BusinessHours::default_week(),
+        closed.iter().copied().collect(),
+    )
 }
+
+/// (requested date, requested time, expected date, expected time, expected reason)
+type Case = (Date, Option<Time>, Date, Option<Time>, Option<AdjustReason>);
 
 #[test]
 fn adjustment_table() {
     use AdjustReason::*;
     // 2026-01-05 is a Monday; 2026-01-07 (Wednesday) is a closed date in this table.
     let hours = default_hours(&[date(2026, 1, 7)]);
-    let cases: &[(Date, Option<Time>, Date, Option<Time>, Option<AdjustReason>)] = &[
+    let cases: &[Case] = &[
         // The replaced gateway's cases.
-        (date(2026, 1, 5), Some(t(8, 0)), date(2026, 1, 5), Some(t(9, 0)), Some(BeforeOpening)),
-        (date(2026, 1, 5), Some(t(19, 0)), date(2026, 1, 6), Some(t(9, 0)), Some(AfterClosing)),
-        (date(2026, 1, 10), Some(t(10, 0)), date(2026, 1, 12), Some(t(9, 0)), Some(Weekend)),
+        (
+            date(2026, 1, 5),
+            Some(t(8, 0)),
+            date(2026, 1, 5),
+            Some(t(9, 0)),
+            Some(BeforeOpening),
+        ),
+        (
+            date(2026, 1, 5),
+            Some(t(19, 0)),
+            date(2026, 1, 6),
+            Some(t(9, 0)),
+            Some(AfterClosing),
+        ),
+        (
+            date(2026, 1, 10),
+            Some(t(10, 0)),
+            date(2026, 1, 12),
+            Some(t(9, 0)),
+            Some(Weekend),
+        ),
         // Edges: closing time itself is closed, the minute before is open.
-        (date(2026, 1, 5), Some(t(18, 0)), date(2026, 1, 6), Some(t(9, 0)), Some(AfterClosing)),
-        (date(2026, 1, 5), Some(t(17, 59)), date(2026, 1, 5), Some(t(17, 59)), None),
-        (date(2026, 1, 5), Some(t(9, 0)), date(2026, 1, 5), Some(t(9, 0)), None),
-        (date(2026, 1, 5), Some(t(0, 0)), date(2026, 1, 5), Some(t(9, 0)), Some(BeforeOpening)),
+        (
+            date(2026, 1, 5),
+            Some(t(18, 0)),
+            date(2026, 1, 6),
+            Some(t(9, 0)),
+            Some(AfterClosing),
+        ),
+        (
+            date(2026, 1, 5),
+            Some(t(17, 59)),
+            date(2026, 1, 5),
+            Some(t(17, 59)),
+            None,
+        ),
+        (
+            date(2026, 1, 5),
+            Some(t(9, 0)),
+            date(2026, 1, 5),
+            Some(t(9, 0)),
+            None,
+        ),
+        (
+            date(2026, 1, 5),
+            Some(t(0, 0)),
+            date(2026, 1, 5),
+            Some(t(9, 0)),
+            Some(BeforeOpening),
+        ),
         // Friday evening → Monday; Sunday without a time → Monday at opening.
-        (date(2026, 1, 9), Some(t(19, 0)), date(2026, 1, 12), Some(t(9, 0)), Some(AfterClosing)),
-        (date(2026, 1, 11), None, date(2026, 1, 12), Some(t(9, 0)), Some(Weekend)),
+        (
+            date(2026, 1, 9),
+            Some(t(19, 0)),
+            date(2026, 1, 12),
+            Some(t(9, 0)),
+            Some(AfterClosing),
+        ),
+        (
+            date(2026, 1, 11),
+            None,
+            date(2026, 1, 12),
+            Some(t(9, 0)),
+            Some(Weekend),
+        ),
         // A working day without a time is not adjusted.
         (date(2026, 1, 5), None, date(2026, 1, 5), None, None),
         // Closed dates: the day itself, and "after closing" skipping over it.
-        (date(2026, 1, 7), Some(t(10, 0)), date(2026, 1, 8), Some(t(9, 0)), Some(ClosedDate)),
-        (date(2026, 1, 6), Some(t(18, 30)), date(2026, 1, 8), Some(t(9, 0)), Some(AfterClosing)),
+        (
+            date(2026, 1, 7),
+            Some(t(10, 0)),
+            date(2026, 1, 8),
+            Some(t(9, 0)),
+            Some(ClosedDate),
+        ),
+        (
+            date(2026, 1, 6),
+            Some(t(18, 30)),
+            date(2026, 1, 8),
+            Some(t(9, 0)),
+            Some(AfterClosing),
+        ),
         // DST weekends in Europe/Berlin (last Sundays of March and October 2026).
-        (date(2026, 3, 28), Some(t(11, 0)), date(2026, 3, 30), Some(t(9, 0)), Some(Weekend)),
-        (date(2026, 3, 29), Some(t(2, 30)), date(2026, 3, 30), Some(t(9, 0)), Some(Weekend)),
-        (date(2026, 10, 25), Some(t(2, 30)), date(2026, 10, 26), Some(t(9, 0)), Some(Weekend)),
-        (date(2026, 3, 27), Some(t(18, 0)), date(2026, 3, 30), Some(t(9, 0)), Some(AfterClosing)),
+        (
+            date(2026, 3, 28),
+            Some(t(11, 0)),
+            date(2026, 3, 30),
+            Some(t(9, 0)),
+            Some(Weekend),
+        ),
+        (
+            date(2026, 3, 29),
+            Some(t(2, 30)),
+            date(2026, 3, 30),
+            Some(t(9, 0)),
+            Some(Weekend),
+        ),
+        (
+            date(2026, 10, 25),
+            Some(t(2, 30)),
+            date(2026, 10, 26),
+            Some(t(9, 0)),
+            Some(Weekend),
+        ),
+        (
+            date(2026, 3, 27),
+            Some(t(18, 0)),
+            date(2026, 3, 30),
+            Some(t(9, 0)),
+            Some(AfterClosing),
+        ),
     ];
     for (i, (d, tm, want_d, want_t, want_r)) in cases.iter().enumerate() {
         let p = hours.adjust(*d, *tm).unwrap();
-        assert_eq!((p.date, p.time, p.reason), (*want_d, *want_t, *want_r), "case {i}: {d} {tm:?}");
+        assert_eq!(
+            (p.date, p.time, p.reason),
+            (*want_d, *want_t, *want_r),
+            "case {i}: {d} {tm:?}"
+        );
     }
 }
 
@@ -67,7 +167,10 @@ fn dst_sundays_keep_wall_clock_hours_and_real_lengths() {
     let hours = seven_days();
     for (day, offset_hours) in [(date(2026, 3, 29), 2), (date(2026, 10, 25), 1)] {
         let p = hours.adjust(day, Some(t(7, 0))).unwrap();
-        assert_eq!((p.date, p.time, p.reason), (day, Some(t(9, 0)), Some(AdjustReason::BeforeOpening)));
+        assert_eq!(
+            (p.date, p.time, p.reason),
+            (day, Some(t(9, 0)), Some(AdjustReason::BeforeOpening))
+        );
         let (open, close) = hours.day_window(day, &tz).unwrap();
         assert_eq!(tz.to_offset(open).seconds(), offset_hours * 3600, "{day}");
         assert_eq!(open.duration_until(close).as_hours(), 9, "{day}");
@@ -102,7 +205,8 @@ fn arb_week() -> impl Strategy<Value = [Option<DayHours>; 7]> {
             })
         }),
     ];
-    proptest::array::uniform7(day).prop_filter("at least one open day", |w| w.iter().any(Option::is_some))
+    proptest::array::uniform7(day)
+        .prop_filter("at least one open day", |w| w.iter().any(Option::is_some))
 }
 
 proptest! {
@@ -130,10 +234,10 @@ proptest! {
         }
         // Never earlier than requested.
         prop_assert!(p.date >= day);
-        if p.date == day {
-            if let (Some(pt), Some(rt)) = (p.time, tm) {
-                prop_assert!(pt >= rt);
-            }
+        if p.date == day
+            && let (Some(pt), Some(rt)) = (p.time, tm)
+        {
+            prop_assert!(pt >= rt);
         }
         // Not adjusted means untouched.
         if p.reason.is_none() {

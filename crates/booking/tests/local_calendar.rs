@@ -27,7 +27,9 @@ fn call(id: &str) -> CallContext {
 
 fn new_booking(h: i8, m: i8) -> NewBooking {
     NewBooking {
-        start: common::berlin().to_timestamp(date(2026, 1, 6).at(h, m, 0, 0)).unwrap(),
+        start: common::berlin()
+            .to_timestamp(date(2026, 1, 6).at(h, m, 0, 0))
+            .unwrap(),
         duration_min: 30,
         service: None,
         attendee: Attendee {
@@ -43,7 +45,10 @@ fn new_booking(h: i8, m: i8) -> NewBooking {
 async fn bookings_survive_a_restart() {
     let f = common::fixture();
     let tenant = common::demo();
-    let booked = f.engine.call(&tenant, call("c1"), "book_appointment", &book_args()).await;
+    let booked = f
+        .engine
+        .call(&tenant, call("c1"), "book_appointment", &book_args())
+        .await;
     assert_eq!(booked["success"], true, "{booked}");
     let id = booked["booking"]["id"].as_str().unwrap().to_owned();
     let path = f.db_path();
@@ -53,14 +58,31 @@ async fn bookings_survive_a_restart() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new(Arc::new(f.clock.clone())));
     let engine = common::engine_at(&path, store, f.clock.clone());
     let check = engine
-        .call(&tenant, call("c2"), "check_availability", &json!({"date": "2026-01-06", "time": "10:00"}))
+        .call(
+            &tenant,
+            call("c2"),
+            "check_availability",
+            &json!({"date": "2026-01-06", "time": "10:00"}),
+        )
         .await;
     assert_eq!(check["available"], false, "{check}");
-    let cancel = engine.call(&tenant, call("c2"), "cancel_appointment", &json!({"booking_id": id})).await;
+    let cancel = engine
+        .call(
+            &tenant,
+            call("c2"),
+            "cancel_appointment",
+            &json!({"booking_id": id}),
+        )
+        .await;
     assert_eq!(cancel["success"], true, "{cancel}");
     assert_eq!(cancel["booking"]["status"], "cancelled");
     let check = engine
-        .call(&tenant, call("c3"), "check_availability", &json!({"date": "2026-01-06", "time": "10:00"}))
+        .call(
+            &tenant,
+            call("c3"),
+            "check_availability",
+            &json!({"date": "2026-01-06", "time": "10:00"}),
+        )
         .await;
     assert_eq!(check["available"], true, "{check}");
 }
@@ -79,7 +101,9 @@ async fn two_calendars_on_one_file_cannot_double_book() {
         let tenant = tenant.clone();
         // Overlapping but different starts: 10:00 and 10:15 (30 minutes each) collide.
         let booking = new_booking(10, if i % 3 == 0 { 15 } else { 0 });
-        tasks.push(tokio::spawn(async move { cal.create(&tenant, &booking).await }));
+        tasks.push(tokio::spawn(
+            async move { cal.create(&tenant, &booking).await },
+        ));
     }
     let mut ok = 0;
     for t in tasks {
@@ -117,7 +141,10 @@ async fn tenants_never_see_each_other() {
     for r in [&booking.id, &booking.uid] {
         assert_eq!(cal.get_booking(&b, r).await, Err(CalendarError::NotFound));
         assert_eq!(cal.cancel(&b, r).await, Err(CalendarError::NotFound));
-        assert_eq!(cal.reschedule(&b, r, booking.start).await, Err(CalendarError::NotFound));
+        assert_eq!(
+            cal.reschedule(&b, r, booking.start).await,
+            Err(CalendarError::NotFound)
+        );
     }
     let contact = ContactQuery {
         phone: Some("+49 30 1234567".into()),
@@ -137,7 +164,9 @@ async fn twenty_identical_book_calls_make_one_booking_with_one_answer() {
         let engine = f.engine.clone();
         let tenant = tenant.clone();
         tasks.push(tokio::spawn(async move {
-            engine.call(&tenant, call("same-call"), "book_appointment", &book_args()).await
+            engine
+                .call(&tenant, call("same-call"), "book_appointment", &book_args())
+                .await
         }));
     }
     let mut replies = Vec::new();
@@ -145,7 +174,10 @@ async fn twenty_identical_book_calls_make_one_booking_with_one_answer() {
         replies.push(t.await.unwrap());
     }
     assert_eq!(replies[0]["success"], true, "{}", replies[0]);
-    assert!(replies.iter().all(|r| *r == replies[0]), "all answers identical");
+    assert!(
+        replies.iter().all(|r| *r == replies[0]),
+        "all answers identical"
+    );
 
     // A later retry (same call, same args, other spelling) still gets the first answer.
     let retry = f
@@ -177,7 +209,14 @@ async fn twenty_calls_for_one_slot_make_one_booking_and_nineteen_alternatives() 
         let engine = f.engine.clone();
         let tenant = tenant.clone();
         tasks.push(tokio::spawn(async move {
-            engine.call(&tenant, call(&format!("call-{i}")), "book_appointment", &book_args()).await
+            engine
+                .call(
+                    &tenant,
+                    call(&format!("call-{i}")),
+                    "book_appointment",
+                    &book_args(),
+                )
+                .await
         }));
     }
     let mut ok = 0;
@@ -190,7 +229,10 @@ async fn twenty_calls_for_one_slot_make_one_booking_and_nineteen_alternatives() 
             assert_eq!(r["reason"], "slot_unavailable", "{r}");
             let alts = r["alternatives"].as_array().unwrap();
             assert_eq!(alts.len(), 3, "{r}");
-            assert!(alts.iter().all(|a| a["time"] != "10:00" || a["date"] != "2026-01-06"));
+            assert!(
+                alts.iter()
+                    .all(|a| a["time"] != "10:00" || a["date"] != "2026-01-06")
+            );
             taken += 1;
         }
     }
@@ -202,13 +244,28 @@ async fn duplicates_across_replicas_share_one_booking() {
     // Two engines (replicas) with one shared store and one database.
     let f = common::fixture();
     let tenant = common::demo();
-    let replica_b = Arc::new(common::engine_at(&f.db_path(), f.store.clone(), f.clock.clone()));
+    let replica_b = Arc::new(common::engine_at(
+        &f.db_path(),
+        f.store.clone(),
+        f.clock.clone(),
+    ));
     let mut tasks = Vec::new();
     for i in 0..10 {
-        let engine = if i % 2 == 0 { f.engine.clone() } else { replica_b.clone() };
+        let engine = if i % 2 == 0 {
+            f.engine.clone()
+        } else {
+            replica_b.clone()
+        };
         let tenant = tenant.clone();
         tasks.push(tokio::spawn(async move {
-            engine.call(&tenant, call("shared-call"), "book_appointment", &book_args()).await
+            engine
+                .call(
+                    &tenant,
+                    call("shared-call"),
+                    "book_appointment",
+                    &book_args(),
+                )
+                .await
         }));
     }
     let mut replies = BTreeSet::new();
@@ -228,7 +285,10 @@ async fn reschedule_moves_occupancy_and_keeps_duration() {
     let first = cal.create(&tenant, &new_booking(10, 0)).await.unwrap();
     let other = cal.create(&tenant, &new_booking(11, 0)).await.unwrap();
     // Moving onto another booking fails and leaves everything as it was.
-    assert_eq!(cal.reschedule(&tenant, &first.id, other.start).await, Err(CalendarError::SlotTaken));
+    assert_eq!(
+        cal.reschedule(&tenant, &first.id, other.start).await,
+        Err(CalendarError::SlotTaken)
+    );
     let query = SlotQuery {
         from: date(2026, 1, 6),
         to: date(2026, 1, 6),
@@ -238,12 +298,19 @@ async fn reschedule_moves_occupancy_and_keeps_duration() {
     let free = cal.free_slots(&tenant, &query).await.unwrap();
     assert!(!free.iter().any(|s| s.start == first.start));
     // Moving by 15 minutes overlaps its own old time, which must not block it.
-    let later = common::berlin().to_timestamp(date(2026, 1, 6).at(10, 15, 0, 0)).unwrap();
+    let later = common::berlin()
+        .to_timestamp(date(2026, 1, 6).at(10, 15, 0, 0))
+        .unwrap();
     let moved = cal.reschedule(&tenant, &first.uid, later).await.unwrap();
     assert_eq!(moved.start, later);
     assert_eq!(moved.start.duration_until(moved.end).as_mins(), 30);
     let free = cal.free_slots(&tenant, &query).await.unwrap();
-    assert!(!free.iter().any(|s| s.start == first.start), "10:00 overlaps 10:15–10:45");
-    let nine_thirty = common::berlin().to_timestamp(date(2026, 1, 6).at(9, 30, 0, 0)).unwrap();
+    assert!(
+        !free.iter().any(|s| s.start == first.start),
+        "10:00 overlaps 10:15–10:45"
+    );
+    let nine_thirty = common::berlin()
+        .to_timestamp(date(2026, 1, 6).at(9, 30, 0, 0))
+        .unwrap();
     assert!(free.iter().any(|s| s.start == nine_thirty));
 }

@@ -29,7 +29,10 @@ fn defaults_apply_when_fields_are_absent() {
     assert_eq!(t.default_duration_min, 30);
     // Default week: Monday–Friday 09:00–18:00.
     let monday = t.hours.hours_on(date(2026, 1, 5)).unwrap();
-    assert_eq!((monday.open, monday.close), (time(9, 0, 0, 0), time(18, 0, 0, 0)));
+    assert_eq!(
+        (monday.open, monday.close),
+        (time(9, 0, 0, 0), time(18, 0, 0, 0))
+    );
     assert!(t.hours.hours_on(date(2026, 1, 10)).is_none());
 }
 
@@ -136,8 +139,18 @@ tenants:
     let dir = TenantDirectory::compile(&TenantsFile::from_yaml(yaml).unwrap()).unwrap();
     assert_eq!(dir.resolve(Some("agent_1"), None).unwrap().id, "one");
     assert_eq!(dir.resolve(None, Some("+49 30 222222")).unwrap().id, "two");
-    assert_eq!(dir.resolve(Some("agent_2"), Some("+4930222222")).unwrap().id, "two");
-    assert_eq!(dir.resolve(Some("unknown"), Some("+4930111111")).unwrap().id, "one");
+    assert_eq!(
+        dir.resolve(Some("agent_2"), Some("+4930222222"))
+            .unwrap()
+            .id,
+        "two"
+    );
+    assert_eq!(
+        dir.resolve(Some("unknown"), Some("+4930111111"))
+            .unwrap()
+            .id,
+        "one"
+    );
     assert!(dir.resolve(Some("agent_1"), Some("+4930222222")).is_none());
     assert!(dir.resolve(Some("nobody"), None).is_none());
     assert!(dir.resolve(None, None).is_none());

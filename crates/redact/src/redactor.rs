@@ -10,6 +10,9 @@ use crate::metrics::RedactionCounts;
 use crate::pseudonym::Pseudonymizer;
 use crate::scan::{Finding, Scanner};
 
+/// Re-scans after the first replacement pass; each pass only ever shrinks the text.
+const MAX_EXTRA_PASSES: usize = 4;
+
 /// Redacts personal data from log lines and bodies. Built once from a [`RedactionConfig`];
 /// `Send + Sync` and immutable, so share it in an `Arc`.
 #[derive(Debug, Clone)]
@@ -131,15 +134,34 @@ impl Redactor {
         out
     }
 
-    fn redact_bytes_counted<'a>(&self, bytes: &'a [u8], counts: &mut RedactionCounts) -> Cow<'a, [u8]> {
+    fn redact_bytes_counted<'a>(
+        &self,
+        bytes: &'a [u8],
+        counts: &mut RedactionCounts,
+    ) -> Cow<'a, [u8]> {
         let findings = self.scanner.scan(bytes);
         if findings.is_empty() {
             return Cow::Borrowed(bytes);
         }
+        let mut out = self.replace(bytes, &findings, counts);
+        // A replacement can turn its neighbourhood into a boundary (`00+49 …` → `…]+49 …`) and
+        // so complete a finding that was not one before. Re-scanning until nothing is found
+        // makes redaction idempotent; tokens are never matched, so this converges quickly.
+        for _ in 0..MAX_EXTRA_PASSES {
+            let more = self.scanner.scan(&out);
+            if more.is_empty() {
+                break;
+            }
+            out = self.replace(&out, &more, counts);
+        }
+        Cow::Owned(out)
+    }
+
+    fn replace(&self, bytes: &[u8], findings: &[Finding], counts: &mut RedactionCounts) -> Vec<u8> {
         let mut out = Vec::with_capacity(bytes.len());
         let mut copied = 0;
         let mut token = String::new();
-        for f in &findings {
+        for f in findings {
             out.extend_from_slice(&bytes[copied..f.start]);
             token.clear();
             self.write_replacement(f.kind, &bytes[f.start..f.end], &mut token);
@@ -148,7 +170,7 @@ impl Redactor {
             counts.add(f.kind);
         }
         out.extend_from_slice(&bytes[copied..]);
-        Cow::Owned(out)
+        out
     }
 
     /// Redacts a JSON body: fields by `rules`, then (if configured) every other string value

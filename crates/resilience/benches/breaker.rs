@@ -24,8 +24,8 @@ fn closed_path(c: &mut Criterion) {
         failure_rate: Some(FailureRateConfig::default()),
         ..Default::default()
     };
-    let breaker = Breaker::new("bench-rate", &with_rate, Arc::new(SystemClock))
-        .expect("config is valid");
+    let breaker =
+        Breaker::new("bench-rate", &with_rate, Arc::new(SystemClock)).expect("config is valid");
     c.bench_function("closed with rate window: acquire + record success", |b| {
         b.iter(|| {
             if let Ok(permit) = breaker.try_acquire() {
@@ -36,8 +36,12 @@ fn closed_path(c: &mut Criterion) {
 }
 
 fn open_path(c: &mut Criterion) {
-    let breaker = Breaker::new("bench-open", &BreakerConfig::default(), Arc::new(SystemClock))
-        .expect("default config is valid");
+    let breaker = Breaker::new(
+        "bench-open",
+        &BreakerConfig::default(),
+        Arc::new(SystemClock),
+    )
+    .expect("default config is valid");
     for _ in 0..5 {
         if let Ok(permit) = breaker.try_acquire() {
             permit.record(Outcome::ConnectError, Duration::from_millis(1));
@@ -49,8 +53,12 @@ fn open_path(c: &mut Criterion) {
 }
 
 fn contended(c: &mut Criterion) {
-    let breaker = Breaker::new("bench-contended", &BreakerConfig::default(), Arc::new(SystemClock))
-        .expect("default config is valid");
+    let breaker = Breaker::new(
+        "bench-contended",
+        &BreakerConfig::default(),
+        Arc::new(SystemClock),
+    )
+    .expect("default config is valid");
     c.bench_function("closed, 2 threads: 1000 acquire + record each", |b| {
         b.iter(|| {
             std::thread::scope(|scope| {

@@ -16,12 +16,13 @@ use frontdesk_store::Clock;
 use parking_lot::Mutex;
 
 use crate::config::{BreakerConfig, Settings};
-use crate::error::{ConfigError, millis};
+use crate::error::ConfigError;
 use crate::machine::{Admission, AdmissionKind, Machine, TAG_CLOSED, TAG_DISABLED};
 use crate::metrics;
 use crate::outcome::Outcome;
 use crate::shared::SharedTrip;
 use crate::state::{BreakerSnapshot, BreakerState, Mode, Rejected};
+use crate::time::millis;
 
 const TAG_BITS: u32 = 2;
 const TAG_MASK: u64 = (1 << TAG_BITS) - 1;
@@ -52,7 +53,12 @@ impl Breaker {
         let fast = AtomicU64::new(encode(&machine));
         metrics::set_state(&target, machine.state());
         Ok(Self {
-            inner: Arc::new(Inner { target, clock, fast, machine: Mutex::new(machine) }),
+            inner: Arc::new(Inner {
+                target,
+                clock,
+                fast,
+                machine: Mutex::new(machine),
+            }),
         })
     }
 
@@ -70,8 +76,13 @@ impl Breaker {
             _ => None,
         };
         let admission = match kind {
-            Some(kind) => Admission { epoch: word >> TAG_BITS, kind },
-            None => self.inner.with_machine(|machine, now| machine.acquire(now))?,
+            Some(kind) => Admission {
+                epoch: word >> TAG_BITS,
+                kind,
+            },
+            None => self
+                .inner
+                .with_machine(|machine, now| machine.acquire(now))?,
         };
         Ok(Permit {
             breaker: Arc::clone(&self.inner),
@@ -91,12 +102,14 @@ impl Breaker {
 
     pub fn snapshot(&self) -> BreakerSnapshot {
         let target = &self.inner.target;
-        self.inner.with_machine(|machine, now| machine.snapshot(target, now))
+        self.inner
+            .with_machine(|machine, now| machine.snapshot(target, now))
     }
 
     /// Sets the admin mode; see [`Mode`].
     pub fn set_mode(&self, mode: Mode) {
-        self.inner.with_machine(|machine, now| machine.set_mode(now, mode));
+        self.inner
+            .with_machine(|machine, now| machine.set_mode(now, mode));
     }
 
     /// Whether this breaker shares its trips through the store.
@@ -107,7 +120,8 @@ impl Breaker {
     /// Applies a new configuration and keeps the state.
     pub fn reconfigure(&self, config: &BreakerConfig) -> Result<(), ConfigError> {
         let settings: Settings = config.compile()?;
-        self.inner.with_machine(|machine, _| machine.reconfigure(settings));
+        self.inner
+            .with_machine(|machine, _| machine.reconfigure(settings));
         Ok(())
     }
 
@@ -117,15 +131,18 @@ impl Breaker {
     }
 
     pub(crate) fn take_unpublished(&self) -> Option<SharedTrip> {
-        self.inner.with_machine(|machine, now| machine.take_unpublished(now))
+        self.inner
+            .with_machine(|machine, now| machine.take_unpublished(now))
     }
 
     pub(crate) fn retry_publish(&self, trip: SharedTrip) {
-        self.inner.with_machine(|machine, _| machine.retry_publish(trip));
+        self.inner
+            .with_machine(|machine, _| machine.retry_publish(trip));
     }
 
     pub(crate) fn adopt(&self, trip: SharedTrip) -> bool {
-        self.inner.with_machine(|machine, now| machine.adopt(now, trip))
+        self.inner
+            .with_machine(|machine, now| machine.adopt(now, trip))
     }
 
     pub(crate) fn now_ms(&self) -> u64 {
@@ -161,7 +178,9 @@ fn encode(machine: &Machine) -> u64 {
 
 impl fmt::Debug for Breaker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Breaker").field("target", &self.inner.target).finish_non_exhaustive()
+        f.debug_struct("Breaker")
+            .field("target", &self.inner.target)
+            .finish_non_exhaustive()
     }
 }
 

@@ -10,7 +10,8 @@ use parking_lot::Mutex;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ConfigError, millis};
+use crate::error::ConfigError;
+use crate::time::millis;
 use crate::window::RollingCounts;
 
 /// How many retries a target may spend.
@@ -29,17 +30,27 @@ pub struct RetryBudgetConfig {
 
 impl Default for RetryBudgetConfig {
     fn default() -> Self {
-        Self { percent: 20, min_per_second: 3, window: Duration::from_secs(10) }
+        Self {
+            percent: 20,
+            min_per_second: 3,
+            window: Duration::from_secs(10),
+        }
     }
 }
 
 impl RetryBudgetConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.percent > 100 {
-            return Err(ConfigError::new("retry.budget.percent", "must be between 0 and 100"));
+            return Err(ConfigError::new(
+                "retry.budget.percent",
+                "must be between 0 and 100",
+            ));
         }
         if self.window < Duration::from_secs(1) {
-            return Err(ConfigError::new("retry.budget.window", "must be at least 1s"));
+            return Err(ConfigError::new(
+                "retry.budget.window",
+                "must be at least 1s",
+            ));
         }
         Ok(())
     }

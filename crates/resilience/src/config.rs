@@ -6,8 +6,9 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ConfigError, millis};
+use crate::error::ConfigError;
 use crate::outcome::{OutcomeClass, OutcomeSet};
+use crate::time::millis;
 
 /// One breaker's configuration. Every field has a default; the defaults reproduce the replaced
 /// gateway's breaker (5 consecutive failures → open; 60 s → half-open; 2 successes → closed) and
@@ -137,10 +138,16 @@ impl BreakerConfig {
             ));
         }
         if self.open_time.is_zero() {
-            return Err(ConfigError::new("breaker.open_time", "must be greater than zero"));
+            return Err(ConfigError::new(
+                "breaker.open_time",
+                "must be greater than zero",
+            ));
         }
         if self.max_open_time < self.open_time {
-            return Err(ConfigError::new("breaker.max_open_time", "must be at least open_time"));
+            return Err(ConfigError::new(
+                "breaker.max_open_time",
+                "must be at least open_time",
+            ));
         }
         if !self.open_time_multiplier.is_finite() || self.open_time_multiplier < 1.0 {
             return Err(ConfigError::new(
@@ -149,16 +156,28 @@ impl BreakerConfig {
             ));
         }
         if !(0.0..1.0).contains(&self.jitter) {
-            return Err(ConfigError::new("breaker.jitter", "must be at least 0 and below 1"));
+            return Err(ConfigError::new(
+                "breaker.jitter",
+                "must be at least 0 and below 1",
+            ));
         }
         if self.half_open_max_probes == 0 {
-            return Err(ConfigError::new("breaker.half_open_max_probes", "must be at least 1"));
+            return Err(ConfigError::new(
+                "breaker.half_open_max_probes",
+                "must be at least 1",
+            ));
         }
         if self.half_open_successes == 0 {
-            return Err(ConfigError::new("breaker.half_open_successes", "must be at least 1"));
+            return Err(ConfigError::new(
+                "breaker.half_open_successes",
+                "must be at least 1",
+            ));
         }
         if self.slow_call.is_some_and(|d| d.is_zero()) {
-            return Err(ConfigError::new("breaker.slow_call", "must be greater than zero"));
+            return Err(ConfigError::new(
+                "breaker.slow_call",
+                "must be greater than zero",
+            ));
         }
         let failure_rate = self.failure_rate.as_ref().map(compile_rate).transpose()?;
         Ok(Settings {
@@ -179,10 +198,16 @@ impl BreakerConfig {
 
 fn compile_rate(rate: &FailureRateConfig) -> Result<RateRule, ConfigError> {
     if rate.window < Duration::from_millis(10) {
-        return Err(ConfigError::new("breaker.failure_rate.window", "must be at least 10ms"));
+        return Err(ConfigError::new(
+            "breaker.failure_rate.window",
+            "must be at least 10ms",
+        ));
     }
     if rate.minimum_calls == 0 {
-        return Err(ConfigError::new("breaker.failure_rate.minimum_calls", "must be at least 1"));
+        return Err(ConfigError::new(
+            "breaker.failure_rate.minimum_calls",
+            "must be at least 1",
+        ));
     }
     if !(1..=100).contains(&rate.threshold_percent) {
         return Err(ConfigError::new(
@@ -215,35 +240,80 @@ mod tests {
     fn rejects_values_that_cannot_work() {
         let cases: Vec<(BreakerConfig, &str)> = vec![
             (
-                BreakerConfig { consecutive_failures: 0, ..Default::default() },
+                BreakerConfig {
+                    consecutive_failures: 0,
+                    ..Default::default()
+                },
                 "breaker.consecutive_failures",
             ),
-            (BreakerConfig { jitter: 1.0, ..Default::default() }, "breaker.jitter"),
-            (BreakerConfig { jitter: -0.1, ..Default::default() }, "breaker.jitter"),
             (
-                BreakerConfig { open_time_multiplier: 0.5, ..Default::default() },
+                BreakerConfig {
+                    jitter: 1.0,
+                    ..Default::default()
+                },
+                "breaker.jitter",
+            ),
+            (
+                BreakerConfig {
+                    jitter: -0.1,
+                    ..Default::default()
+                },
+                "breaker.jitter",
+            ),
+            (
+                BreakerConfig {
+                    open_time_multiplier: 0.5,
+                    ..Default::default()
+                },
                 "breaker.open_time_multiplier",
             ),
             (
-                BreakerConfig { open_time_multiplier: f64::NAN, ..Default::default() },
+                BreakerConfig {
+                    open_time_multiplier: f64::NAN,
+                    ..Default::default()
+                },
                 "breaker.open_time_multiplier",
             ),
             (
-                BreakerConfig { max_open_time: Duration::from_secs(1), ..Default::default() },
+                BreakerConfig {
+                    max_open_time: Duration::from_secs(1),
+                    ..Default::default()
+                },
                 "breaker.max_open_time",
             ),
-            (BreakerConfig { open_time: Duration::ZERO, ..Default::default() }, "breaker.open_time"),
             (
-                BreakerConfig { half_open_max_probes: 0, ..Default::default() },
+                BreakerConfig {
+                    open_time: Duration::ZERO,
+                    ..Default::default()
+                },
+                "breaker.open_time",
+            ),
+            (
+                BreakerConfig {
+                    half_open_max_probes: 0,
+                    ..Default::default()
+                },
                 "breaker.half_open_max_probes",
             ),
             (
-                BreakerConfig { half_open_successes: 0, ..Default::default() },
+                BreakerConfig {
+                    half_open_successes: 0,
+                    ..Default::default()
+                },
                 "breaker.half_open_successes",
             ),
-            (BreakerConfig { failure_on: vec![], ..Default::default() }, "breaker.failure_on"),
             (
-                BreakerConfig { slow_call: Some(Duration::ZERO), ..Default::default() },
+                BreakerConfig {
+                    failure_on: vec![],
+                    ..Default::default()
+                },
+                "breaker.failure_on",
+            ),
+            (
+                BreakerConfig {
+                    slow_call: Some(Duration::ZERO),
+                    ..Default::default()
+                },
                 "breaker.slow_call",
             ),
             (
@@ -258,7 +328,10 @@ mod tests {
             ),
             (
                 BreakerConfig {
-                    failure_rate: Some(FailureRateConfig { minimum_calls: 0, ..Default::default() }),
+                    failure_rate: Some(FailureRateConfig {
+                        minimum_calls: 0,
+                        ..Default::default()
+                    }),
                     ..Default::default()
                 },
                 "breaker.failure_rate.minimum_calls",

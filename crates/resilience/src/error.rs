@@ -15,8 +15,3 @@ impl ConfigError {
         Self { field, reason }
     }
 }
-
-/// Whole milliseconds of `duration`, saturating: every clock in this crate counts milliseconds.
-pub(crate) fn millis(duration: std::time::Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}

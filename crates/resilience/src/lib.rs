@@ -22,6 +22,7 @@ mod registry;
 mod retry;
 mod shared;
 mod state;
+mod time;
 mod timeouts;
 mod window;
 

@@ -68,7 +68,10 @@ pub(crate) struct Machine {
 
 impl Machine {
     pub(crate) fn new(settings: Settings, now_ms: u64) -> Self {
-        let window = settings.failure_rate.as_ref().map(|r| RollingCounts::new(r.window));
+        let window = settings
+            .failure_rate
+            .as_ref()
+            .map(|r| RollingCounts::new(r.window));
         Self {
             settings,
             window,
@@ -91,7 +94,10 @@ impl Machine {
     /// Applies new settings and keeps the current state; a changed rate window starts empty.
     pub(crate) fn reconfigure(&mut self, settings: Settings) {
         if settings.failure_rate != self.settings.failure_rate {
-            self.window = settings.failure_rate.as_ref().map(|r| RollingCounts::new(r.window));
+            self.window = settings
+                .failure_rate
+                .as_ref()
+                .map(|r| RollingCounts::new(r.window));
         }
         self.settings = settings;
     }
@@ -127,7 +133,13 @@ impl Machine {
         if let Phase::Open { until_ms } = self.phase
             && now_ms >= until_ms
         {
-            self.enter(now_ms, Phase::HalfOpen { in_flight: 0, successes: 0 });
+            self.enter(
+                now_ms,
+                Phase::HalfOpen {
+                    in_flight: 0,
+                    successes: 0,
+                },
+            );
         }
     }
 
@@ -159,7 +171,10 @@ impl Machine {
                 AdmissionKind::Probe
             }
         };
-        Ok(Admission { epoch: self.epoch, kind })
+        Ok(Admission {
+            epoch: self.epoch,
+            kind,
+        })
     }
 
     /// Whether a call with this outcome and duration counts as a failure.
@@ -168,7 +183,9 @@ impl Machine {
     }
 
     fn is_slow(&self, elapsed_ms: u64) -> bool {
-        self.settings.slow_call_ms.is_some_and(|limit| elapsed_ms >= limit)
+        self.settings
+            .slow_call_ms
+            .is_some_and(|limit| elapsed_ms >= limit)
     }
 
     /// Records the result of an admitted call.
@@ -179,7 +196,13 @@ impl Machine {
         }
         match (admission.kind, self.phase) {
             (AdmissionKind::Counted, Phase::Closed) => self.closed_result(now_ms, failed),
-            (AdmissionKind::Probe, Phase::HalfOpen { in_flight, successes }) => {
+            (
+                AdmissionKind::Probe,
+                Phase::HalfOpen {
+                    in_flight,
+                    successes,
+                },
+            ) => {
                 if failed {
                     self.trip(now_ms);
                 } else if successes + 1 >= self.settings.half_open_successes {
@@ -225,7 +248,8 @@ impl Machine {
                 window.add(now_ms, 1, u32::from(failed));
                 let (calls, failures) = window.totals(now_ms);
                 calls >= rule.minimum_calls
-                    && u64::from(failures) * 100 >= u64::from(rule.threshold_percent) * u64::from(calls)
+                    && u64::from(failures) * 100
+                        >= u64::from(rule.threshold_percent) * u64::from(calls)
             }
             _ => false,
         };
@@ -244,8 +268,16 @@ impl Machine {
                 .closed_at_ms
                 .is_some_and(|closed| now_ms.saturating_sub(closed) < self.settings.max_open_ms),
         };
-        self.trips = if same_incident { self.trips.saturating_add(1) } else { 1 };
-        let unit = if self.settings.jitter > 0.0 { rand::random::<f64>() } else { 0.0 };
+        self.trips = if same_incident {
+            self.trips.saturating_add(1)
+        } else {
+            1
+        };
+        let unit = if self.settings.jitter > 0.0 {
+            rand::random::<f64>()
+        } else {
+            0.0
+        };
         let open_ms = open_duration_ms(
             self.settings.open_ms,
             self.settings.multiplier,
@@ -255,7 +287,12 @@ impl Machine {
             unit,
         );
         self.unpublished = true;
-        self.enter(now_ms, Phase::Open { until_ms: now_ms.saturating_add(open_ms) });
+        self.enter(
+            now_ms,
+            Phase::Open {
+                until_ms: now_ms.saturating_add(open_ms),
+            },
+        );
     }
 
     fn close(&mut self, now_ms: u64) {
@@ -307,7 +344,10 @@ impl Machine {
         }
         match self.phase {
             Phase::Open { until_ms } if until_ms > now_ms && self.mode == Mode::Auto => {
-                Some(SharedTrip { open_until_ms: until_ms, trips: self.trips })
+                Some(SharedTrip {
+                    open_until_ms: until_ms,
+                    trips: self.trips,
+                })
             }
             _ => None,
         }
@@ -315,7 +355,11 @@ impl Machine {
 
     /// Marks `trip` for publishing again after a failed write, unless it has been superseded.
     pub(crate) fn retry_publish(&mut self, trip: SharedTrip) {
-        if self.phase == (Phase::Open { until_ms: trip.open_until_ms }) {
+        if self.phase
+            == (Phase::Open {
+                until_ms: trip.open_until_ms,
+            })
+        {
             self.unpublished = true;
         }
     }
@@ -334,7 +378,12 @@ impl Machine {
         self.trips = self.trips.max(trip.trips);
         // The trip is someone else's: do not write it back.
         self.unpublished = false;
-        self.enter(now_ms, Phase::Open { until_ms: trip.open_until_ms });
+        self.enter(
+            now_ms,
+            Phase::Open {
+                until_ms: trip.open_until_ms,
+            },
+        );
         true
     }
 

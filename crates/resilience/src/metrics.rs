@@ -65,6 +65,7 @@ pub(crate) fn transition(target: &str, to: BreakerState) {
 /// Drops the series of a target that left the configuration.
 pub(crate) fn forget(target: &str) {
     if let Some(gauge) = BREAKER_STATE.as_ref() {
+        // An error only means the series never existed: nothing to remove.
         let _ = gauge.remove_label_values(&[target]);
     }
 }

@@ -42,7 +42,9 @@ impl Outcome {
 }
 
 /// A class of outcomes that configuration can declare a failure (or retryable).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 pub enum OutcomeClass {
     #[serde(rename = "connect_error")]
     ConnectError,
@@ -86,7 +88,9 @@ impl OutcomeSet {
 
     /// Whether `outcome` falls into one of the classes of this set.
     pub fn matches(self, outcome: Outcome) -> bool {
-        outcome.class().is_some_and(|class| self.contains_class(class))
+        outcome
+            .class()
+            .is_some_and(|class| self.contains_class(class))
     }
 }
 

@@ -62,7 +62,11 @@ pub struct BreakerRegistry {
 impl BreakerRegistry {
     /// A registry whose breakers are all local (`shared: true` has no effect).
     pub fn new(clock: Arc<dyn Clock>) -> Self {
-        Self { clock, store: None, breakers: RwLock::new(BTreeMap::new()) }
+        Self {
+            clock,
+            store: None,
+            breakers: RwLock::new(BTreeMap::new()),
+        }
     }
 
     /// A registry whose `shared` breakers share trips through `store`. `namespace` prefixes the
@@ -74,7 +78,10 @@ impl BreakerRegistry {
     ) -> Self {
         Self {
             clock,
-            store: Some(SharedStore { store, namespace: namespace.into() }),
+            store: Some(SharedStore {
+                store,
+                namespace: namespace.into(),
+            }),
             breakers: RwLock::new(BTreeMap::new()),
         }
     }
@@ -82,7 +89,10 @@ impl BreakerRegistry {
     /// Makes the set of breakers match `targets`: new targets get a closed breaker, existing ones
     /// keep their state under the new configuration, absent ones are removed. Every configuration
     /// is checked first, so an invalid one changes nothing.
-    pub fn configure(&self, targets: &BTreeMap<String, BreakerConfig>) -> Result<(), RegistryError> {
+    pub fn configure(
+        &self,
+        targets: &BTreeMap<String, BreakerConfig>,
+    ) -> Result<(), RegistryError> {
         for (target, config) in targets {
             config.validate().map_err(|source| RegistryError::Config {
                 target: target.clone(),
@@ -100,13 +110,17 @@ impl BreakerRegistry {
         for (target, config) in targets {
             let result = match breakers.get(target) {
                 Some(existing) => existing.reconfigure(config),
-                None => Breaker::new(target.clone(), config, Arc::clone(&self.clock))
-                    .map(|breaker| {
+                None => {
+                    Breaker::new(target.clone(), config, Arc::clone(&self.clock)).map(|breaker| {
                         breakers.insert(target.clone(), breaker);
-                    }),
+                    })
+                }
             };
             // Validated above; a failure here would mean compile is not deterministic.
-            result.map_err(|source| RegistryError::Config { target: target.clone(), source })?;
+            result.map_err(|source| RegistryError::Config {
+                target: target.clone(),
+                source,
+            })?;
         }
         Ok(())
     }
@@ -155,7 +169,9 @@ impl BreakerRegistry {
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticker.tick().await;
-                let Some(registry) = registry.upgrade() else { break };
+                let Some(registry) = registry.upgrade() else {
+                    break;
+                };
                 registry.sync().await;
             }
         })
@@ -171,7 +187,10 @@ async fn sync_one(shared: &SharedStore, breaker: &Breaker, report: &mut SyncRepo
                     report.adopted += 1;
                 }
             }
-            None => tracing::warn!(target_name = breaker.target(), "ignoring malformed shared breaker record"),
+            None => tracing::warn!(
+                target_name = breaker.target(),
+                "ignoring malformed shared breaker record"
+            ),
         },
         Ok(None) => {}
         Err(error) => {
@@ -180,9 +199,15 @@ async fn sync_one(shared: &SharedStore, breaker: &Breaker, report: &mut SyncRepo
         }
     }
     // After adopting: a remote trip that outlasts ours supersedes it, so nothing is written then.
-    let Some(trip) = breaker.take_unpublished() else { return };
+    let Some(trip) = breaker.take_unpublished() else {
+        return;
+    };
     let remaining = Duration::from_millis(trip.open_until_ms.saturating_sub(breaker.now_ms()));
-    match shared.store.set(&key, &trip.encode(), remaining.max(MIN_RECORD_TTL)).await {
+    match shared
+        .store
+        .set(&key, &trip.encode(), remaining.max(MIN_RECORD_TTL))
+        .await
+    {
         Ok(()) => report.published += 1,
         Err(error) => {
             report.store_errors += 1;
@@ -196,7 +221,10 @@ impl std::fmt::Debug for BreakerRegistry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BreakerRegistry")
             .field("targets", &self.breakers.read().keys().collect::<Vec<_>>())
-            .field("shared_store", &self.store.as_ref().map(|s| s.store.backend()))
+            .field(
+                "shared_store",
+                &self.store.as_ref().map(|s| s.store.backend()),
+            )
             .finish()
     }
 }

@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::backoff::retry_delay_ms;
 use crate::budget::{RetryBudget, RetryBudgetConfig};
-use crate::error::{ConfigError, millis};
+use crate::error::ConfigError;
 use crate::outcome::{Outcome, OutcomeClass, OutcomeSet};
+use crate::time::millis;
 
 /// A target's retry policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -72,7 +73,9 @@ pub struct RetryContext<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RetryDecision {
     /// Wait `after`, then try again (one retry has been taken from the budget).
-    Retry { after: Duration },
+    Retry {
+        after: Duration,
+    },
     Stop(StopReason),
 }
 
@@ -94,7 +97,10 @@ impl RetryPolicy {
             return Err(ConfigError::new("retry.max_attempts", "must be at least 1"));
         }
         if self.backoff_cap < self.backoff_base {
-            return Err(ConfigError::new("retry.backoff_cap", "must be at least backoff_base"));
+            return Err(ConfigError::new(
+                "retry.backoff_cap",
+                "must be at least backoff_base",
+            ));
         }
         self.budget.validate()
     }
@@ -105,7 +111,12 @@ impl RetryPolicy {
     }
 
     /// Whether repeating a request of `method` after `outcome` is safe under this policy.
-    pub fn is_safe_to_repeat(&self, method: &Method, route_idempotent: bool, outcome: Outcome) -> bool {
+    pub fn is_safe_to_repeat(
+        &self,
+        method: &Method,
+        route_idempotent: bool,
+        outcome: Outcome,
+    ) -> bool {
         if route_idempotent {
             return true;
         }

@@ -42,7 +42,10 @@ mod tests {
 
     #[test]
     fn round_trips_and_rejects_garbage() {
-        let trip = SharedTrip { open_until_ms: 1_700_000_060_000, trips: 3 };
+        let trip = SharedTrip {
+            open_until_ms: 1_700_000_060_000,
+            trips: 3,
+        };
         assert_eq!(SharedTrip::decode(&trip.encode()), Some(trip));
         assert_eq!(SharedTrip::decode(b"not json"), None);
         assert_eq!(SharedTrip::decode(b""), None);

@@ -82,10 +82,20 @@ pub enum RejectReason {
     ForcedOpen,
 }
 
+impl std::fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Open => "is open",
+            Self::ProbesBusy => "is half-open and every probe slot is busy",
+            Self::ForcedOpen => "is forced open",
+        })
+    }
+}
+
 /// The breaker refused a call. The caller answers at once: upstream routes with 503 and
 /// `Retry-After`, in-process callers with their own unavailable error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("circuit breaker is {reason:?}; retry after {retry_after:?}")]
+#[error("circuit breaker {reason}; retry after {retry_after:?}")]
 pub struct Rejected {
     /// When trying again may succeed (round up to whole seconds for `Retry-After`).
     pub retry_after: Duration,
@@ -95,7 +105,7 @@ pub struct Rejected {
 impl Rejected {
     /// `retry_after` in whole seconds, rounded up and at least 1, as `Retry-After` wants it.
     pub fn retry_after_secs(&self) -> u64 {
-        let ms = crate::error::millis(self.retry_after);
+        let ms = crate::time::millis(self.retry_after);
         ms.div_ceil(1000).max(1)
     }
 }
@@ -106,7 +116,10 @@ mod tests {
 
     #[test]
     fn retry_after_rounds_up_to_whole_seconds() {
-        let r = |ms| Rejected { retry_after: Duration::from_millis(ms), reason: RejectReason::Open };
+        let r = |ms| Rejected {
+            retry_after: Duration::from_millis(ms),
+            reason: RejectReason::Open,
+        };
         assert_eq!(r(0).retry_after_secs(), 1);
         assert_eq!(r(1).retry_after_secs(), 1);
         assert_eq!(r(1_000).retry_after_secs(), 1);

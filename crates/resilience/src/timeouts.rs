@@ -59,14 +59,19 @@ impl Timeouts {
             return Err(ConfigError::new(field, "must be greater than zero"));
         }
         if self.total < self.connect {
-            return Err(ConfigError::new("timeouts.total", "must be at least connect"));
+            return Err(ConfigError::new(
+                "timeouts.total",
+                "must be at least connect",
+            ));
         }
         Ok(())
     }
 
     /// What is left of `total` after `elapsed`; `None` once it is used up.
     pub fn remaining(&self, elapsed: Duration) -> Option<Duration> {
-        self.total.checked_sub(elapsed).filter(|left| !left.is_zero())
+        self.total
+            .checked_sub(elapsed)
+            .filter(|left| !left.is_zero())
     }
 }
 
@@ -84,16 +89,28 @@ mod tests {
 
     #[test]
     fn rejects_zero_and_inverted() {
-        let zero = Timeouts { read: Duration::ZERO, ..Default::default() };
+        let zero = Timeouts {
+            read: Duration::ZERO,
+            ..Default::default()
+        };
         assert_eq!(zero.validate().map_err(|e| e.field), Err("timeouts.read"));
-        let inverted = Timeouts { total: Duration::from_secs(1), ..Default::default() };
-        assert_eq!(inverted.validate().map_err(|e| e.field), Err("timeouts.total"));
+        let inverted = Timeouts {
+            total: Duration::from_secs(1),
+            ..Default::default()
+        };
+        assert_eq!(
+            inverted.validate().map_err(|e| e.field),
+            Err("timeouts.total")
+        );
     }
 
     #[test]
     fn remaining_counts_down_to_none() {
         let t = Timeouts::default();
-        assert_eq!(t.remaining(Duration::from_secs(5)), Some(Duration::from_secs(10)));
+        assert_eq!(
+            t.remaining(Duration::from_secs(5)),
+            Some(Duration::from_secs(10))
+        );
         assert_eq!(t.remaining(Duration::from_secs(15)), None);
         assert_eq!(t.remaining(Duration::from_secs(20)), None);
     }

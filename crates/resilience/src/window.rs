@@ -40,7 +40,11 @@ impl RollingCounts {
         // Periods are < 2^64 / bucket_ms, so the modulo is always in range of `usize` slots.
         let bucket = &mut self.buckets[(period % BUCKETS as u64) as usize];
         if bucket.period != period {
-            *bucket = Bucket { period, first: 0, second: 0 };
+            *bucket = Bucket {
+                period,
+                first: 0,
+                second: 0,
+            };
         }
         bucket.first = bucket.first.saturating_add(first);
         bucket.second = bucket.second.saturating_add(second);

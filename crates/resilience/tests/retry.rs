@@ -24,12 +24,22 @@ const ALL_OUTCOMES: [Outcome; 6] = [
 
 /// A budget that never runs out within a test.
 fn roomy_budget(clock: &ManualClock) -> RetryBudget {
-    let config = RetryBudgetConfig { percent: 100, min_per_second: 1_000, window: secs(10) };
+    let config = RetryBudgetConfig {
+        percent: 100,
+        min_per_second: 1_000,
+        window: secs(10),
+    };
     RetryBudget::new(&config, Arc::new(clock.clone())).expect("valid")
 }
 
 fn context(method: &Method, route_idempotent: bool, outcome: Outcome) -> RetryContext<'_> {
-    RetryContext { method, route_idempotent, attempts_made: 1, outcome, time_left: secs(10) }
+    RetryContext {
+        method,
+        route_idempotent,
+        attempts_made: 1,
+        outcome,
+        time_left: secs(10),
+    }
 }
 
 #[test]
@@ -37,7 +47,11 @@ fn a_post_is_never_retried_unless_its_route_is_idempotent() {
     let clock = ManualClock::new(T0);
     let budget = roomy_budget(&clock);
     for idempotent_only in [true, false] {
-        let policy = RetryPolicy { idempotent_only, max_attempts: 5, ..Default::default() };
+        let policy = RetryPolicy {
+            idempotent_only,
+            max_attempts: 5,
+            ..Default::default()
+        };
         for outcome in ALL_OUTCOMES {
             let decision = policy.decide(&context(&Method::POST, false, outcome), &budget);
             assert!(
@@ -53,8 +67,14 @@ fn a_post_is_never_retried_unless_its_route_is_idempotent() {
 fn a_post_on_an_idempotent_route_is_retried() {
     let clock = ManualClock::new(T0);
     let policy = RetryPolicy::default();
-    let decision = policy.decide(&context(&Method::POST, true, Outcome::Status(503)), &roomy_budget(&clock));
-    assert!(matches!(decision, RetryDecision::Retry { .. }), "{decision:?}");
+    let decision = policy.decide(
+        &context(&Method::POST, true, Outcome::Status(503)),
+        &roomy_budget(&clock),
+    );
+    assert!(
+        matches!(decision, RetryDecision::Retry { .. }),
+        "{decision:?}"
+    );
 }
 
 #[test]
@@ -62,14 +82,31 @@ fn idempotent_methods_are_retried_on_retryable_outcomes_only() {
     let clock = ManualClock::new(T0);
     let budget = roomy_budget(&clock);
     let policy = RetryPolicy::default();
-    for method in [Method::GET, Method::HEAD, Method::PUT, Method::DELETE, Method::OPTIONS] {
-        for outcome in [Outcome::ConnectError, Outcome::Timeout, Outcome::Status(502)] {
+    for method in [
+        Method::GET,
+        Method::HEAD,
+        Method::PUT,
+        Method::DELETE,
+        Method::OPTIONS,
+    ] {
+        for outcome in [
+            Outcome::ConnectError,
+            Outcome::Timeout,
+            Outcome::Status(502),
+        ] {
             let decision = policy.decide(&context(&method, false, outcome), &budget);
-            assert!(matches!(decision, RetryDecision::Retry { .. }), "{method} {outcome:?}");
+            assert!(
+                matches!(decision, RetryDecision::Retry { .. }),
+                "{method} {outcome:?}"
+            );
         }
         for outcome in [Outcome::Success, Outcome::Status(404), Outcome::Status(429)] {
             let decision = policy.decide(&context(&method, false, outcome), &budget);
-            assert_eq!(decision, RetryDecision::Stop(StopReason::NotRetryable), "{method} {outcome:?}");
+            assert_eq!(
+                decision,
+                RetryDecision::Stop(StopReason::NotRetryable),
+                "{method} {outcome:?}"
+            );
         }
     }
 }
@@ -79,29 +116,60 @@ fn other_methods_follow_idempotent_only() {
     let clock = ManualClock::new(T0);
     let budget = roomy_budget(&clock);
     let strict = RetryPolicy::default();
-    let decision = strict.decide(&context(&Method::PATCH, false, Outcome::ConnectError), &budget);
+    let decision = strict.decide(
+        &context(&Method::PATCH, false, Outcome::ConnectError),
+        &budget,
+    );
     assert_eq!(decision, RetryDecision::Stop(StopReason::NotIdempotent));
 
-    let lenient = RetryPolicy { idempotent_only: false, ..Default::default() };
-    let decision = lenient.decide(&context(&Method::PATCH, false, Outcome::ConnectError), &budget);
-    assert!(matches!(decision, RetryDecision::Retry { .. }), "nothing was sent: safe");
+    let lenient = RetryPolicy {
+        idempotent_only: false,
+        ..Default::default()
+    };
+    let decision = lenient.decide(
+        &context(&Method::PATCH, false, Outcome::ConnectError),
+        &budget,
+    );
+    assert!(
+        matches!(decision, RetryDecision::Retry { .. }),
+        "nothing was sent: safe"
+    );
     let decision = lenient.decide(&context(&Method::PATCH, false, Outcome::Timeout), &budget);
-    assert_eq!(decision, RetryDecision::Stop(StopReason::NotIdempotent), "may have been applied");
+    assert_eq!(
+        decision,
+        RetryDecision::Stop(StopReason::NotIdempotent),
+        "may have been applied"
+    );
 }
 
 #[test]
 fn attempts_are_bounded() {
     let clock = ManualClock::new(T0);
     let budget = roomy_budget(&clock);
-    let policy = RetryPolicy { max_attempts: 3, ..Default::default() };
+    let policy = RetryPolicy {
+        max_attempts: 3,
+        ..Default::default()
+    };
     let mut ctx = context(&Method::GET, false, Outcome::Timeout);
     ctx.attempts_made = 2;
-    assert!(matches!(policy.decide(&ctx, &budget), RetryDecision::Retry { .. }));
+    assert!(matches!(
+        policy.decide(&ctx, &budget),
+        RetryDecision::Retry { .. }
+    ));
     ctx.attempts_made = 3;
-    assert_eq!(policy.decide(&ctx, &budget), RetryDecision::Stop(StopReason::AttemptsExhausted));
-    let off = RetryPolicy { max_attempts: 1, ..Default::default() };
+    assert_eq!(
+        policy.decide(&ctx, &budget),
+        RetryDecision::Stop(StopReason::AttemptsExhausted)
+    );
+    let off = RetryPolicy {
+        max_attempts: 1,
+        ..Default::default()
+    };
     ctx.attempts_made = 1;
-    assert_eq!(off.decide(&ctx, &budget), RetryDecision::Stop(StopReason::AttemptsExhausted));
+    assert_eq!(
+        off.decide(&ctx, &budget),
+        RetryDecision::Stop(StopReason::AttemptsExhausted)
+    );
 }
 
 #[test]
@@ -143,19 +211,39 @@ fn no_retry_when_the_backoff_does_not_fit_the_total_timeout() {
 #[test]
 fn an_exhausted_budget_stops_retries_until_requests_refill_it() {
     let clock = ManualClock::new(T0);
-    let config = RetryBudgetConfig { percent: 20, min_per_second: 0, window: secs(10) };
+    let config = RetryBudgetConfig {
+        percent: 20,
+        min_per_second: 0,
+        window: secs(10),
+    };
     let budget = RetryBudget::new(&config, Arc::new(clock.clone())).expect("valid");
-    let policy = RetryPolicy { max_attempts: 5, budget: config, ..Default::default() };
+    let policy = RetryPolicy {
+        max_attempts: 5,
+        budget: config,
+        ..Default::default()
+    };
     let ctx = context(&Method::GET, false, Outcome::Status(503));
 
-    assert_eq!(policy.decide(&ctx, &budget), RetryDecision::Stop(StopReason::BudgetExhausted));
+    assert_eq!(
+        policy.decide(&ctx, &budget),
+        RetryDecision::Stop(StopReason::BudgetExhausted)
+    );
     for _ in 0..10 {
         budget.record_request();
     }
     // 20 % of 10 requests: two retries.
-    assert!(matches!(policy.decide(&ctx, &budget), RetryDecision::Retry { .. }));
-    assert!(matches!(policy.decide(&ctx, &budget), RetryDecision::Retry { .. }));
-    assert_eq!(policy.decide(&ctx, &budget), RetryDecision::Stop(StopReason::BudgetExhausted));
+    assert!(matches!(
+        policy.decide(&ctx, &budget),
+        RetryDecision::Retry { .. }
+    ));
+    assert!(matches!(
+        policy.decide(&ctx, &budget),
+        RetryDecision::Retry { .. }
+    ));
+    assert_eq!(
+        policy.decide(&ctx, &budget),
+        RetryDecision::Stop(StopReason::BudgetExhausted)
+    );
 
     // A decision that stops for another reason takes nothing from the budget.
     clock.advance(secs(11));
@@ -163,15 +251,28 @@ fn an_exhausted_budget_stops_retries_until_requests_refill_it() {
         budget.record_request();
     }
     let not_retryable = context(&Method::GET, false, Outcome::Status(404));
-    assert_eq!(policy.decide(&not_retryable, &budget), RetryDecision::Stop(StopReason::NotRetryable));
-    assert!(matches!(policy.decide(&ctx, &budget), RetryDecision::Retry { .. }), "1 of 5 allowed");
-    assert_eq!(policy.decide(&ctx, &budget), RetryDecision::Stop(StopReason::BudgetExhausted));
+    assert_eq!(
+        policy.decide(&not_retryable, &budget),
+        RetryDecision::Stop(StopReason::NotRetryable)
+    );
+    assert!(
+        matches!(policy.decide(&ctx, &budget), RetryDecision::Retry { .. }),
+        "1 of 5 allowed"
+    );
+    assert_eq!(
+        policy.decide(&ctx, &budget),
+        RetryDecision::Stop(StopReason::BudgetExhausted)
+    );
 }
 
 #[test]
 fn the_reserve_allows_retries_at_low_traffic() {
     let clock = ManualClock::new(T0);
-    let config = RetryBudgetConfig { percent: 0, min_per_second: 1, window: secs(10) };
+    let config = RetryBudgetConfig {
+        percent: 0,
+        min_per_second: 1,
+        window: secs(10),
+    };
     let budget = RetryBudget::new(&config, Arc::new(clock.clone())).expect("valid");
     for _ in 0..10 {
         assert!(budget.try_withdraw());
@@ -184,21 +285,37 @@ fn the_reserve_allows_retries_at_low_traffic() {
 #[test]
 fn invalid_policies_are_rejected() {
     let cases = [
-        (RetryPolicy { max_attempts: 0, ..Default::default() }, "retry.max_attempts"),
         (
-            RetryPolicy { backoff_base: secs(2), backoff_cap: secs(1), ..Default::default() },
+            RetryPolicy {
+                max_attempts: 0,
+                ..Default::default()
+            },
+            "retry.max_attempts",
+        ),
+        (
+            RetryPolicy {
+                backoff_base: secs(2),
+                backoff_cap: secs(1),
+                ..Default::default()
+            },
             "retry.backoff_cap",
         ),
         (
             RetryPolicy {
-                budget: RetryBudgetConfig { percent: 101, ..Default::default() },
+                budget: RetryBudgetConfig {
+                    percent: 101,
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             "retry.budget.percent",
         ),
         (
             RetryPolicy {
-                budget: RetryBudgetConfig { window: ms(10), ..Default::default() },
+                budget: RetryBudgetConfig {
+                    window: ms(10),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             "retry.budget.window",

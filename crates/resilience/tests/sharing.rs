@@ -16,11 +16,17 @@ use frontdesk_store::{ManualClock, Store};
 use support::{FlakyStore, T0, call, ms, secs, unique_target};
 
 fn shared_config() -> BreakerConfig {
-    BreakerConfig { shared: true, ..Default::default() }
+    BreakerConfig {
+        shared: true,
+        ..Default::default()
+    }
 }
 
 fn targets(entries: &[(&str, BreakerConfig)]) -> BTreeMap<String, BreakerConfig> {
-    entries.iter().map(|(name, config)| ((*name).to_owned(), config.clone())).collect()
+    entries
+        .iter()
+        .map(|(name, config)| ((*name).to_owned(), config.clone()))
+        .collect()
 }
 
 /// Two replicas on one clock and one store, each with a breaker named `target`.
@@ -32,8 +38,11 @@ fn replicas(
     config: BreakerConfig,
 ) -> (BreakerRegistry, BreakerRegistry) {
     let make = || {
-        let registry = BreakerRegistry::with_store(Arc::new(clock.clone()), Arc::clone(&store), namespace);
-        registry.configure(&targets(&[(target, config.clone())])).expect("valid");
+        let registry =
+            BreakerRegistry::with_store(Arc::new(clock.clone()), Arc::clone(&store), namespace);
+        registry
+            .configure(&targets(&[(target, config.clone())]))
+            .expect("valid");
         registry
     };
     (make(), make())
@@ -51,15 +60,35 @@ async fn a_trip_in_one_replica_is_honoured_by_the_other(store: Arc<dyn Store>, c
     let namespace = unique_target("ns");
     let (a, b) = replicas(store, &clock, &namespace, &target, shared_config());
     trip(&a, &target);
-    assert_eq!(b.get(&target).map(|x| x.state()), Some(BreakerState::Closed));
+    assert_eq!(
+        b.get(&target).map(|x| x.state()),
+        Some(BreakerState::Closed)
+    );
 
-    assert_eq!(a.sync().await, SyncReport { published: 1, adopted: 0, store_errors: 0 });
-    assert_eq!(b.sync().await, SyncReport { published: 0, adopted: 1, store_errors: 0 });
+    assert_eq!(
+        a.sync().await,
+        SyncReport {
+            published: 1,
+            adopted: 0,
+            store_errors: 0
+        }
+    );
+    assert_eq!(
+        b.sync().await,
+        SyncReport {
+            published: 0,
+            adopted: 1,
+            store_errors: 0
+        }
+    );
 
     let on_b = b.get(&target).expect("configured");
     let rejected = on_b.try_acquire().expect_err("replica b honours a's trip");
     assert_eq!(rejected.retry_after, secs(60));
-    assert_eq!(on_b.snapshot().open_until_ms, a.get(&target).and_then(|x| x.snapshot().open_until_ms));
+    assert_eq!(
+        on_b.snapshot().open_until_ms,
+        a.get(&target).and_then(|x| x.snapshot().open_until_ms)
+    );
 
     // Both heal on their own probes once the shared open time is over.
     clock.advance(secs(60));
@@ -91,9 +120,14 @@ async fn redis_store_shares_a_trip() {
         connect_timeout: secs(2),
     })
     .expect("valid url");
-    store.ping().await.expect("a Redis server is reachable at REDIS_URL");
+    store
+        .ping()
+        .await
+        .expect("a Redis server is reachable at REDIS_URL");
     // Redis expires records on its own clock; the open-until instants are compared on ours.
-    let clock = ManualClock::new(frontdesk_store::Clock::now_ms(&frontdesk_store::SystemClock));
+    let clock = ManualClock::new(frontdesk_store::Clock::now_ms(
+        &frontdesk_store::SystemClock,
+    ));
     a_trip_in_one_replica_is_honoured_by_the_other(Arc::new(store), clock).await;
 }
 
@@ -125,7 +159,10 @@ async fn a_local_breaker_is_not_shared() {
     trip(&a, &target);
     assert_eq!(a.sync().await.published, 0);
     assert_eq!(b.sync().await.adopted, 0);
-    assert_eq!(b.get(&target).map(|x| x.state()), Some(BreakerState::Closed));
+    assert_eq!(
+        b.get(&target).map(|x| x.state()),
+        Some(BreakerState::Closed)
+    );
 }
 
 #[tokio::test]
@@ -144,13 +181,20 @@ async fn store_errors_never_fail_a_call_and_the_trip_is_published_later() {
     assert_eq!((report.published, report.store_errors), (0, 2));
     assert_eq!(on_a.state(), BreakerState::Open, "local state still works");
     assert_eq!(b.sync().await.store_errors, 1);
-    assert_eq!(b.get(&target).map(|x| x.state()), Some(BreakerState::Closed));
+    assert_eq!(
+        b.get(&target).map(|x| x.state()),
+        Some(BreakerState::Closed)
+    );
 
     flaky.failing.store(false, Ordering::SeqCst);
     clock.advance(ms(500));
     assert_eq!(a.sync().await.published, 1, "the failed write is retried");
     assert_eq!(b.sync().await.adopted, 1);
-    let rejected = b.get(&target).expect("configured").try_acquire().expect_err("open");
+    let rejected = b
+        .get(&target)
+        .expect("configured")
+        .try_acquire()
+        .expect_err("open");
     assert_eq!(rejected.retry_after, ms(59_500));
 }
 
@@ -163,7 +207,10 @@ async fn a_malformed_record_is_ignored() {
     let store: Arc<dyn Store> = memory;
     let (a, _b) = replicas(store, &clock, "", &target, shared_config());
     assert_eq!(a.sync().await, SyncReport::default());
-    assert_eq!(a.get(&target).map(|x| x.state()), Some(BreakerState::Closed));
+    assert_eq!(
+        a.get(&target).map(|x| x.state()),
+        Some(BreakerState::Closed)
+    );
 }
 
 #[tokio::test]
@@ -171,7 +218,9 @@ async fn sync_moves_due_breakers_to_half_open_without_traffic() {
     let clock = ManualClock::new(T0);
     let registry = BreakerRegistry::new(Arc::new(clock.clone()));
     let target = unique_target("tick");
-    registry.configure(&targets(&[(&target, BreakerConfig::default())])).expect("valid");
+    registry
+        .configure(&targets(&[(&target, BreakerConfig::default())]))
+        .expect("valid");
     trip(&registry, &target);
     clock.advance(secs(60));
     registry.sync().await;
@@ -187,7 +236,10 @@ fn registry_admin_and_configuration() {
     let registry = BreakerRegistry::new(Arc::new(clock));
     let (x, y) = (unique_target("x"), unique_target("y"));
     registry
-        .configure(&targets(&[(&x, BreakerConfig::default()), (&y, BreakerConfig::default())]))
+        .configure(&targets(&[
+            (&x, BreakerConfig::default()),
+            (&y, BreakerConfig::default()),
+        ]))
         .expect("valid");
     let names: Vec<String> = registry.snapshots().into_iter().map(|s| s.target).collect();
     assert_eq!(names, vec![x.clone(), y.clone()]);
@@ -195,10 +247,16 @@ fn registry_admin_and_configuration() {
     let snap = registry.force(&x, Mode::ForcedOpen).expect("known target");
     assert_eq!(snap.state, BreakerState::ForcedOpen);
     assert!(registry.get(&x).expect("configured").try_acquire().is_err());
-    assert!(matches!(registry.force("nope", Mode::Auto), Err(RegistryError::UnknownTarget)));
+    assert!(matches!(
+        registry.force("nope", Mode::Auto),
+        Err(RegistryError::UnknownTarget)
+    ));
 
     // An invalid entry rejects the whole configuration and changes nothing.
-    let invalid = BreakerConfig { half_open_successes: 0, ..Default::default() };
+    let invalid = BreakerConfig {
+        half_open_successes: 0,
+        ..Default::default()
+    };
     let err = registry
         .configure(&targets(&[(&x, BreakerConfig::default()), (&y, invalid)]))
         .expect_err("invalid");
@@ -206,7 +264,12 @@ fn registry_admin_and_configuration() {
     assert_eq!(registry.snapshots().len(), 2);
 
     // Reconfiguring keeps x's state and removes y.
-    registry.configure(&targets(&[(&x, BreakerConfig::default())])).expect("valid");
+    registry
+        .configure(&targets(&[(&x, BreakerConfig::default())]))
+        .expect("valid");
     assert!(registry.get(&y).is_none());
-    assert_eq!(registry.get(&x).map(|b| b.state()), Some(BreakerState::ForcedOpen));
+    assert_eq!(
+        registry.get(&x).map(|b| b.state()),
+        Some(BreakerState::ForcedOpen)
+    );
 }

@@ -67,7 +67,11 @@ fn trips_on_failure_rate_once_minimum_calls_are_reached() {
     let (b, _clock) = breaker(rate_config());
     // F S F S F S F S F: 5 of 9 fail, but fewer than 10 calls.
     for i in 0..9 {
-        let outcome = if i % 2 == 0 { Outcome::ConnectError } else { Outcome::Success };
+        let outcome = if i % 2 == 0 {
+            Outcome::ConnectError
+        } else {
+            Outcome::Success
+        };
         call(&b, outcome);
     }
     let snap = b.snapshot();
@@ -83,7 +87,11 @@ fn rate_below_threshold_does_not_trip() {
     let (b, _clock) = breaker(rate_config());
     for i in 0..30 {
         // 1 in 3 fails: 33 % < 50 %.
-        let outcome = if i % 3 == 0 { Outcome::Timeout } else { Outcome::Success };
+        let outcome = if i % 3 == 0 {
+            Outcome::Timeout
+        } else {
+            Outcome::Success
+        };
         call(&b, outcome);
     }
     assert_eq!(b.state(), BreakerState::Closed);
@@ -101,12 +109,19 @@ fn rate_window_forgets_old_failures() {
         call(&b, Outcome::Success);
     }
     call(&b, Outcome::ConnectError);
-    assert_eq!(b.state(), BreakerState::Closed, "1 failure of 10 in the window");
+    assert_eq!(
+        b.state(),
+        BreakerState::Closed,
+        "1 failure of 10 in the window"
+    );
 }
 
 #[test]
 fn slow_calls_count_as_failures() {
-    let config = BreakerConfig { slow_call: Some(secs(2)), ..Default::default() };
+    let config = BreakerConfig {
+        slow_call: Some(secs(2)),
+        ..Default::default()
+    };
     let (b, _clock) = breaker(config);
     for _ in 0..10 {
         call_taking(&b, Outcome::Success, ms(1_999));
@@ -143,14 +158,19 @@ fn trip(b: &frontdesk_resilience::Breaker) {
 
 #[test]
 fn half_open_admits_only_k_probes_at_once() {
-    let config =
-        BreakerConfig { half_open_max_probes: 2, half_open_successes: 3, ..Default::default() };
+    let config = BreakerConfig {
+        half_open_max_probes: 2,
+        half_open_successes: 3,
+        ..Default::default()
+    };
     let (b, clock) = breaker(config);
     trip(&b);
     clock.advance(secs(60));
     let first = b.try_acquire().expect("probe 1");
     let second = b.try_acquire().expect("probe 2");
-    let busy = b.try_acquire().expect_err("no third probe while two are in flight");
+    let busy = b
+        .try_acquire()
+        .expect_err("no third probe while two are in flight");
     assert_eq!(busy.reason, RejectReason::ProbesBusy);
     first.record(Outcome::Success, ms(5));
     let third = b.try_acquire().expect("a finished probe frees its slot");
@@ -237,14 +257,20 @@ fn jitter_shortens_the_open_time_within_bounds() {
     for _ in 0..50 {
         trip(&b);
         let open = b.try_acquire().expect_err("open").retry_after;
-        assert!(open >= secs(30) && open <= secs(60), "{open:?} outside [30 s, 60 s]");
+        assert!(
+            open >= secs(30) && open <= secs(60),
+            "{open:?} outside [30 s, 60 s]"
+        );
         seen.insert(open);
         clock.advance(open);
         call(&b, Outcome::Success);
         call(&b, Outcome::Success);
         assert_eq!(b.state(), BreakerState::Closed);
     }
-    assert!(seen.len() > 1, "jitter produced one value 50 times: {seen:?}");
+    assert!(
+        seen.len() > 1,
+        "jitter produced one value 50 times: {seen:?}"
+    );
 }
 
 #[test]
@@ -255,7 +281,10 @@ fn forced_open_rejects_everything_until_auto() {
     assert_eq!(rejected.reason, RejectReason::ForcedOpen);
     assert_eq!(rejected.retry_after, secs(60));
     let snap = b.snapshot();
-    assert_eq!((snap.state, snap.mode), (BreakerState::ForcedOpen, Mode::ForcedOpen));
+    assert_eq!(
+        (snap.state, snap.mode),
+        (BreakerState::ForcedOpen, Mode::ForcedOpen)
+    );
     b.set_mode(Mode::Auto);
     assert_eq!(b.state(), BreakerState::Closed);
     call(&b, Outcome::Success);
@@ -272,7 +301,10 @@ fn disabled_admits_everything_and_counts_nothing() {
     assert_eq!(b.state(), BreakerState::Disabled);
     b.set_mode(Mode::Auto);
     let snap = b.snapshot();
-    assert_eq!((snap.state, snap.consecutive_failures), (BreakerState::Closed, 0));
+    assert_eq!(
+        (snap.state, snap.consecutive_failures),
+        (BreakerState::Closed, 0)
+    );
 }
 
 #[test]
@@ -323,7 +355,11 @@ fn results_from_before_a_transition_are_ignored() {
     early.record(Outcome::Success, ms(5));
     let probe = b.try_acquire().expect("the probe slot is still free");
     probe.record(Outcome::Success, ms(5));
-    assert_eq!(b.state(), BreakerState::HalfOpen, "one probe success of two");
+    assert_eq!(
+        b.state(),
+        BreakerState::HalfOpen,
+        "one probe success of two"
+    );
 }
 
 #[test]
@@ -334,33 +370,54 @@ fn an_abandoned_probe_frees_its_slot() {
     let probe = b.try_acquire().expect("probe");
     assert!(b.try_acquire().is_err());
     drop(probe);
-    assert_eq!(b.state(), BreakerState::HalfOpen, "abandoning is not a failure");
+    assert_eq!(
+        b.state(),
+        BreakerState::HalfOpen,
+        "abandoning is not a failure"
+    );
     assert!(b.try_acquire().expect("slot freed").is_probe());
 }
 
 #[test]
 fn an_abandoned_call_counts_only_when_already_slow() {
-    let config = BreakerConfig { slow_call: Some(secs(1)), ..Default::default() };
+    let config = BreakerConfig {
+        slow_call: Some(secs(1)),
+        ..Default::default()
+    };
     let (b, clock) = breaker(config);
     for _ in 0..3 {
         call(&b, Outcome::ConnectError);
     }
     drop(b.try_acquire().expect("closed"));
-    assert_eq!(b.snapshot().consecutive_failures, 3, "a quick abandon is neither");
+    assert_eq!(
+        b.snapshot().consecutive_failures,
+        3,
+        "a quick abandon is neither"
+    );
     let slow = b.try_acquire().expect("closed");
     clock.advance(secs(2));
     drop(slow);
-    assert_eq!(b.snapshot().consecutive_failures, 4, "a slow abandon is a failure");
+    assert_eq!(
+        b.snapshot().consecutive_failures,
+        4,
+        "a slow abandon is a failure"
+    );
 }
 
 #[test]
 fn reconfigure_keeps_the_state() {
     let (b, _clock) = breaker(BreakerConfig::default());
     trip(&b);
-    let config = BreakerConfig { half_open_successes: 1, ..Default::default() };
+    let config = BreakerConfig {
+        half_open_successes: 1,
+        ..Default::default()
+    };
     b.reconfigure(&config).expect("valid");
     assert_eq!(b.state(), BreakerState::Open);
-    let invalid = BreakerConfig { jitter: 2.0, ..Default::default() };
+    let invalid = BreakerConfig {
+        jitter: 2.0,
+        ..Default::default()
+    };
     assert!(b.reconfigure(&invalid).is_err());
 }
 
@@ -387,9 +444,18 @@ fn find<'a>(
     name: &str,
     labels: &[(&str, &str)],
 ) -> Option<&'a prometheus::proto::Metric> {
-    families.iter().find(|f| f.name() == name)?.get_metric().iter().find(|m| {
-        labels.iter().all(|(k, v)| m.get_label().iter().any(|l| l.name() == *k && l.value() == *v))
-    })
+    families
+        .iter()
+        .find(|f| f.name() == name)?
+        .get_metric()
+        .iter()
+        .find(|m| {
+            labels.iter().all(|(k, v)| {
+                m.get_label()
+                    .iter()
+                    .any(|l| l.name() == *k && l.value() == *v)
+            })
+        })
 }
 
 fn gauge(target: &str) -> Option<f64> {
@@ -399,6 +465,10 @@ fn gauge(target: &str) -> Option<f64> {
 
 fn transitions(target: &str, to: &str) -> f64 {
     let families = prometheus::gather();
-    find(&families, "frontdesk_breaker_transitions_total", &[("target", target), ("to", to)])
-        .map_or(0.0, |m| m.get_counter().value())
+    find(
+        &families,
+        "frontdesk_breaker_transitions_total",
+        &[("target", target), ("to", to)],
+    )
+    .map_or(0.0, |m| m.get_counter().value())
 }

@@ -104,6 +104,45 @@ fn redis_decision(c: &mut Criterion) {
             })
         })
     });
+    group.bench_function("diag_store_get", |b| {
+        b.iter_custom(|iters| {
+            runtime.block_on(async {
+                let started = Instant::now();
+                for n in 0..iters {
+                    let key = &keys[n as usize % KEYS];
+                    black_box(store.get(key).await.ok());
+                }
+                started.elapsed()
+            })
+        })
+    });
+    let trivial = redis::Script::new("return 1");
+    group.bench_function("diag_bare_trivial_script", |b| {
+        b.iter_custom(|iters| {
+            runtime.block_on(async {
+                let started = Instant::now();
+                for _ in 0..iters {
+                    let v: Result<i64, _> = trivial.prepare_invoke().invoke_async(&mut bare).await;
+                    black_box(v.ok());
+                }
+                started.elapsed()
+            })
+        })
+    });
+    let timey = redis::Script::new("local t = redis.call('TIME') local v = redis.call('GET', KEYS[1]) redis.call('SET', KEYS[1], t[1], 'PX', 1000) return 1");
+    group.bench_function("diag_bare_time_get_set_script", |b| {
+        b.iter_custom(|iters| {
+            runtime.block_on(async {
+                let started = Instant::now();
+                for n in 0..iters {
+                    let key = &keys[n as usize % KEYS];
+                    let v: Result<i64, _> = timey.key(format!("bench:diag:{key}")).invoke_async(&mut bare).await;
+                    black_box(v.ok());
+                }
+                started.elapsed()
+            })
+        })
+    });
     group.bench_function("bare_ping", |b| {
         b.iter_custom(|iters| {
             runtime.block_on(async {

@@ -31,7 +31,9 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("validate_book_appointment");
     group.bench_function("clean", |b| b.iter(|| schema.validate(black_box(&clean))));
     group.bench_function("html", |b| b.iter(|| schema.validate(black_box(&html))));
-    group.bench_function("invalid", |b| b.iter(|| schema.validate(black_box(&invalid))));
+    group.bench_function("invalid", |b| {
+        b.iter(|| schema.validate(black_box(&invalid)))
+    });
     group.finish();
 }
 

@@ -48,11 +48,11 @@ pub(crate) fn check_value(
             return Outcome::Invalid;
         }
     };
-    if let Rule::Integer(bounds) | Rule::Number(bounds) = rule {
-        if let Some(code) = bounds_violation(*bounds, numeric) {
-            errors.push(FieldError::declared(path, code));
-            return Outcome::Invalid;
-        }
+    if let Rule::Integer(bounds) | Rule::Number(bounds) = rule
+        && let Some(code) = bounds_violation(*bounds, numeric)
+    {
+        errors.push(FieldError::declared(path, code));
+        return Outcome::Invalid;
     }
     Outcome::Value(normalised)
 }
@@ -237,7 +237,8 @@ fn coerce_integer(value: &Value) -> Coerced<i64> {
     };
     match float {
         // The range check keeps the cast exact; 2^63 itself is out of range.
-        Some(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.223_372_036_854_775e18 => {
+        Some(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.223_372_036_854_775e18 =>
+        {
             #[allow(clippy::cast_possible_truncation)]
             Coerced::Ok(f as i64)
         }

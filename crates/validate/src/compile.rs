@@ -221,7 +221,10 @@ impl Compiler<'_> {
         let default = match &def.default {
             None => None,
             Some(_) if def.required => {
-                self.error(&format!("{def_path}.default"), SchemaErrorKind::DefaultOnRequired);
+                self.error(
+                    &format!("{def_path}.default"),
+                    SchemaErrorKind::DefaultOnRequired,
+                );
                 None
             }
             Some(value) => self.default(&rule, &path, value, def_path),
@@ -255,8 +258,16 @@ impl Compiler<'_> {
                 def.max_length.is_some(),
                 matches!(ty, T::String | T::Email | T::Phone),
             ),
-            ("min", def.min.is_some(), matches!(ty, T::Integer | T::Number)),
-            ("max", def.max.is_some(), matches!(ty, T::Integer | T::Number)),
+            (
+                "min",
+                def.min.is_some(),
+                matches!(ty, T::Integer | T::Number),
+            ),
+            (
+                "max",
+                def.max.is_some(),
+                matches!(ty, T::Integer | T::Number),
+            ),
             ("pattern", def.pattern.is_some(), ty == T::String),
             ("normalize", def.normalize.is_some(), text),
             ("values", def.values.is_some(), ty == T::Enum),
@@ -320,18 +331,18 @@ impl Compiler<'_> {
                 }
             },
         };
-        if let (Some(min), Some(max)) = (def.min_length, def.max_length) {
-            if min > max {
-                self.error(
-                    &format!("{def_path}.min_length"),
-                    SchemaErrorKind::InvertedBounds {
-                        lower: "min_length",
-                        lower_value: min.to_string(),
-                        upper: "max_length",
-                        upper_value: max.to_string(),
-                    },
-                );
-            }
+        if let (Some(min), Some(max)) = (def.min_length, def.max_length)
+            && min > max
+        {
+            self.error(
+                &format!("{def_path}.min_length"),
+                SchemaErrorKind::InvertedBounds {
+                    lower: "min_length",
+                    lower_value: min.to_string(),
+                    upper: "max_length",
+                    upper_value: max.to_string(),
+                },
+            );
         }
         let pattern = match def.pattern.as_deref().map(Regex::new) {
             None => None,
@@ -366,18 +377,18 @@ impl Compiler<'_> {
                 );
             }
         }
-        if let (Some(min), Some(max)) = (def.min, def.max) {
-            if min > max {
-                self.error(
-                    &format!("{def_path}.min"),
-                    SchemaErrorKind::InvertedBounds {
-                        lower: "min",
-                        lower_value: min.to_string(),
-                        upper: "max",
-                        upper_value: max.to_string(),
-                    },
-                );
-            }
+        if let (Some(min), Some(max)) = (def.min, def.max)
+            && min > max
+        {
+            self.error(
+                &format!("{def_path}.min"),
+                SchemaErrorKind::InvertedBounds {
+                    lower: "min",
+                    lower_value: min.to_string(),
+                    upper: "max",
+                    upper_value: max.to_string(),
+                },
+            );
         }
         Bounds {
             min: def.min,

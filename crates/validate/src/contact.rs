@@ -132,7 +132,15 @@ mod tests {
         ] {
             assert_eq!(parse_phone(input).as_deref(), Some(want), "{input}");
         }
-        for bad in ["", "+", "1234", "+49 30 abc", "030.123456", "++49301234567", "+1234567890123456"] {
+        for bad in [
+            "",
+            "+",
+            "1234",
+            "+49 30 abc",
+            "030.123456",
+            "++49301234567",
+            "+1234567890123456",
+        ] {
             assert_eq!(parse_phone(bad), None, "{bad}");
         }
     }

@@ -176,7 +176,9 @@ pub enum SchemaErrorKind {
     InvalidDefault(ErrorCode),
     /// `required_unless` names a field that is not a declared sibling, or is combined with
     /// `required: true`.
-    #[error("`required_unless` must list declared sibling fields and not be combined with `required`")]
+    #[error(
+        "`required_unless` must list declared sibling fields and not be combined with `required`"
+    )]
     InvalidRequiredUnless,
     /// `default` together with `required: true` can never apply.
     #[error("`default` has no effect on a required field")]

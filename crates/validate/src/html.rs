@@ -163,13 +163,12 @@ fn remove_script_schemes(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         out.push(c);
-        if c == ':' {
-            if let Some(cut) = SCRIPT_SCHEMES
+        if c == ':'
+            && let Some(cut) = SCRIPT_SCHEMES
                 .iter()
                 .find_map(|scheme| scheme_suffix_start(&out, scheme))
-            {
-                out.truncate(cut);
-            }
+        {
+            out.truncate(cut);
         }
     }
     out

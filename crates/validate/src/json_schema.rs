@@ -10,9 +10,7 @@ use jsonschema::error::ValidationErrorKind;
 use jsonschema::{ValidationError, Validator};
 use serde_json::Value;
 
-use crate::error::{
-    ErrorCode, FieldError, ROOT_FIELD_LABEL, SchemaErrorKind, UNKNOWN_FIELD_LABEL,
-};
+use crate::error::{ErrorCode, FieldError, ROOT_FIELD_LABEL, SchemaErrorKind, UNKNOWN_FIELD_LABEL};
 
 /// A compiled JSON Schema.
 #[derive(Debug)]

@@ -10,7 +10,11 @@ use jiff::tz::{Offset, TimeZone};
 /// as `YYYY-MM-DD`.
 pub fn parse_date(text: &str) -> Option<String> {
     let (year, month, day) = if let Some((y, m, d)) = split3(text, '-') {
-        (fixed_digits(y, 4)?, fixed_digits(m, 2)?, fixed_digits(d, 2)?)
+        (
+            fixed_digits(y, 4)?,
+            fixed_digits(m, 2)?,
+            fixed_digits(d, 2)?,
+        )
     } else {
         let (d, m, y) = split3(text.strip_suffix('.').unwrap_or(text), '.')?;
         (fixed_digits(y, 4)?, short_digits(m)?, short_digits(d)?)
@@ -21,7 +25,12 @@ pub fn parse_date(text: &str) -> Option<String> {
         i8::try_from(day).ok()?,
     )
     .ok()?;
-    Some(format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day()))
+    Some(format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        date.month(),
+        date.day()
+    ))
 }
 
 /// `HH:MM`, `H:MM`, `HH:MM:00`, `14.30`, each optionally followed by `Uhr`, or `14 Uhr`, as
@@ -101,7 +110,14 @@ mod tests {
         assert_eq!(parse_date("6.1.2026").as_deref(), Some("2026-01-06"));
         assert_eq!(parse_date("06.01.2026").as_deref(), Some("2026-01-06"));
         assert_eq!(parse_date("29.02.2028").as_deref(), Some("2028-02-29"));
-        for bad in ["2026-02-30", "2026-1-6", "31.04.2026", "2026/01/06", "06.01.26", ""] {
+        for bad in [
+            "2026-02-30",
+            "2026-1-6",
+            "31.04.2026",
+            "2026/01/06",
+            "06.01.26",
+            "",
+        ] {
             assert_eq!(parse_date(bad), None, "{bad}");
         }
     }
@@ -120,7 +136,9 @@ mod tests {
         ] {
             assert_eq!(parse_time(input).as_deref(), Some(want), "{input}");
         }
-        for bad in ["24:00", "12:60", "14", "14:3", "14:30:15", "Uhr", "ab:cd", "1430"] {
+        for bad in [
+            "24:00", "12:60", "14", "14:3", "14:30:15", "Uhr", "ab:cd", "1430",
+        ] {
             assert_eq!(parse_time(bad), None, "{bad}");
         }
     }
@@ -135,7 +153,12 @@ mod tests {
             parse_datetime("2026-01-06T10:00:00.123+01:00").as_deref(),
             Some("2026-01-06T10:00:00+01:00")
         );
-        for bad in ["2026-01-06T17:00:00", "2026-01-06", "2026-13-06T17:00:00Z", "x"] {
+        for bad in [
+            "2026-01-06T17:00:00",
+            "2026-01-06",
+            "2026-13-06T17:00:00Z",
+            "x",
+        ] {
             assert_eq!(parse_datetime(bad), None, "{bad}");
         }
     }

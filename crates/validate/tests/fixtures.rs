@@ -15,7 +15,10 @@ fn fixture(name: &str) -> Value {
 #[test]
 fn full_body_fixtures_pass_their_functions_schema() {
     let schemas = common::shipped_schemas();
-    for file in ["retell_fn_check_availability.json", "retell_fn_book_appointment.json"] {
+    for file in [
+        "retell_fn_check_availability.json",
+        "retell_fn_book_appointment.json",
+    ] {
         let body = fixture(file);
         let name = body["name"].as_str().expect("function name");
         let schema = &schemas[name];
@@ -30,7 +33,9 @@ fn full_body_fixtures_pass_their_functions_schema() {
 fn check_availability_fixture_normalises() {
     let schemas = common::shipped_schemas();
     let body = fixture("retell_fn_check_availability.json");
-    let clean = schemas["check_availability"].validate(&body["args"]).expect("valid");
+    let clean = schemas["check_availability"]
+        .validate(&body["args"])
+        .expect("valid");
     // `time_of_day` is not declared: ignored and left out.
     assert_eq!(clean, json!({"date": "2026-01-06"}));
 }
@@ -53,9 +58,11 @@ fn spec_shaped_booking_calls_pass_and_bad_ones_fail_per_spec_limits() {
     let schemas = common::shipped_schemas();
     let book = &schemas["book_appointment"];
     let ok = book
-        .validate(&json!({"date": "06.01.2026", "time": "10 Uhr", "duration": "45",
+        .validate(
+            &json!({"date": "06.01.2026", "time": "10 Uhr", "duration": "45",
             "name": "  <b>Jane</b>   Doe ", "email": "Jane@Example.com",
-            "notes": "<script>alert(1)</script>Bitte zurückrufen"}))
+            "notes": "<script>alert(1)</script>Bitte zurückrufen"}),
+        )
         .expect("valid");
     assert_eq!(
         ok,
@@ -89,14 +96,20 @@ fn spec_shaped_booking_calls_pass_and_bad_ones_fail_per_spec_limits() {
 #[test]
 fn cancel_and_reschedule_shapes() {
     let schemas = common::shipped_schemas();
-    assert!(schemas["cancel_appointment"].validate(&json!({"booking_id": "b1"})).is_ok());
+    assert!(
+        schemas["cancel_appointment"]
+            .validate(&json!({"booking_id": "b1"}))
+            .is_ok()
+    );
     assert!(
         schemas["cancel_appointment"]
             .validate(&json!({"date": "2026-01-06", "phone": "0171 2345678"}))
             .is_ok()
     );
     assert_eq!(
-        common::error_pairs(schemas["reschedule_appointment"].validate(&json!({"date": "2026-01-06"}))),
+        common::error_pairs(
+            schemas["reschedule_appointment"].validate(&json!({"date": "2026-01-06"}))
+        ),
         [
             ("booking_id".to_owned(), "required".to_owned()),
             ("time".to_owned(), "required".to_owned()),

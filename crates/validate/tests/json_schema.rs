@@ -48,20 +48,62 @@ fn errors_map_to_codes_and_paths() {
     let schema = compile_file(BOOKING).expect("compiles");
     let cases = [
         (json!({"date": "2026-01-06"}), ("name", "required")),
-        (json!({"name": "J", "date": "2026-01-06"}), ("name", "too_short")),
-        (json!({"name": "Johanna", "date": "2026-01-06"}), ("name", "too_long")),
-        (json!({"name": 5, "date": "2026-01-06"}), ("name", "invalid_type")),
-        (json!({"name": "Jo", "date": "2026-02-30"}), ("date", "invalid_date")),
-        (json!({"name": "Jo", "date": "2026-01-06", "time": "25:00:00Z"}), ("time", "invalid_time")),
-        (json!({"name": "Jo", "date": "2026-01-06", "start": "soon"}), ("start", "invalid_datetime")),
-        (json!({"name": "Jo", "date": "2026-01-06", "email": "nope"}), ("email", "invalid_email")),
-        (json!({"name": "Jo", "date": "2026-01-06", "code": "abc"}), ("code", "pattern_mismatch")),
-        (json!({"name": "Jo", "date": "2026-01-06", "duration": 5}), ("duration", "too_small")),
-        (json!({"name": "Jo", "date": "2026-01-06", "duration": 500}), ("duration", "too_large")),
-        (json!({"name": "Jo", "date": "2026-01-06", "kind": "c"}), ("kind", "not_allowed")),
-        (json!({"name": "Jo", "date": "2026-01-06", "tags": [1, 2]}), ("tags", "schema_violation")),
-        (json!({"name": "Jo", "date": "2026-01-06", "x": 1}), ("x", "unknown_field")),
-        (json!({"name": "Jo", "date": "2026-01-06", "attendee": {"phone": "1"}}), ("attendee.phone", "too_short")),
+        (
+            json!({"name": "J", "date": "2026-01-06"}),
+            ("name", "too_short"),
+        ),
+        (
+            json!({"name": "Johanna", "date": "2026-01-06"}),
+            ("name", "too_long"),
+        ),
+        (
+            json!({"name": 5, "date": "2026-01-06"}),
+            ("name", "invalid_type"),
+        ),
+        (
+            json!({"name": "Jo", "date": "2026-02-30"}),
+            ("date", "invalid_date"),
+        ),
+        (
+            json!({"name": "Jo", "date": "2026-01-06", "time": "25:00:00Z"}),
+            ("time", "invalid_time"),
+        ),
+        (
+            json!({"name": "Jo", "date": "2026-01-06", "start": "soon"}),
+            ("start", "invalid_datetime"),
+        ),
+        (
+            json!({"name": "Jo", "date": "2026-01-06", "email": "nope"}),
+            ("email", "invalid_email"),
+        ),
+        (
+            json!({"name": "Jo", "date": "2026-01-06", "code": "abc"}),
+            ("code", "pattern_mismatch"),
+        ),
+        (
+            json!({"name": "Jo", "date": "2026-01-06", "duration": 5}),
+            ("duration", "too_small"),
+        ),
+        (
+            json!({"name": "Jo", "date": "2026-01-06", "duration": 500}),
+            ("duration", "too_large"),
+        ),
+        (
+            json!({"name": "Jo", "date": "2026-01-06", "kind": "c"}),
+            ("kind", "not_allowed"),
+        ),
+        (
+            json!({"name": "Jo", "date": "2026-01-06", "tags": [1, 2]}),
+            ("tags", "schema_violation"),
+        ),
+        (
+            json!({"name": "Jo", "date": "2026-01-06", "x": 1}),
+            ("x", "unknown_field"),
+        ),
+        (
+            json!({"name": "Jo", "date": "2026-01-06", "attendee": {"phone": "1"}}),
+            ("attendee.phone", "too_short"),
+        ),
     ];
     for (input, (field, code)) in cases {
         let got = error_pairs(schema.validate(&input));
@@ -109,6 +151,10 @@ fn broken_files_are_refused_at_compile_time() {
 #[test]
 fn path_is_relative_to_the_policy_directory() {
     let def: SchemaDef = serde_yaml::from_str("json_schema: s.json").expect("parses");
-    let errors = Schema::compile("s", &def, Path::new("/nonexistent-policy-dir")).expect_err("missing");
-    assert!(matches!(errors[0].kind, SchemaErrorKind::UnreadableJsonSchema { .. }));
+    let errors =
+        Schema::compile("s", &def, Path::new("/nonexistent-policy-dir")).expect_err("missing");
+    assert!(matches!(
+        errors[0].kind,
+        SchemaErrorKind::UnreadableJsonSchema { .. }
+    ));
 }

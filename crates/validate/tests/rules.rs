@@ -43,85 +43,323 @@ fn rows() -> Vec<(&'static str, Value, Expect)> {
     use Expect::{Errors, Ok};
     vec![
         // string length and pattern
-        ("length ok", json!({"text": "abc"}), Ok(json!({"text": "abc"}))),
-        ("too_short", json!({"text": "a"}), Errors(&[("text", "too_short")])),
-        ("too_long", json!({"text": "abcdef"}), Errors(&[("text", "too_long")])),
-        ("length counts chars not bytes", json!({"text": "äöüßé"}), Ok(json!({"text": "äöüßé"}))),
-        ("string default trims", json!({"text": "  ab  "}), Ok(json!({"text": "ab"}))),
-        ("string wrong type", json!({"text": 12}), Errors(&[("text", "invalid_type")])),
-        ("pattern ok", json!({"code": "ABC"}), Ok(json!({"code": "ABC"}))),
-        ("pattern_mismatch", json!({"code": "abc"}), Errors(&[("code", "pattern_mismatch")])),
+        (
+            "length ok",
+            json!({"text": "abc"}),
+            Ok(json!({"text": "abc"})),
+        ),
+        (
+            "too_short",
+            json!({"text": "a"}),
+            Errors(&[("text", "too_short")]),
+        ),
+        (
+            "too_long",
+            json!({"text": "abcdef"}),
+            Errors(&[("text", "too_long")]),
+        ),
+        (
+            "length counts chars not bytes",
+            json!({"text": "äöüßé"}),
+            Ok(json!({"text": "äöüßé"})),
+        ),
+        (
+            "string default trims",
+            json!({"text": "  ab  "}),
+            Ok(json!({"text": "ab"})),
+        ),
+        (
+            "string wrong type",
+            json!({"text": 12}),
+            Errors(&[("text", "invalid_type")]),
+        ),
+        (
+            "pattern ok",
+            json!({"code": "ABC"}),
+            Ok(json!({"code": "ABC"})),
+        ),
+        (
+            "pattern_mismatch",
+            json!({"code": "abc"}),
+            Errors(&[("code", "pattern_mismatch")]),
+        ),
         // normalisation
-        ("strip_html", json!({"clean": " <b>Jane</b>\n\n Doe "}), Ok(json!({"clean": "Jane Doe"}))),
-        ("nfc", json!({"clean": "Mu\u{308}ller"}), Ok(json!({"clean": "Müller"}))),
-        ("entities decoded", json!({"clean": "M&uuml;ller &amp; S&ouml;hne"}), Ok(json!({"clean": "Müller & Söhne"}))),
-        ("empty normalize keeps raw", json!({"raw": "  x  "}), Ok(json!({"raw": "  x  "}))),
+        (
+            "strip_html",
+            json!({"clean": " <b>Jane</b>\n\n Doe "}),
+            Ok(json!({"clean": "Jane Doe"})),
+        ),
+        (
+            "nfc",
+            json!({"clean": "Mu\u{308}ller"}),
+            Ok(json!({"clean": "Müller"})),
+        ),
+        (
+            "entities decoded",
+            json!({"clean": "M&uuml;ller &amp; S&ouml;hne"}),
+            Ok(json!({"clean": "Müller & Söhne"})),
+        ),
+        (
+            "empty normalize keeps raw",
+            json!({"raw": "  x  "}),
+            Ok(json!({"raw": "  x  "})),
+        ),
         // integer
         ("integer", json!({"count": 45}), Ok(json!({"count": 45}))),
-        ("integer from string", json!({"count": "30"}), Ok(json!({"count": 30}))),
-        ("integer from integral float", json!({"count": 60.0}), Ok(json!({"count": 60}))),
+        (
+            "integer from string",
+            json!({"count": "30"}),
+            Ok(json!({"count": 30})),
+        ),
+        (
+            "integer from integral float",
+            json!({"count": 60.0}),
+            Ok(json!({"count": 60})),
+        ),
         ("integer default", json!({}), Ok(json!({"count": 30}))),
-        ("integer null takes default", json!({"count": null}), Ok(json!({"count": 30}))),
-        ("integer min bound inclusive", json!({"count": 15}), Ok(json!({"count": 15}))),
-        ("integer max bound inclusive", json!({"count": 480}), Ok(json!({"count": 480}))),
-        ("too_small", json!({"count": 14}), Errors(&[("count", "too_small")])),
-        ("too_large", json!({"count": "481"}), Errors(&[("count", "too_large")])),
-        ("integer fraction", json!({"count": 30.5}), Errors(&[("count", "invalid_type")])),
-        ("integer words", json!({"count": "thirty"}), Errors(&[("count", "invalid_type")])),
-        ("integer bool", json!({"count": true}), Errors(&[("count", "invalid_type")])),
+        (
+            "integer null takes default",
+            json!({"count": null}),
+            Ok(json!({"count": 30})),
+        ),
+        (
+            "integer min bound inclusive",
+            json!({"count": 15}),
+            Ok(json!({"count": 15})),
+        ),
+        (
+            "integer max bound inclusive",
+            json!({"count": 480}),
+            Ok(json!({"count": 480})),
+        ),
+        (
+            "too_small",
+            json!({"count": 14}),
+            Errors(&[("count", "too_small")]),
+        ),
+        (
+            "too_large",
+            json!({"count": "481"}),
+            Errors(&[("count", "too_large")]),
+        ),
+        (
+            "integer fraction",
+            json!({"count": 30.5}),
+            Errors(&[("count", "invalid_type")]),
+        ),
+        (
+            "integer words",
+            json!({"count": "thirty"}),
+            Errors(&[("count", "invalid_type")]),
+        ),
+        (
+            "integer bool",
+            json!({"count": true}),
+            Errors(&[("count", "invalid_type")]),
+        ),
         // number
         ("number", json!({"ratio": 1.5}), Ok(json!({"ratio": 1.5}))),
-        ("number from string", json!({"ratio": "2"}), Ok(json!({"ratio": 2.0}))),
-        ("number too_small", json!({"ratio": 0.1}), Errors(&[("ratio", "too_small")])),
-        ("number too_large", json!({"ratio": 3}), Errors(&[("ratio", "too_large")])),
-        ("number NaN string", json!({"ratio": "NaN"}), Errors(&[("ratio", "invalid_type")])),
+        (
+            "number from string",
+            json!({"ratio": "2"}),
+            Ok(json!({"ratio": 2.0})),
+        ),
+        (
+            "number too_small",
+            json!({"ratio": 0.1}),
+            Errors(&[("ratio", "too_small")]),
+        ),
+        (
+            "number too_large",
+            json!({"ratio": 3}),
+            Errors(&[("ratio", "too_large")]),
+        ),
+        (
+            "number NaN string",
+            json!({"ratio": "NaN"}),
+            Errors(&[("ratio", "invalid_type")]),
+        ),
         // boolean
-        ("boolean", json!({"flag": false}), Ok(json!({"flag": false}))),
-        ("boolean string", json!({"flag": "TRUE"}), Ok(json!({"flag": true}))),
-        ("boolean wrong", json!({"flag": "maybe"}), Errors(&[("flag", "invalid_type")])),
+        (
+            "boolean",
+            json!({"flag": false}),
+            Ok(json!({"flag": false})),
+        ),
+        (
+            "boolean string",
+            json!({"flag": "TRUE"}),
+            Ok(json!({"flag": true})),
+        ),
+        (
+            "boolean wrong",
+            json!({"flag": "maybe"}),
+            Errors(&[("flag", "invalid_type")]),
+        ),
         // date
-        ("date iso", json!({"day": "2026-01-06"}), Ok(json!({"day": "2026-01-06"}))),
-        ("date german", json!({"day": "06.01.2026"}), Ok(json!({"day": "2026-01-06"}))),
-        ("invalid_date calendar", json!({"day": "2026-02-29"}), Errors(&[("day", "invalid_date")])),
-        ("invalid_date format", json!({"day": "Tuesday"}), Errors(&[("day", "invalid_date")])),
-        ("invalid_date type", json!({"day": 20260106}), Errors(&[("day", "invalid_date")])),
+        (
+            "date iso",
+            json!({"day": "2026-01-06"}),
+            Ok(json!({"day": "2026-01-06"})),
+        ),
+        (
+            "date german",
+            json!({"day": "06.01.2026"}),
+            Ok(json!({"day": "2026-01-06"})),
+        ),
+        (
+            "invalid_date calendar",
+            json!({"day": "2026-02-29"}),
+            Errors(&[("day", "invalid_date")]),
+        ),
+        (
+            "invalid_date format",
+            json!({"day": "Tuesday"}),
+            Errors(&[("day", "invalid_date")]),
+        ),
+        (
+            "invalid_date type",
+            json!({"day": 20260106}),
+            Errors(&[("day", "invalid_date")]),
+        ),
         // time
-        ("time HH:MM", json!({"at": "14:30"}), Ok(json!({"at": "14:30"}))),
-        ("time H:MM", json!({"at": "9:30"}), Ok(json!({"at": "09:30"}))),
-        ("time Uhr", json!({"at": "14:30 Uhr"}), Ok(json!({"at": "14:30"}))),
-        ("time hour Uhr", json!({"at": "14 Uhr"}), Ok(json!({"at": "14:00"}))),
-        ("time dot", json!({"at": "14.30"}), Ok(json!({"at": "14:30"}))),
-        ("invalid_time", json!({"at": "25:00"}), Errors(&[("at", "invalid_time")])),
+        (
+            "time HH:MM",
+            json!({"at": "14:30"}),
+            Ok(json!({"at": "14:30"})),
+        ),
+        (
+            "time H:MM",
+            json!({"at": "9:30"}),
+            Ok(json!({"at": "09:30"})),
+        ),
+        (
+            "time Uhr",
+            json!({"at": "14:30 Uhr"}),
+            Ok(json!({"at": "14:30"})),
+        ),
+        (
+            "time hour Uhr",
+            json!({"at": "14 Uhr"}),
+            Ok(json!({"at": "14:00"})),
+        ),
+        (
+            "time dot",
+            json!({"at": "14.30"}),
+            Ok(json!({"at": "14:30"})),
+        ),
+        (
+            "invalid_time",
+            json!({"at": "25:00"}),
+            Errors(&[("at", "invalid_time")]),
+        ),
         // datetime
-        ("datetime", json!({"when": "2026-01-06T17:00:00Z"}), Ok(json!({"when": "2026-01-06T17:00:00Z"}))),
-        ("invalid_datetime", json!({"when": "2026-01-06 17:00"}), Errors(&[("when", "invalid_datetime")])),
+        (
+            "datetime",
+            json!({"when": "2026-01-06T17:00:00Z"}),
+            Ok(json!({"when": "2026-01-06T17:00:00Z"})),
+        ),
+        (
+            "invalid_datetime",
+            json!({"when": "2026-01-06 17:00"}),
+            Errors(&[("when", "invalid_datetime")]),
+        ),
         // email
-        ("email lowercases domain", json!({"mail": "Jane@Example.DE"}), Ok(json!({"mail": "Jane@example.de"}))),
-        ("invalid_email", json!({"mail": "jane(at)example.de"}), Errors(&[("mail", "invalid_email")])),
-        ("email too_long", json!({"mail": "jane.doe@example-clinic.de"}), Errors(&[("mail", "too_long")])),
+        (
+            "email lowercases domain",
+            json!({"mail": "Jane@Example.DE"}),
+            Ok(json!({"mail": "Jane@example.de"})),
+        ),
+        (
+            "invalid_email",
+            json!({"mail": "jane(at)example.de"}),
+            Errors(&[("mail", "invalid_email")]),
+        ),
+        (
+            "email too_long",
+            json!({"mail": "jane.doe@example-clinic.de"}),
+            Errors(&[("mail", "too_long")]),
+        ),
         // phone
-        ("phone", json!({"tel": "+49 (0) 30 / 123 45-67"}), Ok(json!({"tel": "+49301234567"}))),
-        ("phone as number", json!({"tel": 301234567}), Ok(json!({"tel": "301234567"}))),
-        ("invalid_phone", json!({"tel": "call me"}), Errors(&[("tel", "invalid_phone")])),
+        (
+            "phone",
+            json!({"tel": "+49 (0) 30 / 123 45-67"}),
+            Ok(json!({"tel": "+49301234567"})),
+        ),
+        (
+            "phone as number",
+            json!({"tel": 301234567}),
+            Ok(json!({"tel": "301234567"})),
+        ),
+        (
+            "invalid_phone",
+            json!({"tel": "call me"}),
+            Errors(&[("tel", "invalid_phone")]),
+        ),
         // enum
-        ("enum canonical spelling", json!({"kind": " cleaning "}), Ok(json!({"kind": "Cleaning"}))),
-        ("not_allowed", json!({"kind": "surgery"}), Errors(&[("kind", "not_allowed")])),
+        (
+            "enum canonical spelling",
+            json!({"kind": " cleaning "}),
+            Ok(json!({"kind": "Cleaning"})),
+        ),
+        (
+            "not_allowed",
+            json!({"kind": "surgery"}),
+            Errors(&[("kind", "not_allowed")]),
+        ),
         // required
-        ("required missing", json!({"must": null}), Errors(&[("must", "required")])),
-        ("required blank", json!({"must": "   "}), Errors(&[("must", "required")])),
+        (
+            "required missing",
+            json!({"must": null}),
+            Errors(&[("must", "required")]),
+        ),
+        (
+            "required blank",
+            json!({"must": "   "}),
+            Errors(&[("must", "required")]),
+        ),
         // nested object
-        ("nested ok", json!({"attendee": {"name": " Jo "}}), Ok(json!({"attendee": {"name": "Jo"}}))),
-        ("nested path", json!({"attendee": {"name": "Johanna"}}), Errors(&[("attendee.name", "too_long")])),
-        ("nested required", json!({"attendee": {}}), Errors(&[("attendee.name", "required")])),
-        ("nested type", json!({"attendee": "Jo"}), Errors(&[("attendee", "invalid_type")])),
-        ("nested unknown", json!({"attendee": {"name": "Jo", "x": 1}}), Errors(&[("attendee.x", "unknown_field")])),
+        (
+            "nested ok",
+            json!({"attendee": {"name": " Jo "}}),
+            Ok(json!({"attendee": {"name": "Jo"}})),
+        ),
+        (
+            "nested path",
+            json!({"attendee": {"name": "Johanna"}}),
+            Errors(&[("attendee.name", "too_long")]),
+        ),
+        (
+            "nested required",
+            json!({"attendee": {}}),
+            Errors(&[("attendee.name", "required")]),
+        ),
+        (
+            "nested type",
+            json!({"attendee": "Jo"}),
+            Errors(&[("attendee", "invalid_type")]),
+        ),
+        (
+            "nested unknown",
+            json!({"attendee": {"name": "Jo", "x": 1}}),
+            Errors(&[("attendee.x", "unknown_field")]),
+        ),
         // unknown fields
-        ("unknown_field", json!({"extra": 1}), Errors(&[("extra", "unknown_field")])),
+        (
+            "unknown_field",
+            json!({"extra": 1}),
+            Errors(&[("extra", "unknown_field")]),
+        ),
         // all errors are collected, in declaration order, unknown keys last
         (
             "collects all",
             json!({"text": "a", "count": 5, "day": "x", "must": "", "extra": true}),
-            Errors(&[("text", "too_short"), ("count", "too_small"), ("day", "invalid_date"), ("must", "required"), ("extra", "unknown_field")]),
+            Errors(&[
+                ("text", "too_short"),
+                ("count", "too_small"),
+                ("day", "invalid_date"),
+                ("must", "required"),
+                ("extra", "unknown_field"),
+            ]),
         ),
     ]
 }
@@ -199,7 +437,10 @@ fn output_keeps_only_declared_fields_when_ignoring_unknown() {
 fn root_must_be_an_object() {
     let schema = compile_yaml("fields: { a: { type: string } }");
     for input in [json!(null), json!([1]), json!("a"), json!(3)] {
-        assert_eq!(error_pairs(schema.validate(&input)), [(String::new(), "invalid_type".to_owned())]);
+        assert_eq!(
+            error_pairs(schema.validate(&input)),
+            [(String::new(), "invalid_type".to_owned())]
+        );
     }
 }
 
@@ -208,7 +449,11 @@ fn required_unless_is_lifted_by_a_sibling() {
     let schema = compile_yaml(
         "fields: { date: { type: date, required_unless: [start] }, start: { type: datetime } }",
     );
-    assert!(schema.validate(&json!({"start": "2026-01-06T17:00:00Z"})).is_ok());
+    assert!(
+        schema
+            .validate(&json!({"start": "2026-01-06T17:00:00Z"}))
+            .is_ok()
+    );
     assert!(schema.validate(&json!({"date": "2026-01-06"})).is_ok());
     assert_eq!(
         error_pairs(schema.validate(&json!({"start": ""}))),
@@ -232,7 +477,10 @@ fn error_messages_never_echo_the_value() {
     let errors = schema
         .validate(&json!({"email": "secret.person@nowhere"}))
         .expect_err("invalid");
-    let text = format!("{errors:?}{}", serde_json::to_string(&errors).expect("json"));
+    let text = format!(
+        "{errors:?}{}",
+        serde_json::to_string(&errors).expect("json")
+    );
     assert!(!text.contains("secret.person"), "{text}");
 }
 
@@ -255,7 +503,12 @@ fn metric_labels_are_bounded() {
     let mut seen: Vec<String> = family
         .get_metric()
         .iter()
-        .flat_map(|m| m.get_label().iter().map(|l| l.value().to_owned()).collect::<Vec<_>>())
+        .flat_map(|m| {
+            m.get_label()
+                .iter()
+                .map(|l| l.value().to_owned())
+                .collect::<Vec<_>>()
+        })
         .collect();
     seen.sort();
     assert!(seen.contains(&"_unknown".to_owned()));

@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use frontdesk_booking::{Engine, LocalCalendar, ProviderKind, Tenant, TenantDirectory, TenantsFile};
+use frontdesk_booking::{
+    Engine, LocalCalendar, ProviderKind, Tenant, TenantDirectory, TenantsFile,
+};
 use frontdesk_store::{Clock, ManualClock, MemoryStore, Store};
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
@@ -81,7 +83,11 @@ pub fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let clock = clock();
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new(Arc::new(clock.clone())));
-    let engine = engine_at(&dir.path().join("frontdesk.sqlite"), store.clone(), clock.clone());
+    let engine = engine_at(
+        &dir.path().join("frontdesk.sqlite"),
+        store.clone(),
+        clock.clone(),
+    );
     Fixture {
         engine: Arc::new(engine),
         store,

@@ -99,8 +99,6 @@ fn is_calendar_uid(local: &[u8], domain: &[u8]) -> bool {
     domain.eq_ignore_ascii_case(b"cal.com")
         && local.len() >= 16
         && local.iter().all(u8::is_ascii_alphanumeric)
-        && local.iter().any(u8::is_ascii_digit)
-        && local.iter().any(u8::is_ascii_uppercase)
 }
 
 #[cfg(test)]

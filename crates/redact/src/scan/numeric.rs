@@ -310,13 +310,14 @@ fn blocked_groups(cluster: &Cluster<'_>) -> [bool; MAX_GROUPS] {
     for g in 0..k {
         if g + 2 < k {
             let (g1, g2) = (cluster.gap(g), cluster.gap(g + 1));
-            let iso = len(g) == 4
+            // `2026-01-06`, `2026.01.06`, `2026/01/06`.
+            let ymd = len(g) == 4
                 && len(g + 1) == 2
                 && len(g + 2) == 2
                 && is_month(g + 1)
                 && is_day(g + 2)
-                && g1 == b"-"
-                && g2 == b"-";
+                && g1 == g2
+                && matches!(g1, b"-" | b"." | b"/");
             let dmy = is_day(g)
                 && is_month(g + 1)
                 && (len(g + 2) == 4 || len(g + 2) == 2)
@@ -325,12 +326,15 @@ fn blocked_groups(cluster: &Cluster<'_>) -> [bool; MAX_GROUPS] {
                 // `03.12.92.16.85` is a French phone number, not a date followed by digits.
                 && (g == 0 || cluster.gap(g - 1) != g1)
                 && (g + 3 >= k || cluster.gap(g + 2) != g1);
-            if iso || dmy {
+            if ymd || dmy {
                 blocked[g..g + 3].fill(true);
             }
         }
-        let year_pair = |h: usize| h < k && is_year(cluster, h);
-        if is_year(cluster, g) && ((g > 0 && year_pair(g - 1)) || year_pair(g + 1)) {
+        // Year lists (`2024 2025`) and year-prefixed numbers (`2026-0042`, `2026-01`).
+        let year_at = |h: usize| h < k && is_year(cluster, h);
+        if is_year(cluster, g)
+            && ((g > 0 && year_at(g - 1)) || year_at(g + 1) || (g + 1 < k && cluster.gap(g) == b"-"))
+        {
             blocked[g] = true;
         }
     }

@@ -33,7 +33,10 @@ pub fn call(breaker: &Breaker, outcome: Outcome) {
 }
 
 pub fn call_taking(breaker: &Breaker, outcome: Outcome, elapsed: Duration) {
-    breaker.try_acquire().expect("call admitted").record(outcome, elapsed);
+    breaker
+        .try_acquire()
+        .expect("call admitted")
+        .record(outcome, elapsed);
 }
 
 pub fn secs(s: u64) -> Duration {
@@ -52,7 +55,10 @@ pub struct FlakyStore {
 
 impl FlakyStore {
     pub fn new(clock: ManualClock) -> Self {
-        Self { inner: MemoryStore::new(Arc::new(clock)), failing: AtomicBool::new(false) }
+        Self {
+            inner: MemoryStore::new(Arc::new(clock)),
+            failing: AtomicBool::new(false),
+        }
     }
 
     fn check(&self) -> Result<(), StoreError> {
@@ -73,7 +79,12 @@ impl Store for FlakyStore {
         self.check()?;
         self.inner.gcra(key, rate, cost).await
     }
-    async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, StoreError> {
+    async fn set_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
         self.check()?;
         self.inner.set_if_absent(key, value, ttl).await
     }

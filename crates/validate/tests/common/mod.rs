@@ -18,7 +18,9 @@ pub fn parse_schemas(yaml: &str) -> HashMap<String, SchemaDef> {
     struct File {
         schemas: HashMap<String, SchemaDef>,
     }
-    serde_yaml::from_str::<File>(yaml).expect("policy file parses").schemas
+    serde_yaml::from_str::<File>(yaml)
+        .expect("policy file parses")
+        .schemas
 }
 
 /// Every schema of the shipped `policies/booking-schemas.yaml`, compiled.
@@ -42,7 +44,9 @@ pub fn compile_yaml(yaml: &str) -> Schema {
 }
 
 /// `(field, code)` pairs of a failed validation, for compact assertions.
-pub fn error_pairs(result: Result<serde_json::Value, Vec<frontdesk_validate::FieldError>>) -> Vec<(String, String)> {
+pub fn error_pairs(
+    result: Result<serde_json::Value, Vec<frontdesk_validate::FieldError>>,
+) -> Vec<(String, String)> {
     match result {
         Ok(value) => panic!("expected errors, got {value}"),
         Err(errors) => errors

@@ -1,0 +1,176 @@
+//! Routing, bounded bodies, byte-identical forwarding, error statuses, admin endpoints.
+
+use crate::harness::{Setup, TestServer};
+use crate::http;
+use crate::upstream::Upstream;
+
+const PASS_THROUGH: &str = r#"
+routes:
+  - name: echo
+    match: { path: "/echo/*" }
+    body_limit: 1MiB
+    upstream: app
+"#;
+
+fn server_with_upstream() -> (TestServer, Upstream) {
+    let upstream = Upstream::start();
+    let setup = Setup::shipped(Some(upstream.addr));
+    setup.write("policies/zz-test.yaml", PASS_THROUGH);
+    (setup.start(), upstream)
+}
+
+/// Deterministic bytes that are not all the same (catches reordering and truncation).
+fn payload(len: usize) -> Vec<u8> {
+    let mut x: u32 = 0x9e37_79b9;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+#[test]
+fn forwards_bodies_byte_identical_at_every_size() {
+    let (server, upstream) = server_with_upstream();
+    for (i, len) in [0usize, 1024, 64 * 1024 + 1, 200 * 1024, 1024 * 1024].into_iter().enumerate() {
+        let body = payload(len);
+        let response = http::post(&server.base, &format!("/echo/{i}"), &[("content-type", "application/octet-stream")], &body).unwrap();
+        assert_eq!(response.status, 200, "size {len}: {}", response.text());
+        assert_eq!(response.header("x-upstream"), Some("test"));
+        let got = &upstream.received()[i];
+        assert_eq!(got.path, format!("/echo/{i}"));
+        assert_eq!(got.body.len(), len, "size {len}");
+        assert!(got.body == body, "size {len}: body differs");
+        assert_eq!(got.header("content-length"), Some(len.to_string().as_str()));
+        assert!(got.header("x-forwarded-for").is_some());
+    }
+}
+
+#[test]
+fn body_over_the_limit_is_refused_with_413() {
+    let (server, upstream) = server_with_upstream();
+    let body = payload(1024 * 1024 + 1);
+    let response = http::post(&server.base, "/echo/big", &[], &body).unwrap();
+    assert_eq!(response.status, 413);
+    assert_eq!(response.json()["error"], "body_too_large");
+
+    // Without Content-Length, the streamed body is cut off when it crosses the limit.
+    let mut raw = b"POST /echo/chunked HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+    for chunk in body.chunks(64 * 1024) {
+        raw.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        raw.extend_from_slice(chunk);
+        raw.extend_from_slice(b"\r\n");
+    }
+    raw.extend_from_slice(b"0\r\n\r\n");
+    let response = http::send_raw(&server.base, &raw).unwrap();
+    assert_eq!(response.status, 413);
+    assert_eq!(upstream.count(), 0, "nothing over the limit reaches the upstream");
+}
+
+#[test]
+fn chunked_request_bodies_are_forwarded_with_a_length() {
+    let (server, upstream) = server_with_upstream();
+    let body = payload(200 * 1024);
+    let mut raw = b"POST /echo/chunked HTTP/1.1\r\nhost: x\r\nconnection: close\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+    for chunk in body.chunks(7000) {
+        raw.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        raw.extend_from_slice(chunk);
+        raw.extend_from_slice(b"\r\n");
+    }
+    raw.extend_from_slice(b"0\r\n\r\n");
+    let response = http::send_raw(&server.base, &raw).unwrap();
+    assert_eq!(response.status, 200, "{}", response.text());
+    let got = &upstream.received()[0];
+    assert!(got.body == body);
+    assert_eq!(got.header("content-length"), Some("204800"));
+    assert_eq!(got.header("transfer-encoding"), None);
+}
+
+#[test]
+fn content_length_with_transfer_encoding_is_refused() {
+    let (server, upstream) = server_with_upstream();
+    let raw = b"POST /echo/x HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+    let response = http::send_raw(&server.base, raw).unwrap();
+    assert_eq!(response.status, 400);
+    assert_eq!(upstream.count(), 0);
+}
+
+#[test]
+fn unknown_routes_are_404_and_malformed_json_is_400() {
+    let (server, _upstream) = server_with_upstream();
+    let response = http::get(&server.base, "/nowhere").unwrap();
+    assert_eq!(response.status, 404);
+    assert_eq!(response.json()["error"], "no_route");
+
+    // A signed but malformed body on a JSON route.
+    let body = br#"{"event": "call_ended", "#;
+    let signature = frontdesk::stages::auth::sign_retell(crate::harness::RETELL_KEY, body, crate::harness::FIXTURE_MS);
+    let response = http::post(&server.base, "/retell/webhook", &[("x-retell-signature", &signature)], body).unwrap();
+    assert_eq!(response.status, 400);
+    assert_eq!(response.json()["error"], "malformed_json");
+}
+
+#[test]
+fn upstream_statuses_pass_through() {
+    let (server, upstream) = server_with_upstream();
+    upstream.set_status(418);
+    let response = http::post(&server.base, "/echo/tea", &[], b"x").unwrap();
+    assert_eq!(response.status, 418);
+    assert_eq!(response.text(), "{\"received_bytes\":1}");
+}
+
+#[test]
+fn a_dead_upstream_is_502() {
+    let dead: std::net::SocketAddr = format!("127.0.0.1:{}", crate::harness::free_port()).parse().unwrap();
+    let setup = Setup::shipped(Some(dead));
+    setup.write("policies/zz-test.yaml", PASS_THROUGH);
+    let server = setup.start();
+    let response = http::post(&server.base, "/echo/x", &[], b"x").unwrap();
+    assert_eq!(response.status, 502, "{}", response.text());
+    assert_eq!(response.json()["error"], "upstream_failed");
+}
+
+#[test]
+fn admin_endpoints_report_health_and_metrics() {
+    let (server, _upstream) = server_with_upstream();
+    http::get(&server.base, "/nowhere").unwrap();
+    let health = http::get(&server.admin, "/health").unwrap();
+    assert_eq!(health.status, 200);
+    assert!(health.header("x-frontdesk-version").is_some());
+    assert_eq!(http::get(&server.admin, "/health/ready").unwrap().status, 200);
+    let detail = http::get(&server.admin, "/health/detailed").unwrap().json();
+    assert_eq!(detail["healthy"], true);
+    assert_eq!(detail["store"]["backend"], "memory");
+    assert_eq!(detail["policy"]["hash"].as_str().unwrap().len(), 16);
+    assert!(detail["policy"]["routes"].as_array().unwrap().iter().any(|r| r == "echo"));
+    let metrics = http::get(&server.admin, "/metrics").unwrap().text();
+    assert!(metrics.contains("frontdesk_requests_total{route=\"none\",status=\"404\"}"), "{metrics}");
+    assert!(metrics.contains("frontdesk_request_duration_seconds_bucket"));
+}
+
+#[test]
+fn draining_flips_readiness_and_lets_in_flight_requests_finish() {
+    let (server, upstream) = server_with_upstream();
+    upstream.hold();
+    let base = server.base.clone();
+    let clients: Vec<_> = (0..3)
+        .map(|i| {
+            let base = base.clone();
+            std::thread::spawn(move || http::post(&base, &format!("/echo/slow{i}"), &[], b"slow").map(|r| r.status))
+        })
+        .collect();
+    assert!(crate::harness::wait_until(std::time::Duration::from_secs(10), || upstream.held() == 3));
+    let app = server.app.clone();
+    let admin = server.admin.clone();
+    let drain = std::thread::spawn(move || server.drain());
+    assert!(crate::harness::wait_until(std::time::Duration::from_secs(5), || app.lifecycle.is_draining()));
+    assert_eq!(http::get(&admin, "/health/ready").unwrap().status, 503);
+    upstream.release();
+    for c in clients {
+        assert_eq!(c.join().unwrap().unwrap(), 200);
+    }
+    drain.join().unwrap();
+}

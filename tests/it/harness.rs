@@ -1,0 +1,224 @@
+//! Starts the real server in-process on ephemeral ports, waits until a probe that only frontdesk
+//! answers succeeds, and shuts it down fast on drop.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use frontdesk::app::App;
+use frontdesk::config::Config;
+use frontdesk::gateway::signals::{Control, SignalWatch};
+use frontdesk::server::{self, Options};
+use frontdesk_store::{Clock, ManualClock};
+use tokio::sync::mpsc;
+
+pub const RETELL_KEY: &str = "test-api-key";
+pub const CALCOM_SECRET: &str = "cal_webhook_secret_test";
+/// The timestamp the shipped fixtures were signed at.
+pub const FIXTURE_MS: u64 = 1_767_355_200_000;
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+pub fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// Captured log output shared by every server in this test process.
+pub mod logs {
+    use std::io::Write;
+    use std::sync::{Mutex, OnceLock};
+
+    static BUFFER: OnceLock<Mutex<Vec<u8>>> = OnceLock::new();
+
+    fn buffer() -> &'static Mutex<Vec<u8>> {
+        BUFFER.get_or_init(|| Mutex::new(Vec::new()))
+    }
+
+    pub struct Capture;
+
+    impl Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            buffer().lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    pub fn install() {
+        frontdesk::telemetry::init_logging(frontdesk::config::LogFormat::Json, "info", || Capture);
+    }
+
+    pub fn text() -> String {
+        String::from_utf8_lossy(&buffer().lock().unwrap()).into_owned()
+    }
+}
+
+/// A config directory with policies and tenants, written to a temp dir.
+pub struct Setup {
+    pub dir: tempfile::TempDir,
+    pub config_extra: String,
+    pub clock: ManualClock,
+}
+
+impl Setup {
+    /// The shipped policies and tenants, secrets from files, an optional `app` upstream.
+    pub fn shipped(upstream: Option<SocketAddr>) -> Self {
+        let setup = Self::empty();
+        for entry in std::fs::read_dir(repo_path("policies")).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            setup.write(&format!("policies/{}", path.file_name().unwrap().to_string_lossy()), &setup.with_secret_files(&text));
+        }
+        setup.write("config/tenants.yaml", &std::fs::read_to_string(repo_path("config/tenants.yaml")).unwrap());
+        let mut setup = setup;
+        if let Some(addr) = upstream {
+            setup.config_extra = format!("upstreams:\n  app:\n    address: {addr}\n    timeouts: {{ connect: 1s, read: 5s, write: 5s, total: 10s }}\n");
+        }
+        setup
+    }
+
+    pub fn empty() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("policies")).unwrap();
+        std::fs::create_dir_all(dir.path().join("config")).unwrap();
+        std::fs::create_dir_all(dir.path().join("secrets")).unwrap();
+        std::fs::write(dir.path().join("secrets/retell"), RETELL_KEY).unwrap();
+        std::fs::write(dir.path().join("secrets/calcom"), CALCOM_SECRET).unwrap();
+        let setup = Self {
+            dir,
+            config_extra: String::new(),
+            clock: ManualClock::new(FIXTURE_MS),
+        };
+        setup.write("config/tenants.yaml", &std::fs::read_to_string(repo_path("config/tenants.yaml")).unwrap());
+        setup
+    }
+
+    /// Replaces `env: X` secret references of the shipped policy with files in the temp dir, so
+    /// tests never depend on (or race over) process environment variables.
+    fn with_secret_files(&self, text: &str) -> String {
+        let secrets = self.dir.path().join("secrets");
+        text.replace("- env: RETELL_API_KEY\n", &format!("- file: {}\n", secrets.join("retell").display()))
+            .replace("- env: CALCOM_WEBHOOK_SECRET\n", &format!("- file: {}\n", secrets.join("calcom").display()))
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        let path = self.dir.path().join(rel);
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Writes the config file for the given ports and returns its path.
+    pub fn config_file(&self, listen: u16, admin: u16) -> PathBuf {
+        let text = format!(
+            "server:\n  listen: 127.0.0.1:{listen}\n  threads: 2\n  grace_period: 5s\nadmin:\n  listen: 127.0.0.1:{admin}\n  token: {{ file: {}, optional: true }}\nlogging: {{ format: json, level: info }}\npolicy_dir: ../policies\ntenants_file: tenants.yaml\ndata_dir: ../var\n{}",
+            self.path("secrets/admin").display(),
+            self.config_extra
+        );
+        let path = self.path("config/frontdesk.yaml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    pub fn start(self) -> TestServer {
+        TestServer::start(self)
+    }
+}
+
+pub struct TestServer {
+    pub base: String,
+    pub admin: String,
+    pub app: Arc<App>,
+    pub setup: Setup,
+    control: mpsc::Sender<Control>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub fn start(setup: Setup) -> Self {
+        logs::install();
+        let (listen, admin) = (free_port(), free_port());
+        let config = Config::load(&setup.config_file(listen, admin)).unwrap_or_else(|e| panic!("config: {e:?}"));
+        let options = Options {
+            clock: Arc::new(setup.clock.clone()) as Arc<dyn Clock>,
+            watch_files: true,
+        };
+        let prepared = server::prepare(config, options).unwrap_or_else(|e| panic!("prepare: {e}"));
+        let app = prepared.app.clone();
+        let (tx, rx) = mpsc::channel(4);
+        let watch = Box::new(SignalWatch::controlled(app.clone(), rx));
+        let thread = std::thread::spawn(move || {
+            prepared.serve(watch).expect("serve");
+        });
+        let server = Self {
+            base: format!("http://127.0.0.1:{listen}"),
+            admin: format!("http://127.0.0.1:{admin}"),
+            app,
+            setup,
+            control: tx,
+            thread: Some(thread),
+        };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        assert!(wait_until(Duration::from_secs(20), || probe(&self.admin, &self.base)), "server did not become ready");
+    }
+
+    /// Graceful stop (like SIGTERM); returns when the server thread ended.
+    pub fn drain(mut self) {
+        let _ = self.control.blocking_send(Control::Drain);
+        if let Some(t) = self.thread.take() {
+            t.join().expect("server thread");
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.control.try_send(Control::Stop);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Ready when the admin listener identifies itself as frontdesk and the traffic listener
+/// answers a route miss with our 404 (a port taken by another server fails both).
+fn probe(admin: &str, base: &str) -> bool {
+    let identified = crate::http::get(admin, "/health")
+        .map(|r| r.status == 200 && r.header("x-frontdesk-version").is_some())
+        .unwrap_or(false);
+    identified
+        && crate::http::get(base, "/__probe")
+            .map(|r| r.status == 404 && r.text().contains("no_route"))
+            .unwrap_or(false)
+}
+
+/// Polls `condition` until it holds or `timeout` passes.
+pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::park_timeout(Duration::from_millis(10));
+    }
+    condition()
+}

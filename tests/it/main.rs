@@ -1,0 +1,7 @@
+//! Integration tests: the real server, in-process or as a process, over real sockets.
+
+mod gateway;
+mod harness;
+mod http;
+mod process;
+mod upstream;
