@@ -10,7 +10,8 @@ use crate::metrics::RedactionCounts;
 use crate::pseudonym::Pseudonymizer;
 use crate::scan::{Finding, Scanner};
 
-/// Re-scans after the first replacement pass; each pass only ever shrinks the text.
+/// Extra scans after the first replacement pass (in practice one suffices; the cap bounds work
+/// on adversarial input).
 const MAX_EXTRA_PASSES: usize = 4;
 
 /// Redacts personal data from log lines and bodies. Built once from a [`RedactionConfig`];

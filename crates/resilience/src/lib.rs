@@ -35,3 +35,12 @@ pub use registry::{BreakerRegistry, RegistryError, SyncReport};
 pub use retry::{RetryContext, RetryDecision, RetryPolicy, StopReason};
 pub use state::{BreakerSnapshot, BreakerState, Mode, RejectReason, Rejected};
 pub use timeouts::Timeouts;
+
+/// The handles are shared across tasks and threads by the gateway and the booking engine.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Breaker>();
+    assert_send_sync::<Permit>();
+    assert_send_sync::<BreakerRegistry>();
+    assert_send_sync::<RetryBudget>();
+};

@@ -128,6 +128,18 @@ mod tests {
     }
 
     #[test]
+    fn rejection_messages_name_the_reason() {
+        let r = Rejected {
+            retry_after: Duration::from_secs(3),
+            reason: RejectReason::ProbesBusy,
+        };
+        assert_eq!(
+            r.to_string(),
+            "circuit breaker is half-open and every probe slot is busy; retry after 3s"
+        );
+    }
+
+    #[test]
     fn forced_open_reports_like_open() {
         assert_eq!(BreakerState::ForcedOpen.metric_value(), 2);
         assert_eq!(BreakerState::Open.metric_value(), 2);

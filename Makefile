@@ -1,0 +1,47 @@
+# frontdesk — `make run` serves with embedded defaults, `make test` runs every check CI runs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+CARGO ?= cargo
+
+.PHONY: help deps build run check test lint unit bench bench-micro bench-load fuzz clean-var
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+deps: ## install what the build needs (cmake, a C compiler) when missing
+	@scripts/install-deps.sh build
+
+build: deps ## release build
+	$(CARGO) build --release --locked
+
+run: build ## serve on 127.0.0.1:8080 (admin 127.0.0.1:9090) with the shipped config
+	@scripts/run-dev.sh ./target/release/frontdesk run -c config/frontdesk.yaml
+
+check: build ## validate the shipped config, policies and tenants
+	@scripts/run-dev.sh ./target/release/frontdesk check -c config/frontdesk.yaml
+
+lint: deps ## rustfmt and clippy, warnings are errors
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+unit: deps ## every test of the workspace, against a real Redis
+	@scripts/install-deps.sh test
+	@export REDIS_URL="$$(scripts/ensure-redis.sh)" && echo "tests use Redis at $$REDIS_URL" && \
+	  if $(CARGO) nextest --version >/dev/null 2>&1; then \
+	    $(CARGO) nextest run --workspace --locked --no-fail-fast; \
+	  else \
+	    $(CARGO) test --workspace --locked --no-fail-fast; \
+	  fi
+
+test: lint unit ## lint, every test, and the deployment checks
+	deploy/check.sh
+
+bench: build ## criterion micro-benches and the end-to-end load run
+	@scripts/install-deps.sh bench
+	@export REDIS_URL="$$(scripts/ensure-redis.sh)" && $(CARGO) bench --workspace --locked
+
+fuzz: ## build the fuzz targets (needs cargo-fuzz)
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz build
+
+clean-var: ## forget the embedded calendar's data
+	rm -rf var
