@@ -79,7 +79,7 @@ pub fn prepare(config: Config, options: Options) -> Result<Prepared, BootError> 
     let store = store_handle.store();
     let local: Arc<dyn frontdesk_store::Store> = store_handle.local();
 
-    let breakers = Arc::new(frontdesk_resilience::BreakerRegistry::with_store(clock.clone(), store.clone(), "breaker"));
+    let breakers = Arc::new(frontdesk_resilience::BreakerRegistry::with_store(clock.clone(), store.clone(), "upstream"));
     let targets = config.file.upstreams.iter().map(|(name, u)| (name.clone(), u.breaker.clone())).collect();
     breakers
         .configure(&targets)

@@ -175,8 +175,11 @@ async fn authenticate(
 ) -> Result<(), Reply> {
     // Cheap refusal of floods before any HMAC work: a peek at the failure budget.
     if let Some(limit) = &auth.failure_limit {
-        let decision = limit::check(app, limit, view, 0).await;
-        if decision.remaining == 0 && !decision.allowed {
+        let mut decision = limit::check(app, limit, view, 0).await;
+        if decision.remaining == 0 {
+            // A peek never denies by itself; an empty budget means the next attempt would be.
+            decision.allowed = false;
+            decision.retry_after = limit.rate.period / limit.rate.count.max(1);
             crate::telemetry::metrics::RATELIMIT_DECISIONS.with_label_values(&[&limit.name, "denied"]).inc();
             return Err(limit::too_many_requests(&limit.name, &decision));
         }

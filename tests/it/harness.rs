@@ -82,7 +82,7 @@ impl Setup {
             let text = std::fs::read_to_string(&path).unwrap();
             setup.write(&format!("policies/{}", path.file_name().unwrap().to_string_lossy()), &setup.with_secret_files(&text));
         }
-        setup.write("config/tenants.yaml", &std::fs::read_to_string(repo_path("config/tenants.yaml")).unwrap());
+        setup.write("config/tenants.yaml", &std::fs::read_to_string(repo_path("tests/fixtures/tenants.yaml")).unwrap());
         let mut setup = setup;
         if let Some(addr) = upstream {
             setup.config_extra = format!("upstreams:\n  app:\n    address: {addr}\n    timeouts: {{ connect: 1s, read: 5s, write: 5s, total: 10s }}\n");
@@ -102,7 +102,7 @@ impl Setup {
             config_extra: String::new(),
             clock: ManualClock::new(FIXTURE_MS),
         };
-        setup.write("config/tenants.yaml", &std::fs::read_to_string(repo_path("config/tenants.yaml")).unwrap());
+        setup.write("config/tenants.yaml", &std::fs::read_to_string(repo_path("tests/fixtures/tenants.yaml")).unwrap());
         setup
     }
 

@@ -1,5 +1,6 @@
 //! Integration tests: the real server, in-process or as a process, over real sockets.
 
+mod auth;
 mod gateway;
 mod harness;
 mod http;

@@ -108,3 +108,28 @@ fn the_json_schema_names_every_field() {
         assert!(schema.contains(field), "{field} missing from the schema");
     }
 }
+
+#[test]
+fn the_documented_example_parses_and_validates() {
+    let doc = include_str!("../../../docs/resilience.md");
+    let start = doc.find("```yaml\nupstreams:").expect("example present") + "```yaml\n".len();
+    let end = start + doc[start..].find("```").expect("example closed");
+    let example: serde_yaml::Value = serde_yaml::from_str(&doc[start..end]).expect("valid YAML");
+    let app = &example["upstreams"]["app"];
+
+    let breaker: BreakerConfig = serde_yaml::from_value(app["breaker"].clone()).expect("breaker");
+    breaker.validate().expect("valid breaker");
+    // Apart from the two rules that are off by default, the example shows the defaults.
+    let defaults = BreakerConfig {
+        failure_rate: None,
+        slow_call: None,
+        ..breaker.clone()
+    };
+    assert_eq!(defaults, BreakerConfig::default());
+    assert_eq!(breaker.failure_rate, Some(FailureRateConfig::default()));
+
+    let timeouts: Timeouts = serde_yaml::from_value(app["timeouts"].clone()).expect("timeouts");
+    assert_eq!(timeouts, Timeouts::default());
+    let retry: RetryPolicy = serde_yaml::from_value(app["retry"].clone()).expect("retry");
+    assert_eq!(retry, RetryPolicy::default());
+}

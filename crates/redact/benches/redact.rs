@@ -1,0 +1,103 @@
+//! Single-thread throughput of `redact_text` on a PII-free log corpus and on PII-dense text,
+//! against a naive baseline (one regex per detector, run in sequence) in the same bench.
+//!
+//! `cargo bench -p frontdesk-redact --bench redact -- --warm-up-time 1 --measurement-time 3`
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use frontdesk_redact::Redactor;
+use regex::Regex;
+
+/// Corpus size per benchmark input.
+const TARGET_BYTES: usize = 1 << 20;
+
+/// Log lines as the gateway writes them: timestamps, routes, ids, durations, dates, prices.
+fn clean_corpus() -> String {
+    let lines = [
+        r#"2026-01-06T17:00:00.123Z INFO request{route="/retell/function" status=200 call_id="Jabr9TXYYJHfvl6Syypi88rdAHYHmcq6" agent_id="oBeDLoLOeuAbiuaMFXRtDOLriTJ5tSxD"} completed in 3ms bytes=1432"#,
+        r#"2026-01-06T17:00:00.456Z INFO booking{tenant="praxis-sonnenschein" branch="mitte"} check_availability date=2026-01-06 time=09:00 duration=30 slots=4 cache=hit"#,
+        r#"2026-01-06T17:00:01.002Z WARN upstream{target="calcom"} retry attempt=2 after 500ms status=429 breaker=closed failures=1"#,
+        r#"2026-01-06T17:00:01.337Z INFO webhook{source="calcom" triggerEvent="BOOKING_CREATED" uid="q4Xo2mZkq8Wb7n1Yv3c9Ta" bookingId=987654 iCalSequence=0} forwarded in 41ms"#,
+        r#"2026-01-06T17:00:02.500Z INFO call_ended start_timestamp=1767355180000 end_timestamp=1767355400000 duration_ms=220000 price=49,90 EUR plz=10115"#,
+    ];
+    repeat_lines(&lines)
+}
+
+/// German transcript and log lines where nearly every line carries personal data.
+fn dense_corpus() -> String {
+    let lines = [
+        "User: Meine Nummer ist 0171 3920012, oder im Büro unter +49 (0)30 23125678.",
+        "User: Schreiben Sie mir an juergen.mueller@example.de, danke.",
+        "payment iban=DE89 3704 0044 0532 0130 00 card=4111 1111 1111 1111 from 192.0.2.44",
+        "authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+        "Agent: Ich habe Sie für den 06.01.2026 um 09:30 eingetragen, Rückruf an 089 12345-678.",
+    ];
+    repeat_lines(&lines)
+}
+
+fn repeat_lines(lines: &[&str]) -> String {
+    let mut out = String::with_capacity(TARGET_BYTES + 256);
+    while out.len() < TARGET_BYTES {
+        for line in lines {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The baseline: one regex per detector, each run over the whole text in sequence, with no
+/// prefilter and no checksum or metadata confirmation.
+struct Naive {
+    rules: Vec<(Regex, &'static str)>,
+}
+
+impl Naive {
+    fn new() -> Self {
+        let rules = [
+            (r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", "[EMAIL_REDACTED]"),
+            (r"(?i)bearer\s+[A-Za-z0-9._~+/=-]{8,}", "[TOKEN_REDACTED]"),
+            (r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*", "[TOKEN_REDACTED]"),
+            (r"\b(?:key_|cal_live_|cal_test_)[A-Za-z0-9]{16,}", "[TOKEN_REDACTED]"),
+            (r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b", "[IBAN_REDACTED]"),
+            (r"\b(?:\d[ -]?){12,18}\d\b", "[CARD_REDACTED]"),
+            (r"(?:\+|00)\d{1,3}[ ./-]?(?:\(0\)[ ]?)?(?:\d[ ./-]?){6,13}\d|\(?0\d{2,5}\)?[ /-]*\d{3,9}(?:-\d{1,5})?", "[PHONE_REDACTED]"),
+            (r"\b(?:\d{1,3}\.){3}\d{1,3}\b", "[IP_REDACTED]"),
+            (r"\b(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}\b", "[IP_REDACTED]"),
+        ];
+        Self {
+            rules: rules
+                .into_iter()
+                .map(|(re, token)| (Regex::new(re).expect("baseline regex"), token))
+                .collect(),
+        }
+    }
+
+    fn redact(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for (re, token) in &self.rules {
+            out = re.replace_all(&out, *token).into_owned();
+        }
+        out
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let redactor = Redactor::default();
+    let naive = Naive::new();
+    for (name, corpus) in [("clean_log", clean_corpus()), ("pii_dense", dense_corpus())] {
+        let mut group = c.benchmark_group(name);
+        group.throughput(Throughput::Bytes(corpus.len() as u64));
+        group.bench_function("frontdesk", |b| {
+            b.iter(|| redactor.redact_text(black_box(&corpus)).len())
+        });
+        group.bench_function("naive_regex", |b| {
+            b.iter(|| naive.redact(black_box(&corpus)).len())
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
