@@ -45,11 +45,14 @@ pub struct Forwarder {
     targets: HashMap<String, Target>,
 }
 
-/// Why one attempt failed, and whether another attempt may follow.
-struct AttemptError {
-    observed: Observed,
-    /// Nothing reached the client yet, so a retry is still possible.
-    retryable: bool,
+/// How one attempt ended.
+enum Attempt {
+    /// The answer (of this status) went to the client.
+    Answered(u16),
+    /// Failed in a way the retry policy allows repeating, after this pause.
+    Retry { observed: Observed, after: std::time::Duration },
+    /// Failed for good. `started_answer`: part of the answer already reached the client.
+    Failed { observed: Observed, started_answer: bool },
 }
 
 impl Forwarder {
@@ -105,9 +108,9 @@ impl Forwarder {
         let method = session.req_header().method.clone();
         target.budget.record_request();
         let deadline = Instant::now() + target.timeouts.total;
-        let mut attempt = 0u32;
+        let mut attempts_made = 0u32;
         loop {
-            attempt += 1;
+            attempts_made += 1;
             let permit = match breaker.as_ref().map(|b| b.try_acquire()) {
                 Some(Err(rejected)) => {
                     UPSTREAM_REQUESTS.with_label_values(&[name, "rejected"]).inc();
@@ -116,94 +119,116 @@ impl Forwarder {
                 Some(Ok(permit)) => Some(permit),
                 None => None,
             };
+            let retry_after = |observed: Observed| {
+                let context = RetryContext {
+                    method: &method,
+                    route_idempotent: forward.idempotent,
+                    attempts_made,
+                    outcome: observed,
+                    time_left: deadline.saturating_duration_since(Instant::now()),
+                };
+                match target.retry.decide(&context, &target.budget) {
+                    RetryDecision::Retry { after } => Some(after),
+                    RetryDecision::Stop(_) => None,
+                }
+            };
             let started = Instant::now();
             let remaining = deadline.saturating_duration_since(started);
-            let result = match tokio::time::timeout(remaining, self.attempt(target, session, &forward.body)).await {
-                Ok(result) => result,
-                Err(_) => Err(AttemptError {
-                    observed: Observed::Timeout,
-                    retryable: false,
-                }),
-            };
+            let attempt = self.attempt(target, session, &forward.body, &retry_after);
+            let result = tokio::time::timeout(remaining, attempt).await.unwrap_or(Attempt::Failed {
+                observed: Observed::Timeout,
+                started_answer: false,
+            });
             let elapsed = started.elapsed();
             UPSTREAM_DURATION.with_label_values(&[name]).observe(elapsed.as_secs_f64());
+            let observed = match &result {
+                Attempt::Answered(status) if *status >= 500 || *status == 429 => Observed::Status(*status),
+                Attempt::Answered(_) => Observed::Success,
+                Attempt::Retry { observed, .. } | Attempt::Failed { observed, .. } => *observed,
+            };
+            if let Some(permit) = permit {
+                permit.record(observed, elapsed);
+            }
+            let outcome = match observed {
+                Observed::Success => "success",
+                Observed::Timeout => "timeout",
+                _ => "error",
+            };
+            UPSTREAM_REQUESTS.with_label_values(&[name, outcome]).inc();
             match result {
-                Ok(status) => {
-                    let observed = if status >= 500 || status == 429 { Observed::Status(status) } else { Observed::Success };
-                    if let Some(p) = permit {
-                        p.record(observed, elapsed);
-                    }
-                    UPSTREAM_REQUESTS.with_label_values(&[name, if status >= 500 { "error" } else { "success" }]).inc();
-                    return status;
-                }
-                Err(error) => {
-                    if let Some(p) = permit {
-                        p.record(error.observed, elapsed);
-                    }
-                    let outcome = if error.observed == Observed::Timeout { "timeout" } else { "error" };
-                    UPSTREAM_REQUESTS.with_label_values(&[name, outcome]).inc();
-                    let decision = if error.retryable {
-                        let context = RetryContext {
-                            method: &method,
-                            route_idempotent: forward.idempotent,
-                            attempts_made: attempt,
-                            outcome: error.observed,
-                            time_left: deadline.saturating_duration_since(Instant::now()),
-                        };
-                        target.retry.decide(&context, &target.budget)
-                    } else {
-                        RetryDecision::Stop(frontdesk_resilience::StopReason::NotRetryable)
-                    };
-                    tracing::warn!(upstream = name, attempt, outcome, decision = ?decision, "upstream exchange failed");
-                    let RetryDecision::Retry { after } = decision else {
-                        if !error.retryable {
-                            // Part of the answer already went out: all we can do is cut it.
-                            session.set_keepalive(None);
-                            return 502;
-                        }
-                        let refusal = if error.observed == Observed::Timeout { Refusal::UpstreamTimeout } else { Refusal::UpstreamFailed };
-                        return refuse(session, refusal, None).await;
-                    };
+                Attempt::Answered(status) => return status,
+                Attempt::Retry { after, .. } => {
+                    tracing::warn!(upstream = name, attempts_made, outcome, "upstream attempt failed; retrying");
                     tokio::time::sleep(after).await;
+                }
+                Attempt::Failed { started_answer: true, .. } => {
+                    // Part of the answer already went out: all that is left is to cut it.
+                    tracing::warn!(upstream = name, outcome, "upstream failed mid-answer");
+                    session.set_keepalive(None);
+                    return 502;
+                }
+                Attempt::Failed { observed, .. } => {
+                    tracing::warn!(upstream = name, attempts_made, outcome, "upstream exchange failed");
+                    let refusal = if observed == Observed::Timeout { Refusal::UpstreamTimeout } else { Refusal::UpstreamFailed };
+                    return refuse(session, refusal, None).await;
                 }
             }
         }
     }
 
-    /// One exchange. Errors before the response header reached the client are retryable.
-    async fn attempt(&self, target: &Target, session: &mut Session, body: &Bytes) -> Result<u16, AttemptError> {
-        let connect_failed = |_| AttemptError {
-            observed: Observed::ConnectError,
-            retryable: true,
-        };
-        let before_response = |e: Box<pingora::Error>| AttemptError {
-            observed: if matches!(e.etype(), ErrorType::ReadTimedout | ErrorType::WriteTimedout) {
-                Observed::Timeout
-            } else {
-                Observed::ConnectError
+    /// One exchange. A failure before anything reached the client may be retried; a 5xx or 429
+    /// answer is retried (and not passed on) only when the retry policy allows another attempt.
+    async fn attempt(
+        &self,
+        target: &Target,
+        session: &mut Session,
+        body: &Bytes,
+        retry_after: &(dyn Fn(Observed) -> Option<std::time::Duration> + Sync),
+    ) -> Attempt {
+        let before_answer = |observed: Observed| match retry_after(observed) {
+            Some(after) => Attempt::Retry { observed, after },
+            None => Attempt::Failed {
+                observed,
+                started_answer: false,
             },
-            retryable: true,
         };
-        let (mut upstream, _reused) = self.connector.get_http_session(&target.peer).await.map_err(connect_failed)?;
+        let classify = |e: &pingora::Error| match e.etype() {
+            ErrorType::ReadTimedout | ErrorType::WriteTimedout | ErrorType::ConnectTimedout => Observed::Timeout,
+            _ => Observed::ConnectError,
+        };
+        let mut upstream = match self.connector.get_http_session(&target.peer).await {
+            Ok((upstream, _reused)) => upstream,
+            Err(e) => return before_answer(classify(&e)),
+        };
         upstream.set_read_timeout(Some(target.timeouts.read));
         upstream.set_write_timeout(Some(target.timeouts.write));
 
-        let request = upstream_request(session, &target.host, body.len()).map_err(before_response)?;
-        upstream.write_request_header(Box::new(request)).await.map_err(before_response)?;
-        if !body.is_empty() {
-            upstream.write_request_body(body.clone(), true).await.map_err(before_response)?;
-        }
-        upstream.finish_request_body().await.map_err(before_response)?;
-        upstream.read_response_header().await.map_err(before_response)?;
-        let Some(response) = upstream.response_header() else {
-            return Err(AttemptError {
-                observed: Observed::ConnectError,
-                retryable: true,
-            });
+        let sent = async {
+            let request = upstream_request(session, &target.host, body.len())?;
+            upstream.write_request_header(Box::new(request)).await?;
+            if !body.is_empty() {
+                upstream.write_request_body(body.clone(), true).await?;
+            }
+            upstream.finish_request_body().await?;
+            upstream.read_response_header().await
         };
-        let response = downstream_response(response);
+        if let Err(e) = sent.await {
+            return before_answer(classify(&e));
+        }
+        let Some(response) = upstream.response_header() else {
+            return before_answer(Observed::ConnectError);
+        };
         let status = response.status.as_u16();
-
+        if (status >= 500 || status == 429)
+            && let Some(after) = retry_after(Observed::Status(status))
+        {
+            // This answer is dropped with its connection; the retry's answer goes out instead.
+            return Attempt::Retry {
+                observed: Observed::Status(status),
+                after,
+            };
+        }
+        let response = downstream_response(response);
         let streamed = async {
             session.write_response_header(Box::new(response), false).await?;
             while let Some(chunk) = upstream.read_response_body().await? {
@@ -214,12 +239,12 @@ impl Forwarder {
         match streamed.await {
             Ok(()) => {
                 self.release(upstream, target).await;
-                Ok(status)
+                Attempt::Answered(status)
             }
-            Err(e) => Err(AttemptError {
-                observed: if matches!(e.etype(), ErrorType::ReadTimedout) { Observed::Timeout } else { Observed::ConnectError },
-                retryable: false,
-            }),
+            Err(e) => Attempt::Failed {
+                observed: classify(&e),
+                started_answer: true,
+            },
         }
     }
 

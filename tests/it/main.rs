@@ -4,5 +4,6 @@ mod auth;
 mod gateway;
 mod harness;
 mod http;
+mod limits;
 mod process;
 mod upstream;

@@ -44,6 +44,18 @@ fn local_decision(c: &mut Criterion) {
         })
     });
 
+    let manual = LocalLimiter::new(Arc::new(frontdesk_store::ManualClock::new(1_700_000_000_000)));
+    let mut i = 0usize;
+    group.bench_function("diag_manual_clock", |b| {
+        b.iter(|| {
+            i = (i + 1) % KEYS;
+            black_box(manual.check(black_box(&keys[i]), rate, 1))
+        })
+    });
+    let clock = SystemClock;
+    group.bench_function("diag_clock_only", |b| {
+        b.iter(|| black_box(frontdesk_store::Clock::now_ms(&clock)))
+    });
     let theirs = RateLimiter::keyed(quota);
     let mut i = 0usize;
     group.bench_function("governor_keyed", |b| {
