@@ -6,4 +6,5 @@ mod harness;
 mod http;
 mod limits;
 mod process;
+mod resilience;
 mod upstream;
