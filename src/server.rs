@@ -31,15 +31,12 @@ pub enum BootError {
 #[derive(Clone)]
 pub struct Options {
     pub clock: Arc<dyn Clock>,
-    /// Watch policy files for changes.
-    pub watch_files: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Self {
             clock: Arc::new(SystemClock),
-            watch_files: true,
         }
     }
 }
@@ -103,7 +100,7 @@ pub fn prepare(config: Config, options: Options) -> Result<Prepared, BootError> 
     });
     let watcher = runtime.block_on(async {
         breakers.spawn_sync(std::time::Duration::from_millis(250));
-        if options.watch_files {
+        if app.config().file.server.watch_policies {
             crate::policy::watch::spawn(app.clone())
                 .map_err(|e| tracing::warn!(error = %e, "policy files are not watched; reload with SIGHUP or the admin API"))
                 .ok()

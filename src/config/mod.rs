@@ -58,6 +58,8 @@ pub struct ServerSection {
     pub grace_period: Duration,
     /// Peers whose `X-Forwarded-For` is trusted (CIDR list).
     pub trusted_proxies: Vec<String>,
+    /// Reload policies when their files change (SIGHUP and the admin API always work).
+    pub watch_policies: bool,
     /// Downstream keep-alive idle timeout.
     #[serde(with = "humantime_serde")]
     #[schemars(with = "String")]
@@ -71,6 +73,7 @@ impl Default for ServerSection {
             threads: 0,
             grace_period: Duration::from_secs(10),
             trusted_proxies: Vec::new(),
+            watch_policies: true,
             keepalive_timeout: Duration::from_secs(60),
         }
     }

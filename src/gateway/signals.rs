@@ -21,6 +21,8 @@ pub enum Control {
     Drain,
     /// Like SIGINT.
     Stop,
+    /// Like SIGHUP.
+    Reload,
 }
 
 pub struct SignalWatch {
@@ -91,6 +93,9 @@ impl ShutdownSignalWatch for SignalWatch {
                 }
                 message = recv_control(&mut control) => match message {
                     Some(Control::Drain) => return self.drain().await,
+                    Some(Control::Reload) => {
+                        let _ = self.app.policy.reload("control");
+                    }
                     Some(Control::Stop) | None => return ShutdownSignal::FastShutdown,
                 },
             }

@@ -70,6 +70,7 @@ pub mod logs {
 pub struct Setup {
     pub dir: tempfile::TempDir,
     pub config_extra: String,
+    pub watch_policies: bool,
     pub clock: ManualClock,
 }
 
@@ -100,6 +101,7 @@ impl Setup {
         let setup = Self {
             dir,
             config_extra: String::new(),
+            watch_policies: true,
             clock: ManualClock::new(FIXTURE_MS),
         };
         setup.write("config/tenants.yaml", &std::fs::read_to_string(repo_path("tests/fixtures/tenants.yaml")).unwrap());
@@ -126,7 +128,8 @@ impl Setup {
     /// Writes the config file for the given ports and returns its path.
     pub fn config_file(&self, listen: u16, admin: u16) -> PathBuf {
         let text = format!(
-            "server:\n  listen: 127.0.0.1:{listen}\n  threads: 2\n  grace_period: 5s\nadmin:\n  listen: 127.0.0.1:{admin}\n  token: {{ file: {}, optional: true }}\nlogging: {{ format: json, level: info }}\npolicy_dir: ../policies\ntenants_file: tenants.yaml\ndata_dir: ../var\n{}",
+            "server:\n  listen: 127.0.0.1:{listen}\n  threads: 2\n  grace_period: 5s\n  watch_policies: {}\nadmin:\n  listen: 127.0.0.1:{admin}\n  token: {{ file: {}, optional: true }}\nlogging: {{ format: json, level: info }}\npolicy_dir: ../policies\ntenants_file: tenants.yaml\ndata_dir: ../var\n{}",
+            self.watch_policies,
             self.path("secrets/admin").display(),
             self.config_extra
         );
@@ -151,12 +154,16 @@ pub struct TestServer {
 
 impl TestServer {
     pub fn start(setup: Setup) -> Self {
+        Self::start_with(setup, true)
+    }
+
+    pub fn start_with(setup: Setup, watch_policies: bool) -> Self {
         logs::install();
         let (listen, admin) = (free_port(), free_port());
-        let config = Config::load(&setup.config_file(listen, admin)).unwrap_or_else(|e| panic!("config: {e:?}"));
+        let mut config = Config::load(&setup.config_file(listen, admin)).unwrap_or_else(|e| panic!("config: {e:?}"));
+        config.file.server.watch_policies = watch_policies;
         let options = Options {
             clock: Arc::new(setup.clock.clone()) as Arc<dyn Clock>,
-            watch_files: true,
         };
         let prepared = server::prepare(config, options).unwrap_or_else(|e| panic!("prepare: {e}"));
         let app = prepared.app.clone();
@@ -179,6 +186,10 @@ impl TestServer {
 
     fn wait_ready(&self) {
         assert!(wait_until(Duration::from_secs(20), || probe(&self.admin, &self.base)), "server did not become ready");
+    }
+
+    pub fn control(&self, control: Control) {
+        self.control.blocking_send(control).expect("server running");
     }
 
     /// Graceful stop (like SIGTERM); returns when the server thread ended.

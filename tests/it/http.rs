@@ -1,6 +1,6 @@
 //! A minimal HTTP/1.1 client over a raw socket, so tests control every byte (CL+TE, chunked).
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 

@@ -6,5 +6,6 @@ mod harness;
 mod http;
 mod limits;
 mod process;
+mod reload;
 mod resilience;
 mod upstream;

@@ -136,3 +136,25 @@ fn redact_scrubs_stdin_line_by_line() {
     assert!(text.contains("[EMAIL_REDACTED]") && text.contains("[PHONE_REDACTED]"), "{text}");
     assert!(text.contains("plain line"));
 }
+
+#[test]
+fn sighup_reloads_the_policy() {
+    let mut setup = Setup::empty();
+    setup.watch_policies = false;
+    setup.write("policies/p.yaml", "routes:\n  - name: a\n    match: { path: /a }\n");
+    let (listen, admin) = (free_port(), free_port());
+    let config = setup.config_file(listen, admin);
+    let mut child = frontdesk().args(["run", "-c"]).arg(&config).stderr(Stdio::null()).spawn().unwrap();
+    let (base, admin) = (format!("http://127.0.0.1:{listen}"), format!("http://127.0.0.1:{admin}"));
+    assert!(wait_until(Duration::from_secs(30), || http::get(&base, "/a").is_ok_and(|r| r.status == 204)));
+    setup.write("policies/p.yaml", "routes:\n  - name: b\n    match: { path: /b }\n");
+    assert_eq!(http::get(&base, "/b").unwrap().status, 404, "not watched: nothing changes by itself");
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-HUP", &pid]).status().unwrap().success());
+    assert!(wait_until(Duration::from_secs(5), || http::get(&base, "/b").is_ok_and(|r| r.status == 204)));
+    assert_eq!(http::get(&base, "/a").unwrap().status, 404);
+    let detail = http::get(&admin, "/health/detailed").unwrap().json();
+    assert_eq!(detail["policy"]["routes"], serde_json::json!(["b"]));
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -104,6 +104,7 @@ fn only_routes_marked_idempotent_retry_their_posts() {
     upstream.set_status(200);
     let r = http::request(&server.base, "PUT", "/echo/put", &[], b"{}").unwrap();
     assert_eq!(r.status, 200);
+    assert_eq!(upstream.received().last().unwrap().method, "PUT");
 }
 
 #[test]

@@ -24,18 +24,20 @@ pub fn alternatives(
 ) -> Vec<Slot> {
     let wanted: DateTime = tz.to_datetime(requested);
     let wanted_min = minutes_of_day(wanted.time());
-    let local = |s: &Slot| tz.to_datetime(s.start);
-    let on_day = |day: Date| free.iter().filter(move |s| local(s).date() == day);
+    // Local date and minute of day of every free slot, converted once.
+    let local: Vec<(Slot, Date, i64)> = free
+        .iter()
+        .map(|s| {
+            let dt = tz.to_datetime(s.start);
+            (*s, dt.date(), minutes_of_day(dt.time()))
+        })
+        .collect();
+    let on_day = |day: Date| local.iter().filter(move |(_, d, _)| *d == day);
     let nearest_on = |day: Date| {
         on_day(day)
-            .filter(|s| s.start != requested)
-            .min_by_key(|s| {
-                (
-                    (minutes_of_day(local(s).time()) - wanted_min).abs(),
-                    s.start,
-                )
-            })
-            .copied()
+            .filter(|(s, _, _)| s.start != requested)
+            .min_by_key(|(s, _, m)| ((m - wanted_min).abs(), s.start))
+            .map(|(s, _, _)| *s)
     };
 
     let mut picked: Vec<Slot> = Vec::with_capacity(max);
@@ -49,11 +51,13 @@ pub fn alternatives(
         }
     };
 
-    let later = on_day(wanted.date()).find(|s| s.start > requested).copied();
+    let later = on_day(wanted.date())
+        .map(|(s, _, _)| *s)
+        .find(|s| s.start > requested);
     let earlier = on_day(wanted.date())
+        .map(|(s, _, _)| *s)
         .filter(|s| s.start < requested)
-        .max_by_key(|s| s.start)
-        .copied();
+        .max_by_key(|s| s.start);
     let distance = |s: &Option<Slot>| {
         s.map(|s| (s.start.as_millisecond() - requested.as_millisecond()).abs())
             .unwrap_or(i64::MAX)

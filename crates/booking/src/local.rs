@@ -324,8 +324,9 @@ fn check_fits(
 
 static UID_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// A booking uid: unguessable enough for a reference spoken back to callers is not the goal;
-/// uniqueness is (the column is UNIQUE), and the inputs make collisions practically impossible.
+/// A booking uid. It is a reference, not a secret (lookups are always scoped to the tenant);
+/// what matters is uniqueness, which the inputs make practically certain and the UNIQUE column
+/// enforces.
 fn new_uid(scope: &TenantScope, start_ms: i64, now_ms: i64) -> String {
     let mut h = Sha256::new();
     h.update(scope.key().as_bytes());

@@ -155,3 +155,19 @@ tenants:
     assert!(dir.resolve(Some("nobody"), None).is_none());
     assert!(dir.resolve(None, None).is_none());
 }
+
+#[test]
+fn json_schema_describes_the_file() {
+    let schema = serde_json::to_string(&schemars::schema_for!(TenantsFile)).unwrap();
+    for word in [
+        "tenants",
+        "company_id",
+        "provider",
+        "calcom",
+        "api_key_env",
+        "business_hours",
+        "slot_granularity",
+    ] {
+        assert!(schema.contains(word), "schema lacks {word}");
+    }
+}
