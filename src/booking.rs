@@ -1,5 +1,4 @@
-//! Builds the booking functions from the config. Until the engine lands this answers every call
-//! with `calendar_unavailable`.
+//! Builds the booking engine from the config and adapts it to the gateway's [`Functions`] seam.
 
 use std::sync::Arc;
 
@@ -8,26 +7,46 @@ use serde_json::{Value, json};
 
 use crate::config::Config;
 use crate::functions::{CallInfo, Functions};
-use frontdesk_booking::{Tenant, TenantDirectory};
+use frontdesk_booking::{CallContext, Engine, LocalCalendar, ProviderKind, Tenant, TenantDirectory};
+
+/// The embedded calendar's database file inside `data_dir`.
+pub const LOCAL_CALENDAR_FILE: &str = "frontdesk.sqlite";
 
 pub async fn build(
-    _config: &Config,
-    _store: Arc<dyn frontdesk_store::Store>,
-    _clock: Arc<dyn frontdesk_store::Clock>,
+    config: &Config,
+    store: Arc<dyn frontdesk_store::Store>,
+    clock: Arc<dyn frontdesk_store::Clock>,
     _breakers: Arc<frontdesk_resilience::BreakerRegistry>,
 ) -> Result<Arc<dyn Functions>, String> {
-    Ok(Arc::new(Pending))
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("cannot create data_dir {}: {e}", config.data_dir.display()))?;
+    let path = config.data_dir.join(LOCAL_CALENDAR_FILE);
+    let local = LocalCalendar::open(&path, clock.clone()).map_err(|e| format!("{}: {e}", path.display()))?;
+    let engine = Engine::new(store, clock)
+        .map_err(|e| e.to_string())?
+        .with_provider(ProviderKind::Local, Arc::new(local));
+    Ok(Arc::new(BookingFunctions { engine }))
 }
 
-struct Pending;
+struct BookingFunctions {
+    engine: Engine,
+}
 
 #[async_trait]
-impl Functions for Pending {
-    async fn call(&self, _tenant: &Tenant, _call: CallInfo, _function: &str, _args: &Value) -> Value {
-        json!({ "success": false, "reason": "calendar_unavailable", "message": "" })
+impl Functions for BookingFunctions {
+    async fn call(&self, tenant: &Tenant, call: CallInfo, function: &str, args: &Value) -> Value {
+        let context = CallContext {
+            call_id: call.call_id,
+            from_number: call.from_number,
+        };
+        self.engine.call(tenant, context, function, args).await
     }
-    async fn on_calendar_event(&self, _tenants: &TenantDirectory, _body: &Value) {}
+
+    async fn on_calendar_event(&self, _tenants: &TenantDirectory, _body: &Value) {
+        // The embedded calendar is read directly from SQLite: nothing is cached to invalidate.
+    }
+
     fn health(&self) -> Value {
-        json!([])
+        json!([{ "provider": "local", "status": "ok" }])
     }
 }

@@ -121,6 +121,7 @@ pub struct PolicyHandle {
 impl PolicyHandle {
     pub fn load(config: Config) -> Result<Self, Vec<Diagnostic>> {
         let policy = compile::compile(&config)?;
+        prime_metrics(&config, &policy);
         let now = SystemTime::now();
         Ok(Self {
             config,
@@ -155,6 +156,7 @@ impl PolicyHandle {
         status.last_attempt = now;
         match result {
             Ok(policy) => {
+                prime_metrics(&self.config, &policy);
                 let policy = Arc::new(policy);
                 let changed = policy.hash != self.current.load().hash;
                 self.current.store(policy.clone());
@@ -174,4 +176,9 @@ impl PolicyHandle {
             }
         }
     }
+}
+
+fn prime_metrics(config: &Config, policy: &Policy) {
+    let upstreams: Vec<String> = config.file.upstreams.keys().cloned().collect();
+    crate::telemetry::metrics::prime(policy, &upstreams);
 }

@@ -27,6 +27,14 @@ pub enum AuthFailure {
 }
 
 impl AuthFailure {
+    pub const ALL: [AuthFailure; 5] = [
+        AuthFailure::MissingHeader,
+        AuthFailure::Malformed,
+        AuthFailure::Stale,
+        AuthFailure::Mismatch,
+        AuthFailure::NoSecret,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             AuthFailure::MissingHeader => "missing_header",

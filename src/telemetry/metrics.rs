@@ -81,6 +81,32 @@ pub fn init() {
     LazyLock::force(&UPSTREAM_DURATION);
 }
 
+/// Creates the series a policy can produce, at zero, so alerts and dashboards see them before the
+/// first event (a labelled counter is absent from the exposition until then).
+pub fn prime(policy: &crate::policy::Policy, upstreams: &[String]) {
+    for route in policy.routes.iter() {
+        for limit in route.limits.iter().chain(route.auth.iter().filter_map(|a| a.failure_limit.as_ref())) {
+            for decision in ["allowed", "denied"] {
+                RATELIMIT_DECISIONS.with_label_values(&[&limit.name, decision]);
+            }
+        }
+        if route.auth.is_some() {
+            for reason in crate::stages::auth::AuthFailure::ALL {
+                AUTH_FAILURES.with_label_values(&[&route.name, reason.as_str()]);
+            }
+        }
+        if let Some(dedupe) = &route.dedupe {
+            WEBHOOK_DUPLICATES.with_label_values(&[&dedupe.source]);
+        }
+    }
+    for target in upstreams {
+        for outcome in ["success", "error", "timeout", "rejected"] {
+            UPSTREAM_REQUESTS.with_label_values(&[target, outcome]);
+        }
+        UPSTREAM_DURATION.with_label_values(&[target]);
+    }
+}
+
 /// The Prometheus text exposition of every registered metric.
 pub fn render() -> String {
     use prometheus::Encoder;

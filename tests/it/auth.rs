@@ -128,7 +128,7 @@ fn a_valid_request_replayed_after_the_window_is_refused() {
     let body = fixture("retell_call_started.json");
     let sig = sign_retell(RETELL_KEY, &body, FIXTURE_MS);
     assert_eq!(http::post(&server.base, "/retell/webhook", &[("x-retell-signature", &sig)], &body).unwrap().status, 200);
-    server.setup.clock.advance(Duration::from_secs(301));
+    server.setup().clock.advance(Duration::from_secs(301));
     assert_eq!(http::post(&server.base, "/retell/webhook", &[("x-retell-signature", &sig)], &body).unwrap().status, 401);
     assert_eq!(upstream.count(), 1);
 }

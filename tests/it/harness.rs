@@ -121,6 +121,13 @@ impl Setup {
         std::fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
 
+    /// Edits a written file in place (e.g. to lift a shipped limit for a test about something else).
+    pub fn replace(&self, rel: &str, from: &str, to: &str) {
+        let text = std::fs::read_to_string(self.path(rel)).unwrap();
+        assert!(text.contains(from), "{rel} has no `{from}`");
+        self.write(rel, &text.replacen(from, to, 1));
+    }
+
     pub fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
@@ -147,7 +154,7 @@ pub struct TestServer {
     pub base: String,
     pub admin: String,
     pub app: Arc<App>,
-    pub setup: Setup,
+    setup: Option<Setup>,
     control: mpsc::Sender<Control>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -176,7 +183,7 @@ impl TestServer {
             base: format!("http://127.0.0.1:{listen}"),
             admin: format!("http://127.0.0.1:{admin}"),
             app,
-            setup,
+            setup: Some(setup),
             control: tx,
             thread: Some(thread),
         };
@@ -186,6 +193,20 @@ impl TestServer {
 
     fn wait_ready(&self) {
         assert!(wait_until(Duration::from_secs(20), || probe(&self.admin, &self.base)), "server did not become ready");
+    }
+
+    pub fn setup(&self) -> &Setup {
+        self.setup.as_ref().expect("running")
+    }
+
+    /// Stops the server (like SIGINT) and starts a new one on the same files.
+    pub fn restart(mut self) -> TestServer {
+        let _ = self.control.blocking_send(Control::Stop);
+        if let Some(t) = self.thread.take() {
+            t.join().expect("server thread");
+        }
+        let setup = self.setup.take().expect("running");
+        TestServer::start(setup)
     }
 
     pub fn control(&self, control: Control) {

@@ -59,7 +59,7 @@ fn exactly_the_burst_passes_and_other_keys_are_unaffected() {
     assert_eq!(denied.json()["error"], "rate_limited");
     assert_eq!(hit(&server, "/limited", "b").status, 204);
 
-    server.setup.clock.advance(Duration::from_secs(720));
+    server.setup().clock.advance(Duration::from_secs(720));
     assert_eq!(hit(&server, "/limited", "a").status, 204);
     assert_eq!(hit(&server, "/limited", "a").status, 429);
 

@@ -1,10 +1,12 @@
 //! Integration tests: the real server, in-process or as a process, over real sockets.
 
 mod auth;
+mod booking;
 mod gateway;
 mod harness;
 mod http;
 mod limits;
+mod ops;
 mod process;
 mod reload;
 mod resilience;

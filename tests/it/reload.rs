@@ -55,7 +55,7 @@ fn twenty_reloads_under_load_alternating_good_and_broken() {
     let mut key = 0;
     for round in 0..10 {
         let burst = if round % 2 == 0 { 5 } else { 3 };
-        server.setup.write("policies/p.yaml", &policy(burst));
+        server.setup().write("policies/p.yaml", &policy(burst));
         let took_effect = wait_until(Duration::from_secs(1), || {
             key += 1;
             burst_in_force(&server, &format!("k{key}")) == burst as usize
@@ -63,7 +63,7 @@ fn twenty_reloads_under_load_alternating_good_and_broken() {
         assert!(took_effect, "round {round}: burst {burst} not in force within a second");
         let (good_hash, _) = reload_state(&server);
 
-        server.setup.write("policies/p.yaml", BROKEN);
+        server.setup().write("policies/p.yaml", BROKEN);
         assert!(wait_until(Duration::from_secs(5), || reload_state(&server).1), "round {round}: broken file not seen");
         key += 1;
         assert_eq!(burst_in_force(&server, &format!("k{key}")), burst as usize, "the broken policy never serves");
@@ -95,22 +95,22 @@ fn admin_reload_answers_with_the_errors_and_keeps_serving() {
     setup.config_extra = String::new();
     // Without file watching, only explicit triggers reload.
     let server = start_unwatched(setup);
-    server.setup.write("policies/p.yaml", BROKEN);
+    server.setup().write("policies/p.yaml", BROKEN);
     let r = http::post(&server.admin, "/admin/reload", &[], b"").unwrap();
     assert_eq!(r.status, 422);
     let errors = r.json()["errors"].as_array().unwrap().clone();
     assert_eq!(errors.len(), 1);
-    let expected = format!("{}:5:14: unknown limit `per_key_that_does_not_exist`", server.setup.path("policies/p.yaml").display());
+    let expected = format!("{}:5:14: unknown limit `per_key_that_does_not_exist`", server.setup().path("policies/p.yaml").display());
     assert!(errors[0].as_str().unwrap().starts_with(&expected), "{errors:?}");
     assert_eq!(burst_in_force(&server, "a"), 3);
 
-    server.setup.write("policies/p.yaml", &policy(4));
+    server.setup().write("policies/p.yaml", &policy(4));
     let r = http::post(&server.admin, "/admin/reload", &[], b"").unwrap();
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(burst_in_force(&server, "b"), 4);
 
     // A reload signal gives the same result.
-    server.setup.write("policies/p.yaml", &policy(6));
+    server.setup().write("policies/p.yaml", &policy(6));
     server.control(Control::Reload);
     assert!(wait_until(Duration::from_secs(5), || burst_in_force(&server, &format!("c{}", rand_key())) == 6));
 }

@@ -36,7 +36,7 @@ fn breaker_state(server: &TestServer) -> String {
 fn open_for(server: &TestServer) -> Duration {
     let snapshot = http::get(&server.admin, "/admin/breakers").unwrap().json();
     let until = snapshot["breakers"][0]["open_until_ms"].as_u64().expect("open");
-    Duration::from_millis(until - frontdesk_store::Clock::now_ms(&server.setup.clock))
+    Duration::from_millis(until - frontdesk_store::Clock::now_ms(&server.setup().clock))
 }
 
 #[test]
@@ -56,7 +56,7 @@ fn five_failures_open_the_breaker_and_two_successes_close_it() {
     assert_eq!(upstream.count(), 5, "an open breaker does not touch the upstream");
 
     upstream.set_status(200);
-    server.setup.clock.advance(Duration::from_secs(60));
+    server.setup().clock.advance(Duration::from_secs(60));
     assert_eq!(post(&server, "/echo/probe1").status, 200);
     await_state(&server, "half_open");
     assert_eq!(post(&server, "/echo/probe2").status, 200);
@@ -70,7 +70,7 @@ fn five_failures_open_the_breaker_and_two_successes_close_it() {
     await_state(&server, "open");
     let second = open_for(&server);
     assert!(second > Duration::from_secs(60), "{second:?}");
-    server.setup.clock.advance(second);
+    server.setup().clock.advance(second);
     assert_eq!(post(&server, "/echo/probe").status, 502, "the probe goes through and fails");
     await_state(&server, "open");
     let third = open_for(&server);

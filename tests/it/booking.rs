@@ -1,0 +1,178 @@
+//! The booking functions end to end: signed Retell calls, the embedded SQLite calendar, a
+//! restart in between, idempotent and concurrent bookings.
+
+use std::sync::{Arc, Barrier};
+
+use serde_json::{Value, json};
+
+use crate::harness::{FIXTURE_MS, RETELL_KEY, Setup, TestServer};
+use crate::http;
+
+const AGENT: &str = "oBeDLoLOeuAbiuaMFXRtDOLriTJ5tSxD";
+
+fn call(base: &str, call_id: &str, name: &str, args: Value) -> Value {
+    let body = json!({
+        "name": name,
+        "args": args,
+        "call": { "call_id": call_id, "agent_id": AGENT, "from_number": "+4915112345678", "to_number": "+14155550199" },
+    });
+    let body = serde_json::to_vec(&body).unwrap();
+    let sig = frontdesk::stages::auth::sign_retell(RETELL_KEY, &body, FIXTURE_MS);
+    let r = http::post(base, "/retell/function", &[("x-retell-signature", &sig), ("content-type", "application/json")], &body).unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+fn book(server: &TestServer, call_id: &str, date: &str, time: &str) -> Value {
+    call(&server.base, call_id, "book_appointment", json!({ "date": date, "time": time, "name": "Erika Mustermann", "email": "erika@example.de" }))
+}
+
+#[test]
+fn check_book_check_cancel_rebook_reschedule_across_a_restart() {
+    // The clock stands at Friday 2026-01-02 13:00 in Berlin; Tuesday 2026-01-06 is a working day.
+    let server = Setup::shipped(None).start();
+    let free = call(&server.base, "c1", "check_availability", json!({ "date": "06.01.2026", "time": "10:00 Uhr" }));
+    assert_eq!(free["success"], true, "{free}");
+    assert_eq!(free["available"], true, "{free}");
+    assert_eq!(free["requested"], json!({ "date": "2026-01-06", "time": "10:00" }));
+    assert!(free["message"].as_str().unwrap().len() > 10);
+
+    let booked = book(&server, "c1", "2026-01-06", "10:00");
+    assert_eq!(booked["success"], true, "{booked}");
+    let booking_id = booked["booking"]["id"].clone();
+    assert!(booked["booking"]["start"].as_str().unwrap().starts_with("2026-01-06T10:00:00+01:00"), "{booked}");
+
+    let server = server.restart();
+    let taken = call(&server.base, "c2", "check_availability", json!({ "date": "2026-01-06", "time": "10:00" }));
+    assert_eq!(taken["available"], false, "the booking survived the restart: {taken}");
+    let alternatives = taken["alternatives"].as_array().unwrap();
+    assert!(!alternatives.is_empty() && alternatives.len() <= 3, "{taken}");
+    assert!(alternatives.iter().all(|a| a["start"].as_str().unwrap().contains('T')));
+
+    let cancelled = call(&server.base, "c3", "cancel_appointment", json!({ "booking_id": booking_id }));
+    assert_eq!(cancelled["success"], true, "{cancelled}");
+    let free_again = call(&server.base, "c4", "check_availability", json!({ "date": "2026-01-06", "time": "10:00" }));
+    assert_eq!(free_again["available"], true, "{free_again}");
+
+    let rebooked = book(&server, "c5", "2026-01-06", "10:00");
+    assert_eq!(rebooked["success"], true, "{rebooked}");
+    let moved = call(
+        &server.base,
+        "c6",
+        "reschedule_appointment",
+        json!({ "booking_id": rebooked["booking"]["id"], "date": "2026-01-07", "time": "11:30" }),
+    );
+    assert_eq!(moved["success"], true, "{moved}");
+    let old_slot = call(&server.base, "c7", "check_availability", json!({ "date": "2026-01-06", "time": "10:00" }));
+    assert_eq!(old_slot["available"], true);
+    let new_slot = call(&server.base, "c8", "check_availability", json!({ "date": "2026-01-07", "time": "11:30" }));
+    assert_eq!(new_slot["available"], false);
+}
+
+#[test]
+fn outside_hours_requests_are_adjusted_and_say_why() {
+    let server = Setup::shipped(None).start();
+    let early = call(&server.base, "c1", "check_availability", json!({ "date": "2026-01-06", "time": "08:00" }));
+    assert_eq!(early["adjusted"]["time"], "09:00", "{early}");
+    assert_eq!(early["adjusted"]["date"], "2026-01-06");
+    let saturday = call(&server.base, "c2", "check_availability", json!({ "date": "2026-01-10", "time": "11:00" }));
+    assert_eq!(saturday["adjusted"]["date"], "2026-01-12", "{saturday}");
+    assert_eq!(saturday["adjusted"]["time"], "09:00");
+}
+
+#[test]
+fn invalid_input_is_a_speakable_200() {
+    let server = Setup::shipped(None).start();
+    let reply = call(
+        &server.base,
+        "c1",
+        "book_appointment",
+        json!({ "date": "2026-13-45", "time": "10:00", "name": "<script>alert(1)</script>", "email": "not-an-email", "duration": 5 }),
+    );
+    assert_eq!(reply["success"], false);
+    assert_eq!(reply["reason"], "invalid_input");
+    let fields: Vec<&str> = reply["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    for field in ["date", "email", "duration"] {
+        assert!(fields.contains(&field), "{reply}");
+    }
+    assert!(!reply["message"].as_str().unwrap().is_empty());
+    assert!(!reply.to_string().contains("not-an-email"), "error bodies do not echo input");
+}
+
+#[test]
+fn twenty_identical_calls_make_one_booking_and_the_same_answer() {
+    let setup = Setup::shipped(None);
+    // The shipped per-call limit (burst 10) would answer some of these 429: not this test's subject.
+    setup.replace("policies/default.yaml", "rate: 30/min\n    burst: 10", "rate: 30/min\n    burst: 30");
+    let server = setup.start();
+    let barrier = Arc::new(Barrier::new(20));
+    let answers: Vec<Value> = (0..20)
+        .map(|_| {
+            let (base, barrier) = (server.base.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                call(&base, "same-call", "book_appointment", json!({ "date": "2026-01-08", "time": "14:00", "name": "Max Muster" }))
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect();
+    assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
+    assert_eq!(answers[0]["success"], true, "{}", answers[0]);
+    let taken = call(&server.base, "other", "check_availability", json!({ "date": "2026-01-08", "time": "14:00" }));
+    assert_eq!(taken["available"], false);
+}
+
+#[test]
+fn twenty_calls_for_one_slot_make_one_booking_and_nineteen_alternatives() {
+    let server = Setup::shipped(None).start();
+    let barrier = Arc::new(Barrier::new(20));
+    let answers: Vec<Value> = (0..20)
+        .map(|i| {
+            let (base, barrier) = (server.base.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                call(&base, &format!("caller-{i}"), "book_appointment", json!({ "date": "2026-01-09", "time": "09:30", "name": "Max Muster" }))
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect();
+    let won: Vec<&Value> = answers.iter().filter(|a| a["success"] == true).collect();
+    assert_eq!(won.len(), 1, "{answers:?}");
+    let lost: Vec<&Value> = answers.iter().filter(|a| a["success"] == false).collect();
+    assert_eq!(lost.len(), 19);
+    for a in lost {
+        assert_eq!(a["reason"], "slot_unavailable", "{a}");
+        assert!(!a["alternatives"].as_array().unwrap().is_empty(), "{a}");
+    }
+}
+
+#[test]
+fn unknown_tenants_are_refused_with_403() {
+    let server = Setup::shipped(None).start();
+    let body = json!({ "name": "check_availability", "args": { "date": "2026-01-06" }, "call": { "call_id": "x", "agent_id": "someone-else", "to_number": "+10000000000" } });
+    let body = serde_json::to_vec(&body).unwrap();
+    let sig = frontdesk::stages::auth::sign_retell(RETELL_KEY, &body, FIXTURE_MS);
+    let r = http::post(&server.base, "/retell/function", &[("x-retell-signature", &sig)], &body).unwrap();
+    assert_eq!(r.status, 403);
+    assert_eq!(r.json()["error"], "unknown_tenant");
+}
+
+#[test]
+fn one_call_is_limited_per_call_id() {
+    let server = Setup::shipped(None).start();
+    let statuses: Vec<u16> = (0..11)
+        .map(|_| {
+            let body = serde_json::to_vec(&json!({ "name": "check_availability", "args": { "date": "2026-01-06" }, "call": { "call_id": "runaway", "agent_id": AGENT } })).unwrap();
+            let sig = frontdesk::stages::auth::sign_retell(RETELL_KEY, &body, FIXTURE_MS);
+            http::post(&server.base, "/retell/function", &[("x-retell-signature", &sig)], &body).unwrap().status
+        })
+        .collect();
+    assert_eq!(&statuses[..10], &[200; 10]);
+    assert_eq!(statuses[10], 429);
+    // Another call of the same tenant is unaffected.
+    assert_eq!(call(&server.base, "calm", "check_availability", json!({ "date": "2026-01-06" }))["success"], true);
+}
