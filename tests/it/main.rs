@@ -8,6 +8,7 @@ mod http;
 mod limits;
 mod ops;
 mod process;
+mod redaction;
 mod reload;
 mod resilience;
 mod upstream;
