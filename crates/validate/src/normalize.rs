@@ -118,6 +118,24 @@ mod tests {
     }
 
     #[test]
+    fn nfc_completing_an_entity_is_caught() {
+        // U+037E GREEK QUESTION MARK normalises to `;` and completes the entity after stripping.
+        let steps = [NormalizeStep::StripHtml, NormalizeStep::Nfc];
+        for input in [
+            "&hellip\u{37e}",
+            "&lt\u{37e}script&gt\u{37e}x",
+            "&#x3c\u{37e}b&#x3e\u{37e}y",
+        ] {
+            let once = normalize(input, &steps);
+            assert_eq!(normalize(&once, &steps), once, "{input:?}");
+            assert!(
+                !once.contains('<') && !once.contains('&'),
+                "{input:?} -> {once:?}"
+            );
+        }
+    }
+
+    #[test]
     fn collapse_without_trim_keeps_one_space_inside() {
         assert_eq!(
             normalize("a  \n b", &[NormalizeStep::CollapseWhitespace]),

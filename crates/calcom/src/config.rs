@@ -1,0 +1,150 @@
+//! The `calcom:` block of `frontdesk.yaml`: where Cal.com is, how long to wait for it, how the
+//! slot cache behaves, and the breaker in front of it. Validation lives here too, so
+//! `frontdesk check` reports a bad value before anything is served.
+
+use std::time::Duration;
+
+use frontdesk_resilience::{BreakerConfig, OutcomeClass, Timeouts};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The breaker target name of the Cal.com client (a `frontdesk_breaker_state{target}` label).
+pub const BREAKER_TARGET: &str = "calcom";
+
+/// How frontdesk talks to Cal.com API v2. Every field has a default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct CalcomConfig {
+    /// Cal.com API origin, without `/v2` (tests and self-hosted Cal.com point elsewhere).
+    pub base_url: String,
+    /// Connect, per-read and total timeouts of every Cal.com request (`write` is not enforced
+    /// separately by the HTTP client; `total` bounds it).
+    pub timeouts: Timeouts,
+    pub cache: CacheConfig,
+    /// The circuit breaker of target `calcom`.
+    pub breaker: BreakerConfig,
+    /// Whether a 429 from Cal.com counts as a breaker failure. Off by default: a rate-limited
+    /// Cal.com is alive, and the client already waits for `X-RateLimit-Reset-Default`.
+    pub count_429_as_failure: bool,
+    /// How long to stay away after a 429 that carries no usable reset header.
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "String")]
+    pub rate_limit_fallback_wait: Duration,
+}
+
+impl Default for CalcomConfig {
+    fn default() -> Self {
+        Self {
+            base_url: "https://api.cal.com".to_owned(),
+            timeouts: Timeouts {
+                connect: Duration::from_secs(2),
+                read: Duration::from_secs(5),
+                write: Duration::from_secs(5),
+                // A caller is waiting on the phone: better an apology after 8 s than silence.
+                total: Duration::from_secs(8),
+                idle: Duration::from_secs(60),
+            },
+            cache: CacheConfig::default(),
+            breaker: BreakerConfig::default(),
+            count_429_as_failure: false,
+            rate_limit_fallback_wait: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The slot cache.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    /// How long a fetched day of slots is answered without asking Cal.com.
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "String")]
+    pub ttl: Duration,
+    /// After `ttl`, how long the day may still be answered while one background refresh runs
+    /// (and while Cal.com is rate limiting or down). `0s` turns stale answers off.
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "String")]
+    pub stale: Duration,
+    /// How long a slot we (or a webhook) just saw booked stays masked, even if Cal.com's slot
+    /// list still shows it free.
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "String")]
+    pub taken_overlay: Duration,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(60),
+            stale: Duration::from_secs(300),
+            taken_overlay: Duration::from_secs(300),
+        }
+    }
+}
+
+/// A problem in the `calcom:` block, with the path of the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("calcom.{field}: {message}")]
+pub struct CalcomConfigError {
+    pub field: String,
+    pub message: String,
+}
+
+impl CalcomConfigError {
+    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl CalcomConfig {
+    /// Checks every field; [`crate::build`] runs the same check.
+    pub fn validate(&self) -> Result<(), CalcomConfigError> {
+        match reqwest::Url::parse(&self.base_url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
+            _ => {
+                return Err(CalcomConfigError::new(
+                    "base_url",
+                    "must be an http:// or https:// URL with a host",
+                ));
+            }
+        }
+        self.timeouts
+            .validate()
+            .map_err(|e| CalcomConfigError::new(e.field, e.reason))?;
+        self.effective_breaker()
+            .validate()
+            .map_err(|e| CalcomConfigError::new(e.field, e.reason))?;
+        if self.cache.ttl.is_zero() {
+            return Err(CalcomConfigError::new(
+                "cache.ttl",
+                "must be greater than zero",
+            ));
+        }
+        if self.cache.taken_overlay.is_zero() {
+            return Err(CalcomConfigError::new(
+                "cache.taken_overlay",
+                "must be greater than zero",
+            ));
+        }
+        if self.rate_limit_fallback_wait.is_zero() {
+            return Err(CalcomConfigError::new(
+                "rate_limit_fallback_wait",
+                "must be greater than zero",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The breaker configuration to register under [`BREAKER_TARGET`]: `breaker` with
+    /// `status_429` added to `failure_on` when `count_429_as_failure` is set.
+    pub fn effective_breaker(&self) -> BreakerConfig {
+        let mut breaker = self.breaker.clone();
+        if self.count_429_as_failure && !breaker.failure_on.contains(&OutcomeClass::Status429) {
+            breaker.failure_on.push(OutcomeClass::Status429);
+        }
+        breaker
+    }
+}
