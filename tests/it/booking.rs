@@ -176,3 +176,12 @@ fn one_call_is_limited_per_call_id() {
     // Another call of the same tenant is unaffected.
     assert_eq!(call(&server.base, "calm", "check_availability", json!({ "date": "2026-01-06" }))["success"], true);
 }
+
+#[test]
+fn a_booking_may_name_its_start_as_one_timestamp() {
+    let server = Setup::shipped(None).start();
+    let reply = call(&server.base, "c1", "book_appointment", json!({ "start": "2026-01-06T15:00:00Z", "name": "Max Muster" }));
+    assert_eq!(reply["success"], true, "{reply}");
+    // 15:00 UTC is 16:00 in Berlin.
+    assert!(reply["booking"]["start"].as_str().unwrap().starts_with("2026-01-06T16:00:00+01:00"), "{reply}");
+}

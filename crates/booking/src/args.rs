@@ -197,6 +197,25 @@ impl<'a> ArgReader<'a> {
         }
     }
 
+    /// Retell's documented example tool sends one RFC 3339 `start` instead of `date` and `time`;
+    /// it is read in the tenant's zone. `None` when absent or when `date`/`time` are given.
+    pub fn start(&mut self, tenant: &Tenant) -> Option<(Date, Time)> {
+        if self.present("date") || self.present("time") {
+            return None;
+        }
+        let text = self.text("start")?;
+        match text.parse::<jiff::Timestamp>() {
+            Ok(ts) => {
+                let local = tenant.time_zone.to_datetime(ts);
+                Some((local.date(), local.time()))
+            }
+            Err(_) => {
+                self.fail("start", "invalid");
+                None
+            }
+        }
+    }
+
     /// The service name as configured (matched case-insensitively), when one was given.
     pub fn service(&mut self, tenant: &Tenant) -> Option<String> {
         let wanted = self.text("service")?;
@@ -351,8 +370,10 @@ pub fn book_args(
     caller: Option<&str>,
 ) -> Result<BookArgs, Vec<FieldError>> {
     let mut r = ArgReader::new(args);
-    let date = r.date(true);
-    let time = r.time(true);
+    let (date, time) = match r.start(tenant) {
+        Some((date, time)) => (Some(date), Some(time)),
+        None => (r.date(true), r.time(true)),
+    };
     let service = r.service(tenant);
     let duration_min = r.duration(tenant, service.as_deref());
     let name = r.name();

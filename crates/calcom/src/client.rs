@@ -47,13 +47,62 @@ pub enum ClientError {
     Http(#[from] reqwest::Error),
 }
 
+/// Where tenants' API keys come from, by the variable name a tenant configures
+/// (`calendar.api_key_env`). The default reads the process environment; the gateway may supply
+/// keys from files, tests supply fixed keys.
+pub trait ApiKeys: Send + Sync + 'static {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// Keys from environment variables.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EnvApiKeys;
+
+impl ApiKeys for EnvApiKeys {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+/// Fixed keys by name (tests, or keys loaded from files at start).
+#[derive(Clone, Default)]
+pub struct StaticApiKeys(HashMap<String, String>);
+
+impl StaticApiKeys {
+    pub fn new<I, K, V>(keys: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        Self(
+            keys.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+}
+
+impl fmt::Debug for StaticApiKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StaticApiKeys")
+            .field("names", &self.0.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ApiKeys for StaticApiKeys {
+    fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned()
+    }
+}
+
 /// A tenant's Cal.com API key. Never printed: `Debug` shows a placeholder.
 struct ApiKey(String);
 
 impl ApiKey {
-    fn from_env(var: &str) -> Option<Self> {
-        std::env::var(var)
-            .ok()
+    fn lookup(keys: &dyn ApiKeys, name: &str) -> Option<Self> {
+        keys.get(name)
             .map(|k| k.trim().to_owned())
             .filter(|k| !k.is_empty())
             .map(ApiKey)
@@ -100,6 +149,7 @@ pub struct CalcomProvider {
     base: Url,
     breaker: Breaker,
     clock: Arc<dyn Clock>,
+    keys: Arc<dyn ApiKeys>,
     gate: RateGate,
     count_429_as_failure: bool,
     rate_limit_fallback_wait: Duration,
@@ -152,10 +202,17 @@ impl CalcomProvider {
             base,
             breaker,
             clock,
+            keys: Arc::new(EnvApiKeys),
             gate: RateGate::default(),
             count_429_as_failure: cfg.count_429_as_failure,
             rate_limit_fallback_wait: cfg.rate_limit_fallback_wait,
         })
+    }
+
+    /// Reads API keys from `keys` instead of the environment.
+    pub fn with_api_keys(mut self, keys: Arc<dyn ApiKeys>) -> Self {
+        self.keys = keys;
+        self
     }
 
     /// `base` + path segments (each percent-encoded).
@@ -186,7 +243,7 @@ impl CalcomProvider {
         call: &Call<'_, B>,
     ) -> Result<T, CalendarError> {
         let cfg = event_type::calcom_config(tenant)?;
-        let key = ApiKey::from_env(&cfg.api_key_env).ok_or_else(|| {
+        let key = ApiKey::lookup(self.keys.as_ref(), &cfg.api_key_env).ok_or_else(|| {
             CalendarError::Config("the tenant's Cal.com API key variable is not set".into())
         })?;
         let now_ms = self.clock.now_ms();

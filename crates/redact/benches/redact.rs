@@ -6,7 +6,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use frontdesk_redact::Redactor;
+use frontdesk_redact::{DetectorToggles, RedactionConfig, Redactor};
 use regex::Regex;
 
 /// Corpus size per benchmark input.
@@ -83,6 +83,17 @@ impl Naive {
     }
 }
 
+/// Each detector alone, to see where the time goes.
+fn single_detectors() -> Vec<(&'static str, DetectorToggles)> {
+    let off = DetectorToggles { email: false, phone: false, iban: false, card: false, token: false, ip: false };
+    vec![
+        ("only_email", DetectorToggles { email: true, ..off }),
+        ("only_token", DetectorToggles { token: true, ..off }),
+        ("only_phone", DetectorToggles { phone: true, ..off }),
+        ("only_ip", DetectorToggles { ip: true, ..off }),
+    ]
+}
+
 fn bench(c: &mut Criterion) {
     let redactor = Redactor::default();
     let naive = Naive::new();
@@ -92,6 +103,11 @@ fn bench(c: &mut Criterion) {
         group.bench_function("frontdesk", |b| {
             b.iter(|| redactor.redact_text(black_box(&corpus)).len())
         });
+        for (label, toggles) in single_detectors() {
+            let config = RedactionConfig { detectors: toggles, ..RedactionConfig::default() };
+            let only = Redactor::new(&config).expect("bench config");
+            group.bench_function(label, |b| b.iter(|| only.redact_text(black_box(&corpus)).len()));
+        }
         group.bench_function("naive_regex", |b| {
             b.iter(|| naive.redact(black_box(&corpus)).len())
         });

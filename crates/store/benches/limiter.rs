@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use frontdesk_store::{LocalLimiter, Rate, RedisSettings, RedisStore, Store, SystemClock};
+use frontdesk_store::{
+    FastClock, LocalLimiter, Rate, RedisSettings, RedisStore, Store, SystemClock,
+};
 use governor::{Quota, RateLimiter};
 
 const KEYS: usize = 4_096;
@@ -44,18 +46,16 @@ fn local_decision(c: &mut Criterion) {
         })
     });
 
-    let manual = LocalLimiter::new(Arc::new(frontdesk_store::ManualClock::new(1_700_000_000_000)));
+    // The same limiter on the timestamp-counter clock, as governor uses by default.
+    let fast = LocalLimiter::new(Arc::new(FastClock::new()));
     let mut i = 0usize;
-    group.bench_function("diag_manual_clock", |b| {
+    group.bench_function("frontdesk_local_limiter_fast_clock", |b| {
         b.iter(|| {
             i = (i + 1) % KEYS;
-            black_box(manual.check(black_box(&keys[i]), rate, 1))
+            black_box(fast.check(black_box(&keys[i]), rate, 1))
         })
     });
-    let clock = SystemClock;
-    group.bench_function("diag_clock_only", |b| {
-        b.iter(|| black_box(frontdesk_store::Clock::now_ms(&clock)))
-    });
+
     let theirs = RateLimiter::keyed(quota);
     let mut i = 0usize;
     group.bench_function("governor_keyed", |b| {
@@ -111,45 +111,6 @@ fn redis_decision(c: &mut Criterion) {
                 for n in 0..iters {
                     let key = &keys[n as usize % KEYS];
                     black_box(store.gcra(key, rate, 1).await.ok());
-                }
-                started.elapsed()
-            })
-        })
-    });
-    group.bench_function("diag_store_get", |b| {
-        b.iter_custom(|iters| {
-            runtime.block_on(async {
-                let started = Instant::now();
-                for n in 0..iters {
-                    let key = &keys[n as usize % KEYS];
-                    black_box(store.get(key).await.ok());
-                }
-                started.elapsed()
-            })
-        })
-    });
-    let trivial = redis::Script::new("return 1");
-    group.bench_function("diag_bare_trivial_script", |b| {
-        b.iter_custom(|iters| {
-            runtime.block_on(async {
-                let started = Instant::now();
-                for _ in 0..iters {
-                    let v: Result<i64, _> = trivial.prepare_invoke().invoke_async(&mut bare).await;
-                    black_box(v.ok());
-                }
-                started.elapsed()
-            })
-        })
-    });
-    let timey = redis::Script::new("local t = redis.call('TIME') local v = redis.call('GET', KEYS[1]) redis.call('SET', KEYS[1], t[1], 'PX', 1000) return 1");
-    group.bench_function("diag_bare_time_get_set_script", |b| {
-        b.iter_custom(|iters| {
-            runtime.block_on(async {
-                let started = Instant::now();
-                for n in 0..iters {
-                    let key = &keys[n as usize % KEYS];
-                    let v: Result<i64, _> = timey.key(format!("bench:diag:{key}")).invoke_async(&mut bare).await;
-                    black_box(v.ok());
                 }
                 started.elapsed()
             })

@@ -25,13 +25,15 @@ pub(crate) struct Params {
 
 impl Params {
     /// `None` when the rate lets nothing through (zero `count` or zero `burst`).
-    /// `units_per_sec` is the resolution: 1e9 locally (nanoseconds), 1e6 in Redis (`TIME` gives µs).
-    pub(crate) fn new(rate: Rate, units_per_sec: u64) -> Option<Self> {
+    /// `nanos_per_unit` is the resolution: 1 locally (nanoseconds), 1000 in Redis (`TIME` gives
+    /// microseconds). This runs on every check, so it is one 64-bit division, no 128-bit math.
+    #[inline]
+    pub(crate) fn new(rate: Rate, nanos_per_unit: u64) -> Option<Self> {
         if rate.count == 0 || rate.burst == 0 {
             return None;
         }
-        let period = rate.period.as_nanos() * u128::from(units_per_sec) / 1_000_000_000;
-        let interval = u64::try_from(period.div_ceil(u128::from(rate.count))).unwrap_or(u64::MAX);
+        let period_ns = u64::try_from(rate.period.as_nanos()).unwrap_or(u64::MAX);
+        let interval = period_ns.div_ceil(nanos_per_unit.saturating_mul(u64::from(rate.count)));
         Some(Self {
             interval,
             tolerance: interval.saturating_mul(u64::from(rate.burst)),
@@ -148,7 +150,7 @@ impl LocalLimiter {
 
     /// Checks `cost` requests against `key` and records them when allowed.
     pub fn check(&self, key: &str, rate: Rate, cost: u32) -> Decision {
-        let Some(params) = Params::new(rate, 1_000_000_000) else {
+        let Some(params) = Params::new(rate, 1) else {
             return never(rate);
         };
         let now = self.clock.now_ms().saturating_mul(1_000_000);

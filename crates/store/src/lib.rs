@@ -25,7 +25,7 @@ pub mod redact;
 pub mod redis;
 mod sharded;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, FastClock, ManualClock, SystemClock};
 pub use config::{
     Backend, BuildError, FallbackConfig, LimitFallback, MemoryConfig, RedisConfig, StoreConfig,
     StoreHandle, build,

@@ -163,7 +163,7 @@ impl Store for RedisStore {
     }
 
     async fn gcra(&self, key: &str, rate: Rate, cost: u32) -> Result<Decision, StoreError> {
-        let Some(params) = Params::new(rate, 1_000_000) else {
+        let Some(params) = Params::new(rate, 1_000) else {
             return Ok(never(rate));
         };
         let key = self.key("rl:", key);

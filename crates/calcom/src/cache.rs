@@ -1,0 +1,583 @@
+//! [`CachedProvider`]: a slot cache in the [`Store`] in front of any [`CalendarProvider`].
+//!
+//! What it promises:
+//! - **Tenant isolation by construction.** Every cached day is stored under a [`SlotKey`] (company,
+//!   branch, event type, date, time zone, length), the only key type the cache knows.
+//! - **Fast.** A day fetched less than `ttl` ago is answered from the store (`hit`). Up to
+//!   `ttl + stale` it is still answered (`stale`) while one background refresh runs, and while
+//!   Cal.com rate-limits us or is down.
+//! - **One upstream request per cold key.** Concurrent misses share one fill
+//!   ([`crate::singleflight`]); a fill covers each contiguous run of missing days with one
+//!   request.
+//! - **Never offers a slot known to be taken.** Our own create/cancel/reschedule and Cal.com's
+//!   booking webhooks bump the affected tenant-days' generation (no KEYS/SCAN: the generation is
+//!   part of the key, so old entries are simply never read again) and record the booked interval
+//!   in a short-lived overlay ([`crate::overlay`]) that masks it even if Cal.com's slot list lags.
+//!   A fill that raced an invalidation is written under the generation it started with, so it
+//!   can never resurrect the old state.
+//!
+//! Bookings themselves (`create`, `cancel`, ...) always go to the inner provider.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use frontdesk_booking::{
+    Booking, CalendarError, CalendarProvider, ContactQuery, NewBooking, Slot, SlotQuery, Tenant,
+    TenantDirectory,
+};
+use frontdesk_store::{Clock, Store};
+use jiff::civil::Date;
+use jiff::{SignedDuration, Timestamp};
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::task::JoinHandle;
+
+use crate::client::usable_slots;
+use crate::config::CacheConfig;
+use crate::event_type;
+use crate::key::{DayGroup, SlotKey};
+use crate::metrics::{self, CacheResult};
+use crate::overlay::Overlay;
+use crate::singleflight::{DayResult, Role, SingleFlight};
+use crate::webhook;
+
+/// A cached day as stored: when it was fetched and the slot starts (Unix ms).
+#[derive(Debug, Serialize, Deserialize)]
+struct Entry {
+    fetched_ms: u64,
+    starts: Vec<i64>,
+}
+
+/// A day that must be fetched: its key, and the store key rendered with the generation read
+/// before the fetch (`None` when the store could not say: fetched, not cached).
+#[derive(Debug, Clone)]
+struct Pending {
+    key: SlotKey,
+    stored_as: Option<String>,
+}
+
+impl Pending {
+    fn flight_key(&self) -> String {
+        self.stored_as
+            .clone()
+            .unwrap_or_else(|| format!("uncached:{}", self.key))
+    }
+}
+
+/// The slot cache decorator. Cheap to share (`Arc`); one per process.
+pub struct CachedProvider {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    inner: Arc<dyn CalendarProvider>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    ttl_ms: u64,
+    keep: Duration,
+    flights: SingleFlight,
+    overlay: Overlay,
+    refreshes: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for CachedProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedProvider")
+            .field("inner", &self.shared.inner.name())
+            .field("store", &self.shared.store.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CachedProvider {
+    /// Wraps `inner`; registers the cache metric series at zero.
+    pub fn new(
+        inner: Arc<dyn CalendarProvider>,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        cfg: &CacheConfig,
+    ) -> Self {
+        metrics::init_cache_metrics();
+        Self {
+            shared: Arc::new(Shared {
+                inner,
+                overlay: Overlay::new(Arc::clone(&store), cfg.taken_overlay),
+                store,
+                clock,
+                ttl_ms: millis(cfg.ttl),
+                keep: cfg.ttl.saturating_add(cfg.stale),
+                flights: SingleFlight::default(),
+                refreshes: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// Applies a Cal.com booking webhook (`BOOKING_CREATED`, `BOOKING_CANCELLED`,
+    /// `BOOKING_RESCHEDULED`; also `BOOKING_REQUESTED`/`BOOKING_REJECTED`): every tenant using
+    /// the event type has the affected days invalidated (old and new days of a reschedule), and
+    /// a newly booked interval is masked at once. Returns how many tenant-days were invalidated.
+    pub async fn invalidate_from_webhook(&self, tenants: &TenantDirectory, body: &Value) -> usize {
+        let Some(change) = webhook::booking_change(body) else {
+            return 0;
+        };
+        let mut invalidated = 0;
+        for tenant in tenants.tenants() {
+            let uses_event_type = event_type::calcom_config(tenant)
+                .is_ok_and(|cfg| cfg.event_types.values().any(|id| *id == change.event_type));
+            if uses_event_type {
+                invalidated += self
+                    .shared
+                    .changed(tenant, &change.taken, &change.freed)
+                    .await;
+            }
+        }
+        invalidated
+    }
+
+    /// Callers currently waiting for another caller's fill of the same day.
+    pub fn waiting_fills(&self) -> usize {
+        self.shared.flights.waiting()
+    }
+
+    /// Waits for the background refreshes started so far (tests, graceful shutdown).
+    pub async fn settle(&self) {
+        loop {
+            let handles: Vec<JoinHandle<()>> = std::mem::take(&mut *self.shared.refreshes.lock());
+            if handles.is_empty() {
+                return;
+            }
+            for handle in handles {
+                let _ = handle.await;
+            }
+        }
+    }
+}
+
+impl Shared {
+    fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    /// The store key of `key` under its group's current generation, and the entry there.
+    async fn lookup(&self, key: &SlotKey) -> (Option<String>, Option<Entry>) {
+        let generation = match self.store.generation(&key.group().generation_group()).await {
+            Ok(g) => g,
+            Err(e) => {
+                tracing::warn!(error = %e, "slot cache generation unreadable; fetching uncached");
+                return (None, None);
+            }
+        };
+        let stored_as = key.render(generation);
+        let entry = match self.store.get(&stored_as).await {
+            Ok(Some(bytes)) => serde_json::from_slice::<Entry>(&bytes).ok(),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "slot cache unreadable; fetching");
+                None
+            }
+        };
+        (Some(stored_as), entry)
+    }
+
+    /// Fetches every pending day, single-flight, and returns each day's starts.
+    async fn fill(
+        &self,
+        tenant: &Tenant,
+        query: &SlotQuery,
+        mut pending: Vec<Pending>,
+    ) -> Result<BTreeMap<Date, Arc<Vec<Timestamp>>>, CalendarError> {
+        let mut days = BTreeMap::new();
+        while !pending.is_empty() {
+            let mut leads = Vec::new();
+            let mut follows = Vec::new();
+            for day in pending.drain(..) {
+                match self.flights.join(&day.flight_key()) {
+                    Role::Lead(lead) => leads.push((day, lead)),
+                    Role::Follow(follow) => follows.push((day, follow)),
+                }
+            }
+            // Leaders finish their own days before waiting on others' (no lock-order cycles).
+            if !leads.is_empty() {
+                let fetched = self.fetch_runs(tenant, query, &leads).await;
+                let mut failure = None;
+                for (day, lead) in leads {
+                    let result: DayResult = match &fetched {
+                        Ok(by_date) => Ok(Arc::new(
+                            by_date.get(&day.key.date()).cloned().unwrap_or_default(),
+                        )),
+                        Err(e) => Err(e.clone()),
+                    };
+                    if let (Ok(starts), Some(stored_as)) = (&result, &day.stored_as) {
+                        self.save(stored_as, starts).await;
+                    }
+                    match &result {
+                        Ok(starts) => {
+                            days.insert(day.key.date(), Arc::clone(starts));
+                        }
+                        Err(e) => failure = Some(e.clone()),
+                    }
+                    lead.finish(result);
+                }
+                if let Some(e) = failure {
+                    return Err(e);
+                }
+            }
+            for (day, follow) in follows {
+                match follow.wait().await {
+                    Some(Ok(starts)) => {
+                        days.insert(day.key.date(), starts);
+                    }
+                    Some(Err(e)) => return Err(e),
+                    // The leader's caller went away: try again (perhaps leading this time).
+                    None => pending.push(day),
+                }
+            }
+        }
+        Ok(days)
+    }
+
+    /// One inner request per contiguous run of led days; starts grouped by tenant-local date.
+    async fn fetch_runs(
+        &self,
+        tenant: &Tenant,
+        query: &SlotQuery,
+        leads: &[(Pending, crate::singleflight::Lead)],
+    ) -> Result<BTreeMap<Date, Vec<Timestamp>>, CalendarError> {
+        let dates: BTreeSet<Date> = leads.iter().map(|(d, _)| d.key.date()).collect();
+        let mut by_date: BTreeMap<Date, Vec<Timestamp>> = BTreeMap::new();
+        for (from, to) in runs(&dates) {
+            let run_query = SlotQuery {
+                from,
+                to,
+                duration_min: query.duration_min,
+                service: query.service.clone(),
+            };
+            let slots = self.inner.free_slots(tenant, &run_query).await?;
+            for slot in slots {
+                let date = tenant.time_zone.to_datetime(slot.start).date();
+                by_date.entry(date).or_default().push(slot.start);
+            }
+        }
+        Ok(by_date)
+    }
+
+    async fn save(&self, stored_as: &str, starts: &[Timestamp]) {
+        let entry = Entry {
+            fetched_ms: self.now_ms(),
+            starts: starts.iter().map(|t| t.as_millisecond()).collect(),
+        };
+        let Ok(bytes) = serde_json::to_vec(&entry) else {
+            return;
+        };
+        if let Err(e) = self.store.set(stored_as, &bytes, self.keep).await {
+            tracing::warn!(error = %e, "slot cache not written");
+        }
+    }
+
+    /// Invalidates the tenant-days `taken` and `freed` touch, masks `taken`, unmasks `freed`.
+    /// Returns how many tenant-days were invalidated.
+    async fn changed(
+        &self,
+        tenant: &Tenant,
+        taken: &[(Timestamp, Timestamp)],
+        freed: &[(Timestamp, Timestamp)],
+    ) -> usize {
+        let now = self.now_ms();
+        let mut touched: BTreeSet<Date> = BTreeSet::new();
+        for &(start, end) in taken.iter().chain(freed) {
+            touched.extend(local_dates(tenant, start, end));
+        }
+        let scope = &tenant.scope;
+        for &(start, end) in freed {
+            for date in local_dates(tenant, start, end) {
+                if let Ok(day) = DayGroup::new(&scope.company_id, &scope.branch_id, date) {
+                    self.overlay.remove(&day, start, end, now).await;
+                }
+            }
+        }
+        for &(start, end) in taken {
+            for date in local_dates(tenant, start, end) {
+                if let Ok(day) = DayGroup::new(&scope.company_id, &scope.branch_id, date) {
+                    self.overlay.add(&day, start, end, now).await;
+                }
+            }
+        }
+        let mut invalidated = 0;
+        for date in touched {
+            let Ok(day) = DayGroup::new(&scope.company_id, &scope.branch_id, date) else {
+                continue;
+            };
+            match self.store.bump_generation(&day.generation_group()).await {
+                Ok(_) => invalidated += 1,
+                Err(e) => {
+                    tracing::error!(tenant = %tenant.id, error = %e, "slot cache invalidation failed")
+                }
+            }
+        }
+        invalidated
+    }
+
+    /// Starts one background refresh of `stale` days (skipping days already being fetched).
+    fn refresh_in_background(self: &Arc<Self>, tenant: &Tenant, query: &SlotQuery, stale: Vec<Pending>) {
+        let stale: Vec<Pending> = stale
+            .into_iter()
+            .filter(|p| !self.flights.is_inflight(&p.flight_key()))
+            .collect();
+        if stale.is_empty() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let shared = Arc::clone(self);
+        let tenant = tenant.clone();
+        let query = query.clone();
+        let handle = runtime.spawn(async move {
+            if let Err(e) = shared.fill(&tenant, &query, stale).await {
+                tracing::debug!(tenant = %tenant.id, error = %e, "background slot refresh failed; stale days kept");
+            }
+        });
+        let mut refreshes = self.refreshes.lock();
+        refreshes.retain(|h| !h.is_finished());
+        refreshes.push(handle);
+    }
+}
+
+#[async_trait]
+impl CalendarProvider for CachedProvider {
+    fn name(&self) -> &'static str {
+        self.shared.inner.name()
+    }
+
+    async fn free_slots(
+        &self,
+        tenant: &Tenant,
+        query: &SlotQuery,
+    ) -> Result<Vec<Slot>, CalendarError> {
+        let shared = &self.shared;
+        let event_type =
+            event_type::resolve(tenant, query.service.as_deref(), query.duration_min)?;
+        let time_zone = tenant.time_zone.iana_name().unwrap_or("UTC");
+        let now = shared.now_ms();
+
+        let mut days: BTreeMap<Date, Arc<Vec<Timestamp>>> = BTreeMap::new();
+        let mut missing = Vec::new();
+        let mut stale = Vec::new();
+        for date in dates(query.from, query.to) {
+            let key = SlotKey::new(
+                &tenant.scope.company_id,
+                &tenant.scope.branch_id,
+                event_type,
+                date,
+                time_zone,
+                query.duration_min,
+            )
+            .map_err(|e| CalendarError::Config(e.to_string()))?;
+            let (stored_as, entry) = shared.lookup(&key).await;
+            let age = entry.as_ref().map(|e| now.saturating_sub(e.fetched_ms));
+            match (entry, age) {
+                (Some(entry), Some(age)) if age < shared.ttl_ms => {
+                    metrics::cache_request(CacheResult::Hit);
+                    days.insert(date, Arc::new(to_timestamps(&entry.starts)));
+                }
+                (Some(entry), Some(_)) => {
+                    // Younger than ttl + stale, or the store would have expired it.
+                    metrics::cache_request(CacheResult::Stale);
+                    days.insert(date, Arc::new(to_timestamps(&entry.starts)));
+                    stale.push(Pending { key, stored_as });
+                }
+                _ => {
+                    metrics::cache_request(CacheResult::Miss);
+                    missing.push(Pending { key, stored_as });
+                }
+            }
+        }
+        if !stale.is_empty() {
+            shared.refresh_in_background(tenant, query, stale);
+        }
+        if !missing.is_empty() {
+            days.extend(shared.fill(tenant, query, missing).await?);
+        }
+
+        let length = SignedDuration::from_mins(i64::from(query.duration_min));
+        let mut starts = Vec::new();
+        for (date, day_starts) in &days {
+            let Ok(group) =
+                DayGroup::new(&tenant.scope.company_id, &tenant.scope.branch_id, *date)
+            else {
+                continue;
+            };
+            let taken = shared.overlay.read(&group, now).await;
+            starts.extend(
+                day_starts
+                    .iter()
+                    .filter(|start| taken.is_empty() || !taken.masks(**start, length)),
+            );
+        }
+        starts.sort_unstable();
+        starts.dedup();
+        Ok(usable_slots(tenant, &starts, query.duration_min, now))
+    }
+
+    async fn create(
+        &self,
+        tenant: &Tenant,
+        booking: &NewBooking,
+    ) -> Result<Booking, CalendarError> {
+        let result = self.shared.inner.create(tenant, booking).await;
+        match &result {
+            Ok(created) => {
+                self.shared
+                    .changed(tenant, &[(created.start, created.end)], &[])
+                    .await;
+            }
+            // We offered a slot Cal.com says is taken: it is known taken now.
+            Err(CalendarError::SlotTaken) => {
+                let end = booking
+                    .start
+                    .checked_add(SignedDuration::from_mins(i64::from(booking.duration_min)))
+                    .unwrap_or(booking.start);
+                self.shared
+                    .changed(tenant, &[(booking.start, end)], &[])
+                    .await;
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    async fn get_booking(
+        &self,
+        tenant: &Tenant,
+        booking_ref: &str,
+    ) -> Result<Booking, CalendarError> {
+        self.shared.inner.get_booking(tenant, booking_ref).await
+    }
+
+    async fn cancel(&self, tenant: &Tenant, booking_ref: &str) -> Result<Booking, CalendarError> {
+        let result = self.shared.inner.cancel(tenant, booking_ref).await;
+        if let Ok(cancelled) = &result {
+            self.shared
+                .changed(tenant, &[], &[(cancelled.start, cancelled.end)])
+                .await;
+        }
+        result
+    }
+
+    async fn reschedule(
+        &self,
+        tenant: &Tenant,
+        booking_ref: &str,
+        new_start: Timestamp,
+    ) -> Result<Booking, CalendarError> {
+        // The old day must be invalidated too; Cal.com's answer names only the new booking.
+        let old = self.shared.inner.get_booking(tenant, booking_ref).await.ok();
+        let result = self
+            .shared
+            .inner
+            .reschedule(tenant, booking_ref, new_start)
+            .await;
+        let freed: Vec<(Timestamp, Timestamp)> = old.iter().map(|b| (b.start, b.end)).collect();
+        match &result {
+            Ok(moved) => {
+                self.shared
+                    .changed(tenant, &[(moved.start, moved.end)], &freed)
+                    .await;
+            }
+            Err(CalendarError::SlotTaken) => {
+                let length = old
+                    .as_ref()
+                    .map_or(SignedDuration::from_mins(1), |b| b.start.duration_until(b.end));
+                let end = new_start.checked_add(length).unwrap_or(new_start);
+                self.shared.changed(tenant, &[(new_start, end)], &[]).await;
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    async fn find_bookings(
+        &self,
+        tenant: &Tenant,
+        contact: &ContactQuery,
+    ) -> Result<Vec<Booking>, CalendarError> {
+        self.shared.inner.find_bookings(tenant, contact).await
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn to_timestamps(ms: &[i64]) -> Vec<Timestamp> {
+    ms.iter()
+        .filter_map(|m| Timestamp::from_millisecond(*m).ok())
+        .collect()
+}
+
+/// Every date of `from..=to`.
+fn dates(from: Date, to: Date) -> Vec<Date> {
+    let mut out = Vec::new();
+    let mut date = from;
+    while date <= to {
+        out.push(date);
+        match date.tomorrow() {
+            Ok(next) => date = next,
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+/// Contiguous runs of dates as `(first, last)`.
+fn runs(dates: &BTreeSet<Date>) -> Vec<(Date, Date)> {
+    let mut out: Vec<(Date, Date)> = Vec::new();
+    for &date in dates {
+        match out.last_mut() {
+            Some((_, last)) if last.tomorrow().ok() == Some(date) => *last = date,
+            _ => out.push((date, date)),
+        }
+    }
+    out
+}
+
+/// The tenant-local dates an interval touches (an empty interval touches its start's date).
+fn local_dates(tenant: &Tenant, start: Timestamp, end: Timestamp) -> Vec<Date> {
+    let first = tenant.time_zone.to_datetime(start).date();
+    let last_instant = end
+        .checked_sub(SignedDuration::from_millis(1))
+        .unwrap_or(end)
+        .max(start);
+    let last = tenant.time_zone.to_datetime(last_instant).date();
+    dates(first, last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    #[test]
+    fn runs_split_at_gaps() {
+        let set: BTreeSet<Date> = [
+            date(2026, 1, 5),
+            date(2026, 1, 6),
+            date(2026, 1, 8),
+            date(2026, 1, 31),
+            date(2026, 2, 1),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            runs(&set),
+            vec![
+                (date(2026, 1, 5), date(2026, 1, 6)),
+                (date(2026, 1, 8), date(2026, 1, 8)),
+                (date(2026, 1, 31), date(2026, 2, 1)),
+            ]
+        );
+    }
+}
