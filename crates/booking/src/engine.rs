@@ -94,6 +94,7 @@ pub struct Engine {
 impl Engine {
     /// An engine without calendars; add them with [`Engine::with_provider`].
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Self, EngineError> {
+        crate::metrics::init();
         Ok(Self {
             providers: HashMap::new(),
             idempotency: Idempotency::new(store, PollPolicy::default()),

@@ -23,6 +23,26 @@ static BOOKINGS_TOTAL: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
     }
 });
 
+/// Every outcome the engine counts, created at zero so dashboards see the series from the start.
+pub const OUTCOMES: &[&str] = &[
+    "created",
+    "cancelled",
+    "rescheduled",
+    "slot_unavailable",
+    "outside_hours",
+    "invalid_input",
+    "not_found",
+    "ambiguous",
+];
+
+pub fn init() {
+    if let Some(counter) = BOOKINGS_TOTAL.as_ref() {
+        for outcome in OUTCOMES {
+            counter.with_label_values(&[outcome]);
+        }
+    }
+}
+
 /// Counts one booking-function outcome; `outcome` must be one of a fixed set of literals.
 pub fn booking_outcome(outcome: &'static str) {
     if let Some(counter) = BOOKINGS_TOTAL.as_ref() {
