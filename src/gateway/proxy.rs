@@ -177,9 +177,7 @@ async fn read_body(session: &mut Session, limit: u64, declared: Option<u64>) -> 
             Ok(None) => return Ok(body.freeze()),
             Err(e) => {
                 tracing::info!(error = %e.etype().as_str(), "request body could not be read");
-                let mut reply = Refusal::MalformedJson.reply();
-                reply.status = 400;
-                return Err(reply);
+                return Err(Refusal::UnreadableBody.reply());
             }
         }
     }

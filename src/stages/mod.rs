@@ -117,7 +117,9 @@ async fn run(app: &App, route: &Route, req: &Incoming) -> Result<Outcome, Reply>
         (Some(validation), Some(body)) => match validate(validation, body, &view) {
             Ok(v) => Some(v),
             Err(errors) => {
-                release(app, &dedupe_key).await;
+                if let Some(key) = &dedupe_key {
+                    release_dedupe(app, key).await;
+                }
                 frontdesk_validate::record_failures(&route.name, &errors);
                 return Err(invalid_input(route, tenant.as_deref(), &errors));
             }
@@ -258,12 +260,6 @@ fn invalid_input(route: &Route, tenant: Option<&frontdesk_booking::Tenant>, erro
         )
     } else {
         Reply::problem(422, "Invalid input", serde_json::json!({ "errors": listed }))
-    }
-}
-
-async fn release(app: &App, dedupe_key: &Option<String>) {
-    if let Some(key) = dedupe_key {
-        let _ = app.store.delete(key).await;
     }
 }
 

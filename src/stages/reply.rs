@@ -18,6 +18,7 @@ pub enum Refusal {
     MalformedJson,
     BodyTooLarge,
     AmbiguousLength,
+    UnreadableBody,
     Unauthorized,
     UnknownTenant,
     UpstreamUnavailable,
@@ -29,7 +30,7 @@ impl Refusal {
     pub fn status(self) -> u16 {
         match self {
             Refusal::NoRoute => 404,
-            Refusal::MalformedJson | Refusal::AmbiguousLength => 400,
+            Refusal::MalformedJson | Refusal::AmbiguousLength | Refusal::UnreadableBody => 400,
             Refusal::BodyTooLarge => 413,
             Refusal::Unauthorized => 401,
             Refusal::UnknownTenant => 403,
@@ -45,6 +46,7 @@ impl Refusal {
             Refusal::MalformedJson => ("malformed_json", "the request body is not valid JSON"),
             Refusal::BodyTooLarge => ("body_too_large", "the request body exceeds this route's limit"),
             Refusal::AmbiguousLength => ("bad_request", "a request may not carry both Content-Length and Transfer-Encoding"),
+            Refusal::UnreadableBody => ("bad_request", "the request body could not be read"),
             Refusal::Unauthorized => ("unauthorized", "the request is not authenticated"),
             Refusal::UnknownTenant => ("unknown_tenant", "the request does not belong to a known tenant"),
             Refusal::UpstreamUnavailable => ("upstream_unavailable", "the upstream is temporarily unavailable"),
