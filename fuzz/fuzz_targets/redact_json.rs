@@ -28,6 +28,8 @@ fuzz_target!(|data: &[u8]| {
     };
     let after: Value = serde_json::from_slice(&out).expect("output is JSON");
     assert_eq!(shape(&before), shape(&after));
-    let (again, _) = redactor.redact_json_bytes(&out, &rules).expect("output accepted again");
+    let (again, _) = redactor
+        .redact_json_bytes(&out, &rules)
+        .expect("output accepted again");
     assert_eq!(again, out);
 });

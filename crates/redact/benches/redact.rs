@@ -56,15 +56,33 @@ struct Naive {
 impl Naive {
     fn new() -> Self {
         let rules = [
-            (r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", "[EMAIL_REDACTED]"),
+            (
+                r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
+                "[EMAIL_REDACTED]",
+            ),
             (r"(?i)bearer\s+[A-Za-z0-9._~+/=-]{8,}", "[TOKEN_REDACTED]"),
-            (r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*", "[TOKEN_REDACTED]"),
-            (r"\b(?:key_|cal_live_|cal_test_)[A-Za-z0-9]{16,}", "[TOKEN_REDACTED]"),
-            (r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b", "[IBAN_REDACTED]"),
+            (
+                r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*",
+                "[TOKEN_REDACTED]",
+            ),
+            (
+                r"\b(?:key_|cal_live_|cal_test_)[A-Za-z0-9]{16,}",
+                "[TOKEN_REDACTED]",
+            ),
+            (
+                r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b",
+                "[IBAN_REDACTED]",
+            ),
             (r"\b(?:\d[ -]?){12,18}\d\b", "[CARD_REDACTED]"),
-            (r"(?:\+|00)\d{1,3}[ ./-]?(?:\(0\)[ ]?)?(?:\d[ ./-]?){6,13}\d|\(?0\d{2,5}\)?[ /-]*\d{3,9}(?:-\d{1,5})?", "[PHONE_REDACTED]"),
+            (
+                r"(?:\+|00)\d{1,3}[ ./-]?(?:\(0\)[ ]?)?(?:\d[ ./-]?){6,13}\d|\(?0\d{2,5}\)?[ /-]*\d{3,9}(?:-\d{1,5})?",
+                "[PHONE_REDACTED]",
+            ),
             (r"\b(?:\d{1,3}\.){3}\d{1,3}\b", "[IP_REDACTED]"),
-            (r"\b(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}\b", "[IP_REDACTED]"),
+            (
+                r"\b(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}\b",
+                "[IP_REDACTED]",
+            ),
         ];
         Self {
             rules: rules
@@ -85,7 +103,14 @@ impl Naive {
 
 /// Each detector alone, to see where the time goes.
 fn single_detectors() -> Vec<(&'static str, DetectorToggles)> {
-    let off = DetectorToggles { email: false, phone: false, iban: false, card: false, token: false, ip: false };
+    let off = DetectorToggles {
+        email: false,
+        phone: false,
+        iban: false,
+        card: false,
+        token: false,
+        ip: false,
+    };
     vec![
         ("only_email", DetectorToggles { email: true, ..off }),
         ("only_token", DetectorToggles { token: true, ..off }),
@@ -104,9 +129,14 @@ fn bench(c: &mut Criterion) {
             b.iter(|| redactor.redact_text(black_box(&corpus)).len())
         });
         for (label, toggles) in single_detectors() {
-            let config = RedactionConfig { detectors: toggles, ..RedactionConfig::default() };
+            let config = RedactionConfig {
+                detectors: toggles,
+                ..RedactionConfig::default()
+            };
             let only = Redactor::new(&config).expect("bench config");
-            group.bench_function(label, |b| b.iter(|| only.redact_text(black_box(&corpus)).len()));
+            group.bench_function(label, |b| {
+                b.iter(|| only.redact_text(black_box(&corpus)).len())
+            });
         }
         group.bench_function("naive_regex", |b| {
             b.iter(|| naive.redact(black_box(&corpus)).len())

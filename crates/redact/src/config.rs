@@ -162,7 +162,13 @@ mod tests {
     #[test]
     fn schema_names_the_fields() {
         let schema = serde_json::to_string(&schemars::schema_for!(RedactionConfig)).unwrap();
-        for word in ["detectors", "pseudonym_key_env", "fields", "scan_all_strings", "text"] {
+        for word in [
+            "detectors",
+            "pseudonym_key_env",
+            "fields",
+            "scan_all_strings",
+            "text",
+        ] {
             assert!(schema.contains(word), "{word} missing from schema");
         }
     }

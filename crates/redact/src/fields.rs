@@ -48,12 +48,11 @@ impl FieldRules {
     pub fn compile(configs: &[FieldRuleConfig]) -> Result<Self, ConfigError> {
         let mut rules: Vec<Rule> = Vec::with_capacity(configs.len());
         for (index, config) in configs.iter().enumerate() {
-            let segments =
-                parse_path(&config.path).map_err(|reason| ConfigError::InvalidPath {
-                    index,
-                    path: config.path.clone(),
-                    reason,
-                })?;
+            let segments = parse_path(&config.path).map_err(|reason| ConfigError::InvalidPath {
+                index,
+                path: config.path.clone(),
+                reason,
+            })?;
             if rules.iter().any(|r| r.segments == segments) {
                 return Err(ConfigError::DuplicatePath {
                     index,
@@ -101,7 +100,10 @@ const DEFAULT_RULES: &[(&str, FieldKind)] = &[
     ("call.from_number", FieldKind::Phone),
     ("call.transcript", FieldKind::Text),
     ("call.transcript_object[*].content", FieldKind::Text),
-    ("call.transcript_with_tool_calls[*].content", FieldKind::Text),
+    (
+        "call.transcript_with_tool_calls[*].content",
+        FieldKind::Text,
+    ),
     ("transcript", FieldKind::Text),
     ("transcript_object[*].content", FieldKind::Text),
     ("args.name", FieldKind::Name),
@@ -119,7 +121,10 @@ const DEFAULT_RULES: &[(&str, FieldKind)] = &[
     ("payload.attendees[*].phoneNumber", FieldKind::Phone),
     ("payload.responses.name.value", FieldKind::Name),
     ("payload.responses.email.value", FieldKind::Email),
-    ("payload.responses.attendeePhoneNumber.value", FieldKind::Phone),
+    (
+        "payload.responses.attendeePhoneNumber.value",
+        FieldKind::Phone,
+    ),
 ];
 
 fn parse_path(path: &str) -> Result<Vec<Segment>, &'static str> {
@@ -209,18 +214,30 @@ mod tests {
         ])
         .unwrap();
         use Step::*;
-        assert_eq!(r.lookup(&[Key("call"), Key("from_number")]), Some(FieldKind::Phone));
+        assert_eq!(
+            r.lookup(&[Key("call"), Key("from_number")]),
+            Some(FieldKind::Phone)
+        );
         assert_eq!(r.lookup(&[Key("call"), Key("to_number")]), None);
         assert_eq!(
             r.lookup(&[Key("payload"), Key("attendees"), Index(3), Key("email")]),
             Some(FieldKind::Email)
         );
-        assert_eq!(r.lookup(&[Key("payload"), Key("attendees"), Key("email")]), None);
+        assert_eq!(
+            r.lookup(&[Key("payload"), Key("attendees"), Key("email")]),
+            None
+        );
         assert_eq!(r.lookup(&[Key("list"), Index(1)]), Some(FieldKind::Name));
         assert_eq!(r.lookup(&[Key("list"), Index(2)]), None);
         assert_eq!(r.lookup(&[Key("iban")]), Some(FieldKind::Iban));
-        assert_eq!(r.lookup(&[Key("a"), Index(0), Key("iban")]), Some(FieldKind::Iban));
-        assert_eq!(r.lookup(&[Key("meta"), Key("x"), Key("secret")]), Some(FieldKind::Token));
+        assert_eq!(
+            r.lookup(&[Key("a"), Index(0), Key("iban")]),
+            Some(FieldKind::Iban)
+        );
+        assert_eq!(
+            r.lookup(&[Key("meta"), Key("x"), Key("secret")]),
+            Some(FieldKind::Token)
+        );
         assert_eq!(r.lookup(&[Index(0), Key("name")]), Some(FieldKind::Name));
     }
 

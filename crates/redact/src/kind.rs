@@ -4,7 +4,9 @@ use serde::Deserialize;
 
 /// A category of finding. Each kind has one fixed replacement token (see SPEC "Redaction tokens")
 /// and one fixed metric label, so labels stay bounded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// E-mail addresses.

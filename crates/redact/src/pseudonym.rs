@@ -32,7 +32,9 @@ impl Pseudonymizer {
         if key.len() < MIN_KEY_LEN {
             return None;
         }
-        Hmac::<Sha256>::new_from_slice(key).ok().map(|mac| Self { mac })
+        Hmac::<Sha256>::new_from_slice(key)
+            .ok()
+            .map(|mac| Self { mac })
     }
 
     /// Appends `[KIND:xxxxxx]` for `value` to `out`.

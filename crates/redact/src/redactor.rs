@@ -47,9 +47,10 @@ impl Redactor {
     pub fn new(config: &RedactionConfig) -> Result<Self, ConfigError> {
         let key = match &config.pseudonym_key_env {
             None => None,
-            Some(var) => Some(std::env::var(var).map_err(|_| {
-                ConfigError::MissingPseudonymKey { var: var.clone() }
-            })?),
+            Some(var) => Some(
+                std::env::var(var)
+                    .map_err(|_| ConfigError::MissingPseudonymKey { var: var.clone() })?,
+            ),
         };
         Self::with_pseudonym_key(config, key.as_deref().map(str::as_bytes))
     }
@@ -250,7 +251,10 @@ mod tests {
     #[test]
     fn clean_text_is_borrowed() {
         let r = Redactor::default();
-        assert!(matches!(r.redact_text("GET /health 200 in 3ms"), Cow::Borrowed(_)));
+        assert!(matches!(
+            r.redact_text("GET /health 200 in 3ms"),
+            Cow::Borrowed(_)
+        ));
         assert_eq!(
             r.redact_text("mail jane@example.com, tel +49 30 1234567"),
             "mail [EMAIL_REDACTED], tel [PHONE_REDACTED]"

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use frontdesk_redact::{ConfigError, DetectorToggles, Kind, RedactionConfig, Redactor, redactions_total};
+use frontdesk_redact::{
+    ConfigError, DetectorToggles, Kind, RedactionConfig, Redactor, redactions_total,
+};
 
 #[test]
 fn invalid_config_names_the_bad_item() {
@@ -14,9 +16,17 @@ fn invalid_config_names_the_bad_item() {
     assert!(matches!(err, ConfigError::InvalidPath { index: 1, .. }));
     assert!(err.to_string().contains("attendees[x].email"), "{err}");
 
-    let config = RedactionConfig { pseudonym_key_env: Some("FRONTDESK_TEST_SURELY_UNSET_VAR".into()), ..Default::default() };
+    let config = RedactionConfig {
+        pseudonym_key_env: Some("FRONTDESK_TEST_SURELY_UNSET_VAR".into()),
+        ..Default::default()
+    };
     let err = Redactor::new(&config).unwrap_err();
-    assert_eq!(err, ConfigError::MissingPseudonymKey { var: "FRONTDESK_TEST_SURELY_UNSET_VAR".into() });
+    assert_eq!(
+        err,
+        ConfigError::MissingPseudonymKey {
+            var: "FRONTDESK_TEST_SURELY_UNSET_VAR".into()
+        }
+    );
     let err = Redactor::with_pseudonym_key(&config, Some(b"short")).unwrap_err();
     assert!(err.to_string().contains("at least 16 bytes"), "{err}");
     assert!(!err.to_string().contains("short"));
@@ -27,7 +37,13 @@ fn yaml_shape_deserialises() {
     let yaml = r#"{"detectors": {"ip": false, "card": true}, "scan_all_strings": true,
         "fields": [{"path": "transcript_object[*].content", "kind": "text"}]}"#;
     let config: RedactionConfig = serde_json::from_str(yaml).unwrap();
-    assert_eq!(config.detectors, DetectorToggles { ip: false, ..DetectorToggles::default() });
+    assert_eq!(
+        config.detectors,
+        DetectorToggles {
+            ip: false,
+            ..DetectorToggles::default()
+        }
+    );
     assert!(Redactor::new(&config).is_ok());
 }
 
@@ -35,16 +51,38 @@ fn yaml_shape_deserialises() {
 fn toggles_switch_detectors_off() {
     let text = "ip 192.0.2.44 mail a@example.de tel +49 30 23125678 card 4111 1111 1111 1111 iban DE89370400440532013000 auth Bearer abcdef123456";
     let all = Redactor::default().redact_text(text).into_owned();
-    assert_eq!(all, "ip [IP_REDACTED] mail [EMAIL_REDACTED] tel [PHONE_REDACTED] card [CARD_REDACTED] iban [IBAN_REDACTED] auth Bearer [TOKEN_REDACTED]");
+    assert_eq!(
+        all,
+        "ip [IP_REDACTED] mail [EMAIL_REDACTED] tel [PHONE_REDACTED] card [CARD_REDACTED] iban [IBAN_REDACTED] auth Bearer [TOKEN_REDACTED]"
+    );
     let none = RedactionConfig {
-        detectors: DetectorToggles { email: false, phone: false, iban: false, card: false, token: false, ip: false },
+        detectors: DetectorToggles {
+            email: false,
+            phone: false,
+            iban: false,
+            card: false,
+            token: false,
+            ip: false,
+        },
         ..Default::default()
     };
     assert_eq!(Redactor::new(&none).unwrap().redact_text(text), text);
-    let no_ip = RedactionConfig { detectors: DetectorToggles { ip: false, ..Default::default() }, ..Default::default() };
-    let out = Redactor::new(&no_ip).unwrap().redact_text(text).into_owned();
+    let no_ip = RedactionConfig {
+        detectors: DetectorToggles {
+            ip: false,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let out = Redactor::new(&no_ip)
+        .unwrap()
+        .redact_text(text)
+        .into_owned();
     // With IP redaction off, an address is kept and never mistaken for a phone number.
-    assert!(out.starts_with("ip 192.0.2.44 mail [EMAIL_REDACTED]"), "{out}");
+    assert!(
+        out.starts_with("ip 192.0.2.44 mail [EMAIL_REDACTED]"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -56,7 +94,10 @@ fn metric_counts_per_kind() {
     assert!(redactions_total(Kind::Email) >= before.0 + 2);
     assert!(redactions_total(Kind::Phone) > before.1);
     let families = prometheus::default_registry().gather();
-    let family = families.iter().find(|f| f.name() == "frontdesk_redactions_total").expect("registered");
+    let family = families
+        .iter()
+        .find(|f| f.name() == "frontdesk_redactions_total")
+        .expect("registered");
     assert!(!family.help().is_empty());
     for m in family.get_metric() {
         let label = m.get_label()[0].value();

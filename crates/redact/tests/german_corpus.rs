@@ -47,7 +47,9 @@ fn german_positive_recall() {
             // finding eats into the surrounding context.
             let covered = (start..end).all(|i| {
                 text.as_bytes()[i] == b' '
-                    || findings.iter().any(|f| f.start <= i && i < f.end && f.kind == kind)
+                    || findings
+                        .iter()
+                        .any(|f| f.start <= i && i < f.end && f.kind == kind)
             });
             let contained = findings.iter().all(|f| f.start >= start && f.end <= end);
             let entry = per_kind.entry(label).or_default();
@@ -64,7 +66,10 @@ fn german_positive_recall() {
         }
     }
     for (label, (n, h)) in &per_kind {
-        println!("german {label:6} {h}/{n} ({:.1} %)", 100.0 * *h as f64 / *n as f64);
+        println!(
+            "german {label:6} {h}/{n} ({:.1} %)",
+            100.0 * *h as f64 / *n as f64
+        );
     }
     println!("german total {hit}/{total}, missed {missed:?}");
     assert_eq!(hit, total, "missed: {missed:#?}");
@@ -75,7 +80,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
     fn below(&mut self, n: u64) -> u64 {
@@ -88,15 +96,24 @@ fn generated_negatives() -> Vec<String> {
     let mut rng = Lcg(0x5eed);
     let mut out = Vec::new();
     let id = |rng: &mut Lcg, n: usize| -> String {
-        (0..n).map(|_| char::from(ALNUM[rng.below(62) as usize])).collect()
+        (0..n)
+            .map(|_| char::from(ALNUM[rng.below(62) as usize]))
+            .collect()
     };
     for _ in 0..400 {
         let ts = 1_600_000_000_000 + rng.below(300_000_000_000);
-        out.push(format!("{{\"start_timestamp\":{ts},\"end_timestamp\":{}}}", ts + rng.below(900_000)));
+        out.push(format!(
+            "{{\"start_timestamp\":{ts},\"end_timestamp\":{}}}",
+            ts + rng.below(900_000)
+        ));
         out.push(format!("event at {} (epoch s)", ts / 1000));
     }
     for _ in 0..300 {
-        out.push(format!("call_id={} agent_id={}", id(&mut rng, 32), id(&mut rng, 32)));
+        out.push(format!(
+            "call_id={} agent_id={}",
+            id(&mut rng, 32),
+            id(&mut rng, 32)
+        ));
         out.push(format!(
             "bookingId {} uid {} iCalUID {}@Cal.com eventTypeId {}",
             100_000 + rng.below(9_900_000),
@@ -108,10 +125,18 @@ fn generated_negatives() -> Vec<String> {
     for day in 0..365u64 {
         let (m, d) = (1 + day / 31 % 12, 1 + day % 28);
         let (h, min) = (8 + day % 11, [0, 15, 30, 45][(day % 4) as usize]);
-        out.push(format!("Termin 2026-{m:02}-{d:02} {h:02}:{min:02} bis {:02}:{min:02}", h + 1));
-        out.push(format!("Termin am {d:02}.{m:02}.2026 um {h}:{min:02} Uhr, {d}.{m}.26"));
+        out.push(format!(
+            "Termin 2026-{m:02}-{d:02} {h:02}:{min:02} bis {:02}:{min:02}",
+            h + 1
+        ));
+        out.push(format!(
+            "Termin am {d:02}.{m:02}.2026 um {h}:{min:02} Uhr, {d}.{m}.26"
+        ));
         out.push(format!("start 2026-{m:02}-{d:02}T{h:02}:{min:02}:00.000Z end 2026-{m:02}-{d:02}T{h:02}:{min:02}:00+01:00"));
-        out.push(format!("Zeitraum {d:02}/{m:02}/2026 - {:02}/{m:02}/2026", d + 1));
+        out.push(format!(
+            "Zeitraum {d:02}/{m:02}/2026 - {:02}/{m:02}/2026",
+            d + 1
+        ));
     }
     for _ in 0..300 {
         let (euros, cents) = (rng.below(1_000_000), rng.below(100));
@@ -120,12 +145,23 @@ fn generated_negatives() -> Vec<String> {
         } else {
             euros.to_string()
         };
-        out.push(format!("Preis {thousands},{cents:02} € (netto {euros}.{cents:02} EUR)"));
-        out.push(format!("Dauer {} min, Timeout {}ms, Wartezeit {} s", 15 + rng.below(466), rng.below(10_000), rng.below(600)));
+        out.push(format!(
+            "Preis {thousands},{cents:02} € (netto {euros}.{cents:02} EUR)"
+        ));
+        out.push(format!(
+            "Dauer {} min, Timeout {}ms, Wartezeit {} s",
+            15 + rng.below(466),
+            rng.below(10_000),
+            rng.below(600)
+        ));
     }
     for _ in 0..300 {
         let plz = 1_000 + rng.below(99_000);
-        out.push(format!("Praxis im PLZ-Gebiet {plz:05}, Filiale {:05} und {:05}", 1_000 + rng.below(99_000), 1_000 + rng.below(99_000)));
+        out.push(format!(
+            "Praxis im PLZ-Gebiet {plz:05}, Filiale {:05} und {:05}",
+            1_000 + rng.below(99_000),
+            1_000 + rng.below(99_000)
+        ));
     }
     out
 }

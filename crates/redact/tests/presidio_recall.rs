@@ -56,7 +56,10 @@ fn presidio_recall_per_entity_type() {
         for f in &findings {
             findings_total += 1;
             let labelled = sample.spans.iter().any(|s| {
-                let (a, b) = (char_to_byte(text, s.start_position), char_to_byte(text, s.end_position));
+                let (a, b) = (
+                    char_to_byte(text, s.start_position),
+                    char_to_byte(text, s.end_position),
+                );
                 f.start < b && a < f.end
             });
             if !labelled {
@@ -64,7 +67,10 @@ fn presidio_recall_per_entity_type() {
             }
         }
         for span in &sample.spans {
-            let Some(t) = types.iter().position(|(name, ..)| *name == span.entity_type) else {
+            let Some(t) = types
+                .iter()
+                .position(|(name, ..)| *name == span.entity_type)
+            else {
                 continue;
             };
             let start = char_to_byte(text, span.start_position);
@@ -73,9 +79,9 @@ fn presidio_recall_per_entity_type() {
             let covering = |want: Option<Kind>| {
                 (start..end).all(|i| {
                     text.as_bytes()[i].is_ascii_whitespace()
-                        || findings.iter().any(|f| {
-                            f.start <= i && i < f.end && want.is_none_or(|k| f.kind == k)
-                        })
+                        || findings
+                            .iter()
+                            .any(|f| f.start <= i && i < f.end && want.is_none_or(|k| f.kind == k))
                 })
             };
             let tally = &mut tallies[t];
@@ -114,5 +120,8 @@ fn presidio_recall_per_entity_type() {
     let typed = |t: usize| tallies[t].typed as f64 / tallies[t].total as f64;
     assert!(typed(1) >= 0.99, "card kind {}", typed(1));
     assert!(typed(4) >= 0.98, "phone kind {}", typed(4));
-    assert!(unlabelled.len() * 100 <= findings_total, "more than 1 % unlabelled findings");
+    assert!(
+        unlabelled.len() * 100 <= findings_total,
+        "more than 1 % unlabelled findings"
+    );
 }

@@ -7,12 +7,49 @@ use serde_json::Value;
 
 /// Fragments that make detectors fire, half-fire, and overlap when glued together.
 const FRAGMENTS: &[&str] = &[
-    "+49 30 23125678", "0171 3920012", "(030) 2312", "089 12345-678", "0049", "+", "(", ")", "-",
-    "/", ".", " ", "\\n", "\\", "\"", "@", "jane@example.de", "x@y", ".de", "DE89 3704 0044 0532 0130 00",
-    "DE89370400440532013000", "4111 1111 1111 1111", "4111", "192.0.2.44", "2001:db8::1", ":",
-    "Bearer abcdef123456", "Authorization: ", "key_0123456789abcdef0123", "cal_live_0123456789abcdefXYZ",
-    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.sig", "[PHONE_REDACTED]", "[EMAIL:3f2a9c]",
-    "2026-01-06", "06.01.2026", "1767355180000", "Jürgen", "ß", "x", "7", "00", "0", "12",
+    "+49 30 23125678",
+    "0171 3920012",
+    "(030) 2312",
+    "089 12345-678",
+    "0049",
+    "+",
+    "(",
+    ")",
+    "-",
+    "/",
+    ".",
+    " ",
+    "\\n",
+    "\\",
+    "\"",
+    "@",
+    "jane@example.de",
+    "x@y",
+    ".de",
+    "DE89 3704 0044 0532 0130 00",
+    "DE89370400440532013000",
+    "4111 1111 1111 1111",
+    "4111",
+    "192.0.2.44",
+    "2001:db8::1",
+    ":",
+    "Bearer abcdef123456",
+    "Authorization: ",
+    "key_0123456789abcdef0123",
+    "cal_live_0123456789abcdefXYZ",
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.sig",
+    "[PHONE_REDACTED]",
+    "[EMAIL:3f2a9c]",
+    "2026-01-06",
+    "06.01.2026",
+    "1767355180000",
+    "Jürgen",
+    "ß",
+    "x",
+    "7",
+    "00",
+    "0",
+    "12",
 ];
 
 fn fragment_text() -> impl Strategy<Value = String> {
@@ -42,12 +79,23 @@ fn json_value() -> impl Strategy<Value = Value> {
         (-1e6f64..1e6).prop_map(Value::from),
         any_text().prop_map(Value::String),
     ];
-    let keys = prop::sample::select(vec!["name", "email", "content", "call", "from_number", "attendees", "transcript", "x", "ü"]);
+    let keys = prop::sample::select(vec![
+        "name",
+        "email",
+        "content",
+        "call",
+        "from_number",
+        "attendees",
+        "transcript",
+        "x",
+        "ü",
+    ]);
     leaf.prop_recursive(4, 48, 6, move |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::vec((keys.clone(), inner), 0..6)
-                .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())),
+            prop::collection::vec((keys.clone(), inner), 0..6).prop_map(|kv| Value::Object(
+                kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+            )),
         ]
     })
 }
@@ -63,7 +111,10 @@ fn shape(v: &Value) -> Value {
 }
 
 fn rules() -> FieldRules {
-    let rule = |path: &str, kind| FieldRuleConfig { path: path.into(), kind };
+    let rule = |path: &str, kind| FieldRuleConfig {
+        path: path.into(),
+        kind,
+    };
     FieldRules::compile(&[
         rule("**.name", FieldKind::Name),
         rule("call.from_number", FieldKind::Phone),

@@ -113,9 +113,18 @@ mod tests {
 
     #[test]
     fn finds_addresses() {
-        assert_eq!(found("mail jane.doe+x@example.co.uk."), ["jane.doe+x@example.co.uk"]);
-        assert_eq!(found("<Jürgen.Müller@praxis-müller.de>"), ["Jürgen.Müller@praxis-müller.de"]);
-        assert_eq!(found("\"a@b.de\",\"c_d@e-f.org\""), ["a@b.de", "c_d@e-f.org"]);
+        assert_eq!(
+            found("mail jane.doe+x@example.co.uk."),
+            ["jane.doe+x@example.co.uk"]
+        );
+        assert_eq!(
+            found("<Jürgen.Müller@praxis-müller.de>"),
+            ["Jürgen.Müller@praxis-müller.de"]
+        );
+        assert_eq!(
+            found("\"a@b.de\",\"c_d@e-f.org\""),
+            ["a@b.de", "c_d@e-f.org"]
+        );
         assert_eq!(found("text\\njane@x.de"), ["jane@x.de"]);
     }
 

@@ -72,14 +72,23 @@ mod tests {
 
     #[test]
     fn finds_v6() {
-        assert_eq!(found("from 2001:db8::8a2e:370:7334."), ["2001:db8::8a2e:370:7334"]);
-        assert_eq!(found("[6e40:4041:c617:e898:c11:40d2:c669:2eb4]:443"), ["6e40:4041:c617:e898:c11:40d2:c669:2eb4"]);
+        assert_eq!(
+            found("from 2001:db8::8a2e:370:7334."),
+            ["2001:db8::8a2e:370:7334"]
+        );
+        assert_eq!(
+            found("[6e40:4041:c617:e898:c11:40d2:c669:2eb4]:443"),
+            ["6e40:4041:c617:e898:c11:40d2:c669:2eb4"]
+        );
         assert_eq!(found("::ffff:192.0.2.1"), ["::ffff:192.0.2.1"]);
     }
 
     #[test]
     fn ignores_times_json_and_loopback() {
-        assert!(found(r#"{"a":"b","t":"17:00:00","x":12} ::1 :: std::vec de:ad:be:ef:00:01"#).is_empty());
+        assert!(
+            found(r#"{"a":"b","t":"17:00:00","x":12} ::1 :: std::vec de:ad:be:ef:00:01"#)
+                .is_empty()
+        );
         assert!(v4_is_personal([192, 0, 2, 1]));
         assert!(!v4_is_personal([127, 0, 0, 1]) && !v4_is_personal([0, 0, 0, 0]));
     }

@@ -83,7 +83,9 @@ pub(super) fn scan(text: &[u8], toggles: &DetectorToggles, out: &mut Vec<Finding
             None => return,
         }
         if !boundary_before(text, i) {
-            if toggles.iban && i >= 2 && iban::looks_like_start(text, i - 2)
+            if toggles.iban
+                && i >= 2
+                && iban::looks_like_start(text, i - 2)
                 && let Some(end) = iban::at(text, i - 2)
             {
                 out.push(Finding {
@@ -100,11 +102,40 @@ pub(super) fn scan(text: &[u8], toggles: &DetectorToggles, out: &mut Vec<Finding
             }
             continue;
         }
+        // Most digit runs in logs are short (`200`, `3ms`, `17:00`): rule them out without
+        // building a cluster.
+        let (extent, digits, dots) = quick_extent(text, i);
+        if digits < MIN_DIGITS || (digits < MIN_PHONE_DIGITS && dots < 3) {
+            i = extent.max(i + 1);
+            continue;
+        }
         let cluster = parse_cluster(text, i);
         let end = cluster.end;
         classify(&cluster, toggles, out);
         i = end.max(i + 1);
     }
+}
+
+/// Fewest digits any numeric detector accepts (IPv4 `1.2.3.4`).
+const MIN_DIGITS: usize = 4;
+/// Fewest digits of a phone number; below it only an IPv4 address (three dots) is possible.
+const MIN_PHONE_DIGITS: usize = 7;
+
+/// End, digit count and dot count of the digit/separator run starting at `i` — an upper bound
+/// of what `parse_cluster` would read, computed without allocating.
+fn quick_extent(text: &[u8], mut i: usize) -> (usize, usize, usize) {
+    let (mut digits, mut dots) = (0, 0);
+    while i < text.len() {
+        match text[i] {
+            b'0'..=b'9' => digits += 1,
+            b'.' => dots += 1,
+            b'x' if text.get(i + 1).is_some_and(u8::is_ascii_digit) => {}
+            b if is_gap_byte(b) => {}
+            _ => break,
+        }
+        i += 1;
+    }
+    (i, digits, dots)
 }
 
 fn is_gap_byte(b: u8) -> bool {
@@ -165,14 +196,13 @@ fn parse_cluster(text: &[u8], first: usize) -> Cluster<'_> {
 /// Separators seen between phone groups: one of space, `-`, `.`, `/`, optionally padded with
 /// spaces, or parentheses around a trunk/area code. `. ` (a sentence end) is not one.
 fn plausible_gap(gap: &[u8]) -> bool {
-    match gap {
-        [_] => true,
-        [b' ', b'/' | b'-' | b'(', b' '] | [b' ', b'(' | b'/' | b'-'] | [b')' | b'/' | b'-', b' '] => {
-            true
-        }
-        [b')', b'-' | b'('] => true,
-        _ => false,
-    }
+    matches!(
+        gap,
+        [_] | [b' ', b'/' | b'-' | b'(', b' ']
+            | [b' ', b'(' | b'/' | b'-']
+            | [b')' | b'/' | b'-', b' ']
+            | [b')', b'-' | b'(']
+    )
 }
 
 /// How a candidate range of groups was judged.
@@ -239,14 +269,15 @@ fn judge(cluster: &Cluster<'_>, a: usize, b: usize, toggles: &DetectorToggles) -
     let groups = &cluster.groups;
     let last_end = groups[b - 1].end;
     // IPv4: exactly four groups of 1-3 digits joined by single dots.
-    if b - a == 4 && (a..b - 1).all(|g| cluster.gap(g) == b".") {
-        if let Some(octets) = ipv4_octets(cluster, a) {
-            return if toggles.ip && ip::v4_is_personal(octets) {
-                Verdict::Found(Kind::Ip, last_end)
-            } else {
-                Verdict::Keep
-            };
-        }
+    if b - a == 4
+        && (a..b - 1).all(|g| cluster.gap(g) == b".")
+        && let Some(octets) = ipv4_octets(cluster, a)
+    {
+        return if toggles.ip && ip::v4_is_personal(octets) {
+            Verdict::Found(Kind::Ip, last_end)
+        } else {
+            Verdict::Keep
+        };
     }
     let mut buf = [0u8; 32];
     let digits = cluster.collect(a..b, &mut buf);
@@ -303,7 +334,9 @@ fn blocked_groups(cluster: &Cluster<'_>) -> [bool; MAX_GROUPS] {
     let value = |g: usize| {
         cluster.text[groups[g].start..groups[g].end]
             .iter()
-            .fold(0u32, |v, &d| v.saturating_mul(10).saturating_add(u32::from(d - b'0')))
+            .fold(0u32, |v, &d| {
+                v.saturating_mul(10).saturating_add(u32::from(d - b'0'))
+            })
     };
     let is_day = |g: usize| (1..=2).contains(&len(g)) && (1..=31).contains(&value(g));
     let is_month = |g: usize| (1..=2).contains(&len(g)) && (1..=12).contains(&value(g));
@@ -333,7 +366,9 @@ fn blocked_groups(cluster: &Cluster<'_>) -> [bool; MAX_GROUPS] {
         // Year lists (`2024 2025`) and year-prefixed numbers (`2026-0042`, `2026-01`).
         let year_at = |h: usize| h < k && is_year(cluster, h);
         if is_year(cluster, g)
-            && ((g > 0 && year_at(g - 1)) || year_at(g + 1) || (g + 1 < k && cluster.gap(g) == b"-"))
+            && ((g > 0 && year_at(g - 1))
+                || year_at(g + 1)
+                || (g + 1 < k && cluster.gap(g) == b"-"))
         {
             blocked[g] = true;
         }
@@ -364,15 +399,27 @@ mod tests {
             [(Kind::Phone, "030 1234567"), (Kind::Phone, "0171 7654321")]
         );
         assert_eq!(found("IP 192.0.2.44:8080"), [(Kind::Ip, "192.0.2.44")]);
-        assert_eq!(found("Karte 4111 1111 1111 1111"), [(Kind::Card, "4111 1111 1111 1111")]);
-        assert_eq!(found("IBAN DE89 3704 0044 0532 0130 00"), [(Kind::Iban, "DE89 3704 0044 0532 0130 00")]);
+        assert_eq!(
+            found("Karte 4111 1111 1111 1111"),
+            [(Kind::Card, "4111 1111 1111 1111")]
+        );
+        assert_eq!(
+            found("IBAN DE89 3704 0044 0532 0130 00"),
+            [(Kind::Iban, "DE89 3704 0044 0532 0130 00")]
+        );
         assert_eq!(found("(030) 12345678"), [(Kind::Phone, "(030) 12345678")]);
-        assert_eq!(found("ruf +49 (0)171 1234567 an"), [(Kind::Phone, "+49 (0)171 1234567")]);
+        assert_eq!(
+            found("ruf +49 (0)171 1234567 an"),
+            [(Kind::Phone, "+49 (0)171 1234567")]
+        );
     }
 
     #[test]
     fn dates_ids_and_loopback_stay() {
-        assert!(found("2026-01-06T17:00:00Z 06.01.2026 10:30 1767355180000 127.0.0.1 2024 2025 2026").is_empty());
+        assert!(
+            found("2026-01-06T17:00:00Z 06.01.2026 10:30 1767355180000 127.0.0.1 2024 2025 2026")
+                .is_empty()
+        );
         assert!(found("call Jabr9TXYYJHfvl6Syypi88rdAHYHmcq6 took 220000 ms, 30min").is_empty());
     }
 }

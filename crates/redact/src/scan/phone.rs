@@ -25,7 +25,7 @@ pub(super) fn is_phone(cluster: &Cluster<'_>, a: usize, b: usize, digits: &[u8])
     let separated = b - a > 1;
     if digits[0] == b'0' {
         return confirmed_national(digits)
-            || (separated && n >= 9 && n <= 13 && groups_shaped(cluster, a, b, true));
+            || (separated && (9..=13).contains(&n) && groups_shaped(cluster, a, b, true));
     }
     if !separated {
         // Ten unseparated digits: only a valid North American number, never an epoch second or
@@ -143,14 +143,32 @@ mod tests {
 
     #[test]
     fn international_forms() {
-        for p in ["+1-984-182-0190", "(579)888-3058", "905-674-3793", "345-899-3560x4587", "03.93.92.16.85", "+447700 921 916"] {
+        for p in [
+            "+1-984-182-0190",
+            "(579)888-3058",
+            "905-674-3793",
+            "345-899-3560x4587",
+            "03.93.92.16.85",
+            "+447700 921 916",
+        ] {
             assert_eq!(phones(&format!("call {p} now")), [p], "{p}");
         }
     }
 
     #[test]
     fn lookalikes_are_not_phones() {
-        for s in ["1767355180000", "1767355180", "987654", "1.234.567,00", "12345 Berlin", "0.123456789", "v1.2.3", "2026-01-06", "06.01.2026", "2026 2027 2028"] {
+        for s in [
+            "1767355180000",
+            "1767355180",
+            "987654",
+            "1.234.567,00",
+            "12345 Berlin",
+            "0.123456789",
+            "v1.2.3",
+            "2026-01-06",
+            "06.01.2026",
+            "2026 2027 2028",
+        ] {
             assert!(phones(s).is_empty(), "{s}");
         }
     }
