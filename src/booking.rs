@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 
 use crate::config::Config;
 use crate::functions::{CallInfo, Functions};
-use frontdesk_booking::{CallContext, Engine, LocalCalendar, ProviderKind, Tenant, TenantDirectory};
+use frontdesk_booking::{
+    CallContext, Engine, LocalCalendar, ProviderKind, Tenant, TenantDirectory,
+};
 
 /// The embedded calendar's database file inside `data_dir`.
 pub const LOCAL_CALENDAR_FILE: &str = "frontdesk.sqlite";
@@ -21,7 +23,8 @@ pub async fn build(
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| format!("cannot create data_dir {}: {e}", config.data_dir.display()))?;
     let path = config.data_dir.join(LOCAL_CALENDAR_FILE);
-    let local = LocalCalendar::open(&path, clock.clone()).map_err(|e| format!("{}: {e}", path.display()))?;
+    let local = LocalCalendar::open(&path, clock.clone())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     let engine = Engine::new(store, clock)
         .map_err(|e| e.to_string())?
         .with_provider(ProviderKind::Local, Arc::new(local));

@@ -12,7 +12,11 @@ use crate::gateway::signals::SignalWatch;
 use crate::server::{self, Options};
 
 #[derive(Debug, Parser)]
-#[command(name = "frontdesk", version, about = "Policy-enforcing front door for AI phone receptionists")]
+#[command(
+    name = "frontdesk",
+    version,
+    about = "Policy-enforcing front door for AI phone receptionists"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -64,9 +68,16 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Run { config } => run(&config),
         Command::Check { config } => check(&config),
         Command::Redact { config } => redact(config.as_deref()),
-        Command::Sign { key_env, scheme, at } => sign(&key_env, scheme, at),
+        Command::Sign {
+            key_env,
+            scheme,
+            at,
+        } => sign(&key_env, scheme, at),
         Command::Schema => {
-            println!("{}", serde_json::to_string_pretty(&crate::schema::all()).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&crate::schema::all()).unwrap_or_default()
+            );
             ExitCode::SUCCESS
         }
     }
@@ -142,7 +153,13 @@ fn redact(config: Option<&Path>) -> ExitCode {
     let redactor = match config {
         None => crate::telemetry::log_redactor(),
         Some(path) => match Config::load(path) {
-            Ok(c) => match c.file.logging.redaction.as_ref().map(frontdesk_redact::Redactor::new) {
+            Ok(c) => match c
+                .file
+                .logging
+                .redaction
+                .as_ref()
+                .map(frontdesk_redact::Redactor::new)
+            {
                 Some(Ok(r)) => Arc::new(r),
                 Some(Err(e)) => {
                     eprintln!("{}: logging.redaction: {e}", path.display());
@@ -166,7 +183,10 @@ fn redact(config: Option<&Path>) -> ExitCode {
             Ok(0) => break,
             Ok(_) => {
                 let text = String::from_utf8_lossy(&line);
-                if out.write_all(redactor.redact_text(&text).as_bytes()).is_err() {
+                if out
+                    .write_all(redactor.redact_text(&text).as_bytes())
+                    .is_err()
+                {
                     return ExitCode::FAILURE;
                 }
             }
@@ -176,7 +196,11 @@ fn redact(config: Option<&Path>) -> ExitCode {
             }
         }
     }
-    if out.flush().is_err() { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if out.flush().is_err() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn sign(key_env: &str, scheme: Scheme, at: Option<u64>) -> ExitCode {
@@ -191,7 +215,8 @@ fn sign(key_env: &str, scheme: Scheme, at: Option<u64>) -> ExitCode {
     }
     let value = match scheme {
         Scheme::Retell => {
-            let now = at.unwrap_or_else(|| frontdesk_store::Clock::now_ms(&frontdesk_store::SystemClock));
+            let now =
+                at.unwrap_or_else(|| frontdesk_store::Clock::now_ms(&frontdesk_store::SystemClock));
             crate::stages::auth::sign_retell(&key, &body, now)
         }
         Scheme::Calcom => crate::stages::auth::sign_calcom(&key, &body),

@@ -50,9 +50,13 @@ pub struct Prepared {
 
 impl Prepared {
     /// Serves until the shutdown watch says so. Blocks.
-    pub fn serve(self, shutdown: Box<dyn pingora::server::ShutdownSignalWatch>) -> Result<(), BootError> {
+    pub fn serve(
+        self,
+        shutdown: Box<dyn pingora::server::ShutdownSignalWatch>,
+    ) -> Result<(), BootError> {
         let result = gateway::serve(self.app.clone(), shutdown);
-        self.runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+        self.runtime
+            .shutdown_timeout(std::time::Duration::from_secs(1));
         Ok(result?)
     }
 }
@@ -66,7 +70,9 @@ pub fn prepare(config: Config, options: Options) -> Result<Prepared, BootError> 
     crate::telemetry::metrics::init();
     let clock = options.clock.clone();
     let admin_token = match &config.file.admin.token {
-        Some(reference) => reference.resolve().map_err(|e| BootError::Config(vec![config_error(&config, &e)]))?,
+        Some(reference) => reference
+            .resolve()
+            .map_err(|e| BootError::Config(vec![config_error(&config, &e)]))?,
         None => None,
     };
     let store_config = config.file.store.clone().unwrap_or_default();
@@ -76,15 +82,29 @@ pub fn prepare(config: Config, options: Options) -> Result<Prepared, BootError> 
     let store = store_handle.store();
     let local: Arc<dyn frontdesk_store::Store> = store_handle.local();
 
-    let breakers = Arc::new(frontdesk_resilience::BreakerRegistry::with_store(clock.clone(), store.clone(), "upstream"));
-    let targets = config.file.upstreams.iter().map(|(name, u)| (name.clone(), u.breaker.clone())).collect();
+    let breakers = Arc::new(frontdesk_resilience::BreakerRegistry::with_store(
+        clock.clone(),
+        store.clone(),
+        "upstream",
+    ));
+    let targets = config
+        .file
+        .upstreams
+        .iter()
+        .map(|(name, u)| (name.clone(), u.breaker.clone()))
+        .collect();
     breakers
         .configure(&targets)
         .map_err(|e| BootError::Config(vec![config_error(&config, &e.to_string())]))?;
 
     let policy = PolicyHandle::load(config).map_err(BootError::Config)?;
     let functions = runtime
-        .block_on(crate::booking::build(policy.config(), store.clone(), clock.clone(), breakers.clone()))
+        .block_on(crate::booking::build(
+            policy.config(),
+            store.clone(),
+            clock.clone(),
+            breakers.clone(),
+        ))
         .map_err(BootError::Calendar)?;
 
     let app = Arc::new(App {

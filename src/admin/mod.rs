@@ -28,23 +28,44 @@ impl ServeHttp for Admin {
         let method = session.req_header().method.clone();
         let path = session.req_header().uri.path().to_string();
         let query = session.req_header().uri.query().unwrap_or("").to_string();
-        let authorized = self.authorized(session.req_header().headers.get(http::header::AUTHORIZATION));
+        let authorized = self.authorized(
+            session
+                .req_header()
+                .headers
+                .get(http::header::AUTHORIZATION),
+        );
         match (method.as_str(), path.as_str()) {
             ("GET", "/health") => reply(200, json!({ "status": "ok" })),
             ("GET", "/health/ready") => {
                 let ready = self.app.lifecycle.is_ready();
-                reply(if ready { 200 } else { 503 }, json!({ "ready": ready, "draining": self.app.lifecycle.is_draining() }))
+                reply(
+                    if ready { 200 } else { 503 },
+                    json!({ "ready": ready, "draining": self.app.lifecycle.is_draining() }),
+                )
             }
             ("GET", "/health/detailed") => {
                 let detail = detailed(&self.app).await;
-                let status = if detail["healthy"].as_bool() == Some(true) { 200 } else { 503 };
+                let status = if detail["healthy"].as_bool() == Some(true) {
+                    200
+                } else {
+                    503
+                };
                 reply(status, detail)
             }
-            ("GET", "/metrics") => text(200, "text/plain; version=0.0.4", crate::telemetry::metrics::render()),
-            ("GET", "/admin/breakers") => reply(200, json!({ "breakers": self.app.breakers.snapshots() })),
+            ("GET", "/metrics") => text(
+                200,
+                "text/plain; version=0.0.4",
+                crate::telemetry::metrics::render(),
+            ),
+            ("GET", "/admin/breakers") => {
+                reply(200, json!({ "breakers": self.app.breakers.snapshots() }))
+            }
             ("POST", _) if !authorized => reply(401, json!({ "error": "unauthorized" })),
             ("POST", "/admin/reload") => match self.app.policy.reload("admin") {
-                Ok(policy) => reply(200, json!({ "result": "success", "hash": policy.hash, "routes": policy.routes.len() })),
+                Ok(policy) => reply(
+                    200,
+                    json!({ "result": "success", "hash": policy.hash, "routes": policy.routes.len() }),
+                ),
                 Err(errors) => reply(
                     422,
                     json!({ "result": "error", "errors": errors.iter().map(|e| e.to_string()).collect::<Vec<_>>() }),
@@ -52,9 +73,15 @@ impl ServeHttp for Admin {
             },
             ("POST", p) if p.starts_with("/admin/breakers/") => {
                 let target = &p["/admin/breakers/".len()..];
-                let mode = query.split('&').find_map(|kv| kv.strip_prefix("mode=")).unwrap_or("");
+                let mode = query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix("mode="))
+                    .unwrap_or("");
                 let Some(mode) = parse_mode(mode) else {
-                    return reply(400, json!({ "error": "mode must be forced_open, disabled or auto" }));
+                    return reply(
+                        400,
+                        json!({ "error": "mode must be forced_open, disabled or auto" }),
+                    );
                 };
                 match self.app.breakers.force(target, mode) {
                     Ok(snapshot) => {
@@ -94,7 +121,11 @@ fn parse_mode(mode: &str) -> Option<frontdesk_resilience::Mode> {
 async fn detailed(app: &App) -> Value {
     let policy = app.policy.current();
     let status = app.policy.status();
-    let since_epoch = |t: std::time::SystemTime| t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let since_epoch = |t: std::time::SystemTime| {
+        t.duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    };
     let store = app.store_handle.health();
     let store_ok = !store.degraded;
     let breakers = app.breakers.snapshots();
@@ -126,13 +157,24 @@ async fn detailed(app: &App) -> Value {
 /// Resident memory from /proc (Linux); `null` elsewhere.
 fn rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kb: u64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.split_whitespace().next()?.parse().ok()?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
     Some(kb * 1024)
 }
 
 fn thread_count() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status.lines().find_map(|l| l.strip_prefix("Threads:"))?.trim().parse().ok()
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))?
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn reply(status: u16, body: Value) -> Response<Vec<u8>> {

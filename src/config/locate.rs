@@ -100,7 +100,8 @@ impl MarkedEventReceiver for Builder {
             Event::MappingStart(..) => {
                 let path = self.next_node_path(None).unwrap_or_default();
                 self.positions.entry(path.clone()).or_insert(position);
-                self.stack.push((Frame::Mapping { pending_key: None }, path));
+                self.stack
+                    .push((Frame::Mapping { pending_key: None }, path));
             }
             Event::SequenceStart(..) => {
                 let path = self.next_node_path(None).unwrap_or_default();

@@ -159,7 +159,9 @@ fn normalize(path: &Path) -> PathBuf {
     for component in path.components() {
         match component {
             Component::CurDir => {}
-            Component::ParentDir if matches!(out.components().next_back(), Some(Component::Normal(_))) => {
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
                 out.pop();
             }
             other => out.push(other),
@@ -192,12 +194,21 @@ impl Config {
     pub fn from_file(file: ConfigFile, source: &SourceFile) -> Result<Self, Vec<Diagnostic>> {
         let mut errors = Vec::new();
         let base = source.path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { normalize(&base.join(p)) };
+        let resolve = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                normalize(&base.join(p))
+            }
+        };
 
         let mut addr = |field: &str, value: &str| match value.parse::<SocketAddr>() {
             Ok(a) => Some(a),
             Err(_) => {
-                errors.push(source.at(field, format!("invalid listen address `{value}`: expected IP:PORT")));
+                errors.push(source.at(
+                    field,
+                    format!("invalid listen address `{value}`: expected IP:PORT"),
+                ));
                 None
             }
         };
@@ -221,7 +232,10 @@ impl Config {
             if upstream.address.parse::<SocketAddr>().is_err() && !upstream.address.contains(':') {
                 errors.push(source.at(
                     &format!("upstreams.{name}.address"),
-                    format!("invalid upstream address `{}`: expected HOST:PORT", upstream.address),
+                    format!(
+                        "invalid upstream address `{}`: expected HOST:PORT",
+                        upstream.address
+                    ),
                 ));
             }
         }
@@ -232,7 +246,10 @@ impl Config {
         match (listen, admin_listen) {
             (Some(listen), Some(admin_listen)) if errors.is_empty() => {
                 if listen == admin_listen && listen.port() != 0 {
-                    return Err(vec![source.at("admin.listen", "admin.listen must differ from server.listen")]);
+                    return Err(vec![source.at(
+                        "admin.listen",
+                        "admin.listen must differ from server.listen",
+                    )]);
                 }
                 Ok(Self {
                     policy_dir: resolve(&file.policy_dir),
@@ -251,7 +268,9 @@ impl Config {
 
     pub fn threads(&self) -> usize {
         match self.file.server.threads {
-            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
             n => n,
         }
     }

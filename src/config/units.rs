@@ -30,7 +30,11 @@ impl FromStr for ByteSize {
             "GiB" => 1 << 30,
             "kB" | "KB" => 1_000,
             "MB" => 1_000_000,
-            other => return Err(format!("invalid size unit `{other}` in `{s}`: use B, KiB, MiB, GiB, kB or MB")),
+            other => {
+                return Err(format!(
+                    "invalid size unit `{other}` in `{s}`: use B, KiB, MiB, GiB, kB or MB"
+                ));
+            }
         };
         number
             .checked_mul(factor)
@@ -95,7 +99,9 @@ impl FromStr for RateSpec {
             other => humantime::parse_duration(other).map_err(|_| bad())?,
         };
         if count == 0 || period.is_zero() {
-            return Err(format!("invalid rate `{s}`: count and period must be positive"));
+            return Err(format!(
+                "invalid rate `{s}`: count and period must be positive"
+            ));
         }
         Ok(RateSpec { count, period })
     }
@@ -103,7 +109,9 @@ impl FromStr for RateSpec {
 
 impl<'de> Deserialize<'de> for RateSpec {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 

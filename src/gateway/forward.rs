@@ -6,12 +6,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
+use frontdesk_resilience::{
+    Outcome as Observed, RetryBudget, RetryContext, RetryDecision, RetryPolicy, Timeouts,
+};
+use frontdesk_store::Clock;
 use pingora::connectors::http::Connector;
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::*;
 use pingora::protocols::http::client::HttpSession;
-use frontdesk_resilience::{Outcome as Observed, RetryBudget, RetryContext, RetryDecision, RetryPolicy, Timeouts};
-use frontdesk_store::Clock;
 
 use super::proxy::write_reply;
 use crate::app::App;
@@ -50,13 +52,22 @@ enum Attempt {
     /// The answer (of this status) went to the client.
     Answered(u16),
     /// Failed in a way the retry policy allows repeating, after this pause.
-    Retry { observed: Observed, after: std::time::Duration },
+    Retry {
+        observed: Observed,
+        after: std::time::Duration,
+    },
     /// Failed for good. `started_answer`: part of the answer already reached the client.
-    Failed { observed: Observed, started_answer: bool },
+    Failed {
+        observed: Observed,
+        started_answer: bool,
+    },
 }
 
 impl Forwarder {
-    pub fn new(upstreams: &std::collections::BTreeMap<String, UpstreamDef>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        upstreams: &std::collections::BTreeMap<String, UpstreamDef>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let targets = upstreams
             .iter()
             .map(|(name, def)| {
@@ -68,10 +79,11 @@ impl Forwarder {
                 peer.options.write_timeout = Some(t.write);
                 peer.options.idle_timeout = Some(t.idle);
                 // Checked by `Config::load`, so the default budget is only a formality here.
-                let budget = def
-                    .retry
-                    .budget(clock.clone())
-                    .unwrap_or_else(|_| RetryPolicy::default().budget(clock.clone()).unwrap_or_else(|_| unreachable!("default budget is valid")));
+                let budget = def.retry.budget(clock.clone()).unwrap_or_else(|_| {
+                    RetryPolicy::default()
+                        .budget(clock.clone())
+                        .unwrap_or_else(|_| unreachable!("default budget is valid"))
+                });
                 let target = Target {
                     peer,
                     timeouts: t,
@@ -113,8 +125,15 @@ impl Forwarder {
             attempts_made += 1;
             let permit = match breaker.as_ref().map(|b| b.try_acquire()) {
                 Some(Err(rejected)) => {
-                    UPSTREAM_REQUESTS.with_label_values(&[name, "rejected"]).inc();
-                    return refuse(session, Refusal::UpstreamUnavailable, Some(rejected.retry_after_secs())).await;
+                    UPSTREAM_REQUESTS
+                        .with_label_values(&[name, "rejected"])
+                        .inc();
+                    return refuse(
+                        session,
+                        Refusal::UpstreamUnavailable,
+                        Some(rejected.retry_after_secs()),
+                    )
+                    .await;
                 }
                 Some(Ok(permit)) => Some(permit),
                 None => None,
@@ -135,14 +154,21 @@ impl Forwarder {
             let started = Instant::now();
             let remaining = deadline.saturating_duration_since(started);
             let attempt = self.attempt(target, session, &forward.body, &retry_after);
-            let result = tokio::time::timeout(remaining, attempt).await.unwrap_or(Attempt::Failed {
-                observed: Observed::Timeout,
-                started_answer: false,
-            });
+            let result =
+                tokio::time::timeout(remaining, attempt)
+                    .await
+                    .unwrap_or(Attempt::Failed {
+                        observed: Observed::Timeout,
+                        started_answer: false,
+                    });
             let elapsed = started.elapsed();
-            UPSTREAM_DURATION.with_label_values(&[name]).observe(elapsed.as_secs_f64());
+            UPSTREAM_DURATION
+                .with_label_values(&[name])
+                .observe(elapsed.as_secs_f64());
             let observed = match &result {
-                Attempt::Answered(status) if *status >= 500 || *status == 429 => Observed::Status(*status),
+                Attempt::Answered(status) if *status >= 500 || *status == 429 => {
+                    Observed::Status(*status)
+                }
                 Attempt::Answered(_) => Observed::Success,
                 Attempt::Retry { observed, .. } | Attempt::Failed { observed, .. } => *observed,
             };
@@ -158,18 +184,35 @@ impl Forwarder {
             match result {
                 Attempt::Answered(status) => return status,
                 Attempt::Retry { after, .. } => {
-                    tracing::warn!(upstream = name, attempts_made, outcome, "upstream attempt failed; retrying");
+                    tracing::warn!(
+                        upstream = name,
+                        attempts_made,
+                        outcome,
+                        "upstream attempt failed; retrying"
+                    );
                     tokio::time::sleep(after).await;
                 }
-                Attempt::Failed { started_answer: true, .. } => {
+                Attempt::Failed {
+                    started_answer: true,
+                    ..
+                } => {
                     // Part of the answer already went out: all that is left is to cut it.
                     tracing::warn!(upstream = name, outcome, "upstream failed mid-answer");
                     session.set_keepalive(None);
                     return 502;
                 }
                 Attempt::Failed { observed, .. } => {
-                    tracing::warn!(upstream = name, attempts_made, outcome, "upstream exchange failed");
-                    let refusal = if observed == Observed::Timeout { Refusal::UpstreamTimeout } else { Refusal::UpstreamFailed };
+                    tracing::warn!(
+                        upstream = name,
+                        attempts_made,
+                        outcome,
+                        "upstream exchange failed"
+                    );
+                    let refusal = if observed == Observed::Timeout {
+                        Refusal::UpstreamTimeout
+                    } else {
+                        Refusal::UpstreamFailed
+                    };
                     return refuse(session, refusal, None).await;
                 }
             }
@@ -193,7 +236,9 @@ impl Forwarder {
             },
         };
         let classify = |e: &pingora::Error| match e.etype() {
-            ErrorType::ReadTimedout | ErrorType::WriteTimedout | ErrorType::ConnectTimedout => Observed::Timeout,
+            ErrorType::ReadTimedout | ErrorType::WriteTimedout | ErrorType::ConnectTimedout => {
+                Observed::Timeout
+            }
             _ => Observed::ConnectError,
         };
         let mut upstream = match self.connector.get_http_session(&target.peer).await {
@@ -230,7 +275,9 @@ impl Forwarder {
         }
         let response = downstream_response(response);
         let streamed = async {
-            session.write_response_header(Box::new(response), false).await?;
+            session
+                .write_response_header(Box::new(response), false)
+                .await?;
             while let Some(chunk) = upstream.read_response_body().await? {
                 session.write_response_body(Some(chunk), false).await?;
             }
@@ -249,7 +296,9 @@ impl Forwarder {
     }
 
     async fn release(&self, upstream: HttpSession, target: &Target) {
-        self.connector.release_http_session(upstream, &target.peer, Some(target.timeouts.idle)).await;
+        self.connector
+            .release_http_session(upstream, &target.peer, Some(target.timeouts.idle))
+            .await;
     }
 }
 
@@ -262,7 +311,11 @@ fn upstream_request(session: &Session, host: &str, body_len: usize) -> Result<Re
     request.insert_header("content-length", body_len.to_string())?;
     request.insert_header("host", host)?;
     if let Some(peer) = session.client_addr().and_then(|a| a.as_inet()) {
-        let xff = match original.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        let xff = match original
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+        {
             Some(prior) => format!("{prior}, {}", peer.ip()),
             None => peer.ip().to_string(),
         };

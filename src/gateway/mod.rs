@@ -20,7 +20,10 @@ use proxy::Gateway;
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot listen on {addr}: {source} (is another process using the port?)")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// Fails loudly when a listen address is taken: Pingora itself would retry for 30 s and then
@@ -52,7 +55,11 @@ pub fn serve(app: Arc<App>, shutdown: Box<dyn ShutdownSignalWatch>) -> Result<()
         app: app.clone(),
         forwarder: Forwarder::new(&config.file.upstreams, app.clock.clone()),
     };
-    let mut traffic = pingora::proxy::http_proxy_service_with_name(&server.configuration, gateway, "frontdesk-traffic");
+    let mut traffic = pingora::proxy::http_proxy_service_with_name(
+        &server.configuration,
+        gateway,
+        "frontdesk-traffic",
+    );
     traffic.add_tcp(&config.listen.to_string());
     traffic.threads = Some(config.threads());
 
@@ -64,7 +71,9 @@ pub fn serve(app: Arc<App>, shutdown: Box<dyn ShutdownSignalWatch>) -> Result<()
     server.add_service(admin);
     app.lifecycle.mark_ready();
     tracing::info!(listen = %config.listen, admin = %config.admin_listen, threads = config.threads(), "frontdesk serving");
-    server.run(RunArgs { shutdown_signal: shutdown });
+    server.run(RunArgs {
+        shutdown_signal: shutdown,
+    });
     tracing::info!("frontdesk stopped");
     Ok(())
 }

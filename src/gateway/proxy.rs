@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
-use pingora::prelude::*;
 use pingora::http::ResponseHeader;
+use pingora::prelude::*;
 
 use super::forward::Forwarder;
 use crate::app::{App, InFlight};
@@ -68,21 +68,40 @@ impl ProxyHttp for Gateway {
         Ok(true)
     }
 
-    async fn upstream_peer(&self, _session: &mut Session, _ctx: &mut Self::CTX) -> Result<Box<HttpPeer>> {
+    async fn upstream_peer(
+        &self,
+        _session: &mut Session,
+        _ctx: &mut Self::CTX,
+    ) -> Result<Box<HttpPeer>> {
         // Every request is answered or forwarded in `request_filter`.
-        Err(Error::explain(ErrorType::InternalError, "no upstream selection outside request_filter"))
+        Err(Error::explain(
+            ErrorType::InternalError,
+            "no upstream selection outside request_filter",
+        ))
     }
 
-    async fn logging(&self, session: &mut Session, error: Option<&pingora::Error>, ctx: &mut Self::CTX) {
+    async fn logging(
+        &self,
+        session: &mut Session,
+        error: Option<&pingora::Error>,
+        ctx: &mut Self::CTX,
+    ) {
         let route = ctx.route.as_deref().unwrap_or("none");
         let status = if ctx.status == 0 {
-            session.response_written().map(|r| r.status.as_u16()).unwrap_or(0)
+            session
+                .response_written()
+                .map(|r| r.status.as_u16())
+                .unwrap_or(0)
         } else {
             ctx.status
         };
         let elapsed = ctx.started.elapsed();
-        REQUESTS.with_label_values(&[route, &status.to_string()]).inc();
-        REQUEST_DURATION.with_label_values(&[route]).observe(elapsed.as_secs_f64());
+        REQUESTS
+            .with_label_values(&[route, &status.to_string()])
+            .inc();
+        REQUEST_DURATION
+            .with_label_values(&[route])
+            .observe(elapsed.as_secs_f64());
         let method = session.req_header().method.as_str().to_string();
         tracing::info!(
             target: "access",
@@ -99,7 +118,11 @@ impl ProxyHttp for Gateway {
 }
 
 impl Gateway {
-    async fn handle(&self, session: &mut Session, ctx: &mut RequestCtx) -> std::result::Result<Outcome, Reply> {
+    async fn handle(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> std::result::Result<Outcome, Reply> {
         if has_ambiguous_length(session) {
             return Err(Refusal::AmbiguousLength.reply());
         }
@@ -135,7 +158,8 @@ impl Gateway {
             .map(|a| a.ip())
             .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
         let headers = session.req_header().headers.clone();
-        let client_ip = stages::client_ip::client_ip(peer, &headers, &self.app.config().trusted_proxies);
+        let client_ip =
+            stages::client_ip::client_ip(peer, &headers, &self.app.config().trusted_proxies);
         let incoming = Incoming {
             method,
             path,
@@ -163,7 +187,11 @@ fn has_ambiguous_length(session: &Session) -> bool {
 }
 
 /// Reads the whole body, refusing it with 413 as soon as it crosses `limit`.
-async fn read_body(session: &mut Session, limit: u64, declared: Option<u64>) -> std::result::Result<Bytes, Reply> {
+async fn read_body(
+    session: &mut Session,
+    limit: u64,
+    declared: Option<u64>,
+) -> std::result::Result<Bytes, Reply> {
     let capacity = declared.unwrap_or(0).min(limit) as usize;
     let mut body = BytesMut::with_capacity(capacity);
     loop {
@@ -194,7 +222,9 @@ pub async fn write_reply(session: &mut Session, reply: Reply) -> Result<()> {
         header.insert_header(name, value)?;
     }
     let empty = reply.body.is_empty();
-    session.write_response_header(Box::new(header), empty).await?;
+    session
+        .write_response_header(Box::new(header), empty)
+        .await?;
     if !empty {
         session.write_response_body(Some(reply.body), true).await?;
     }

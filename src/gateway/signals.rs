@@ -58,13 +58,20 @@ impl SignalWatch {
     async fn drain(&self) -> ShutdownSignal {
         self.app.lifecycle.start_draining();
         let deadline = Instant::now() + self.grace;
-        tracing::info!(in_flight = self.app.lifecycle.in_flight(), grace_ms = self.grace.as_millis() as u64, "draining");
+        tracing::info!(
+            in_flight = self.app.lifecycle.in_flight(),
+            grace_ms = self.grace.as_millis() as u64,
+            "draining"
+        );
         while self.app.lifecycle.in_flight() > 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let left = self.app.lifecycle.in_flight();
         if left > 0 {
-            tracing::warn!(in_flight = left, "grace period over; closing remaining requests");
+            tracing::warn!(
+                in_flight = left,
+                "grace period over; closing remaining requests"
+            );
         }
         ShutdownSignal::FastShutdown
     }

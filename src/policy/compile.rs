@@ -67,10 +67,17 @@ pub fn compile(config: &Config) -> Result<Policy, Vec<Diagnostic>> {
             if let Some((methods, pattern, route)) = compiler.route(source, index, def) {
                 let overlap = seen.iter().find(|(name, m, p, _, _)| {
                     (name == &def.name)
-                        || (p.same_shape(&pattern) && (m.is_empty() || methods.is_empty() || m.iter().any(|x| methods.contains(x))))
+                        || (p.same_shape(&pattern)
+                            && (m.is_empty()
+                                || methods.is_empty()
+                                || m.iter().any(|x| methods.contains(x))))
                 });
                 if let Some((other, _, _, other_source, other_index)) = overlap {
-                    let what = if other == &def.name { "duplicate route name" } else { "route overlaps" };
+                    let what = if other == &def.name {
+                        "duplicate route name"
+                    } else {
+                        "route overlaps"
+                    };
                     let line = other_source.at(&format!("routes[{other_index}]"), "").line;
                     compiler.errors.push(source.at(
                         &format!("routes[{index}]"),
@@ -81,7 +88,13 @@ pub fn compile(config: &Config) -> Result<Policy, Vec<Diagnostic>> {
                     ));
                     continue;
                 }
-                seen.push((def.name.clone(), methods.clone(), pattern.clone(), source, index));
+                seen.push((
+                    def.name.clone(),
+                    methods.clone(),
+                    pattern.clone(),
+                    source,
+                    index,
+                ));
                 entries.push((methods, pattern, Arc::new(route)));
             }
         }
@@ -131,7 +144,10 @@ fn read_policy_files(dir: &Path, errors: &mut Vec<Diagnostic>) -> Vec<SourceFile
         .collect()
 }
 
-fn compile_tenants(source: &SourceFile, errors: &mut Vec<Diagnostic>) -> Option<frontdesk_booking::TenantDirectory> {
+fn compile_tenants(
+    source: &SourceFile,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<frontdesk_booking::TenantDirectory> {
     let file: frontdesk_booking::TenantsFile = source.parse().map_err(|d| errors.push(d)).ok()?;
     match frontdesk_booking::TenantDirectory::compile(&file) {
         Ok(dir) => Some(dir),
@@ -157,7 +173,10 @@ impl Compiler<'_> {
     fn define(&mut self, source: &SourceFile, section: &str, name: &str) -> bool {
         let key = format!("{section}.{name}");
         if let Some(first) = self.defined.get(&key) {
-            let msg = format!("`{name}` is already defined in {} (section `{section}`)", first.display());
+            let msg = format!(
+                "`{name}` is already defined in {} (section `{section}`)",
+                first.display()
+            );
             self.errors.push(source.at(&key, msg));
             return false;
         }
@@ -172,7 +191,9 @@ impl Compiler<'_> {
                     Ok(limit) => {
                         self.limits.insert(name.clone(), Arc::new(limit));
                     }
-                    Err((field, msg)) => self.errors.push(source.at(&format!("limits.{name}.{field}"), msg)),
+                    Err((field, msg)) => self
+                        .errors
+                        .push(source.at(&format!("limits.{name}.{field}"), msg)),
                 }
             }
         }
@@ -182,7 +203,9 @@ impl Compiler<'_> {
                     Ok(r) => {
                         self.redaction.insert(name.clone(), Arc::new(r));
                     }
-                    Err(e) => self.errors.push(source.at(&format!("redaction.{name}"), e.to_string())),
+                    Err(e) => self
+                        .errors
+                        .push(source.at(&format!("redaction.{name}"), e.to_string())),
                 }
             }
         }
@@ -196,7 +219,8 @@ impl Compiler<'_> {
                     Err(problems) => {
                         for p in problems {
                             let path = format!("schemas.{name}.{}", p.path);
-                            self.errors.push(source.at(&path, format!("schema `{name}`: {}", p.kind)));
+                            self.errors
+                                .push(source.at(&path, format!("schema `{name}`: {}", p.kind)));
                         }
                     }
                 }
@@ -221,14 +245,18 @@ impl Compiler<'_> {
                     }
                 }
                 if def.scheme != AuthScheme::None && def.keys.is_empty() {
-                    self.errors.push(source.at(&at("keys"), format!("auth `{name}` needs at least one key")));
+                    self.errors.push(
+                        source.at(&at("keys"), format!("auth `{name}` needs at least one key")),
+                    );
                 }
                 let failure_limit = match &def.failure_limit {
                     None => None,
                     Some(limit) => match self.limits.get(limit) {
                         Some(l) => Some(l.clone()),
                         None => {
-                            self.errors.push(source.at(&at("failure_limit"), format!("unknown limit `{limit}`")));
+                            self.errors.push(
+                                source.at(&at("failure_limit"), format!("unknown limit `{limit}`")),
+                            );
                             None
                         }
                     },
@@ -236,7 +264,10 @@ impl Compiler<'_> {
                 if let Some(l) = &failure_limit
                     && (l.key.uses_tenant() || l.key.uses_body())
                 {
-                    let msg = format!("failure limit `{}` runs before authentication: its key may not use tenant or body", l.name);
+                    let msg = format!(
+                        "failure limit `{}` runs before authentication: its key may not use tenant or body",
+                        l.name
+                    );
                     self.errors.push(source.at(&at("failure_limit"), msg));
                 }
                 let stage = AuthStage {
@@ -253,7 +284,14 @@ impl Compiler<'_> {
         }
     }
 
-    fn lookup<T: Clone>(&mut self, map: &HashMap<String, T>, kind: &str, name: &str, source: &SourceFile, path: &str) -> Option<T> {
+    fn lookup<T: Clone>(
+        &mut self,
+        map: &HashMap<String, T>,
+        kind: &str,
+        name: &str,
+        source: &SourceFile,
+        path: &str,
+    ) -> Option<T> {
         let found = map.get(name).cloned();
         if found.is_none() {
             let mut known: Vec<&String> = map.keys().collect();
@@ -261,49 +299,103 @@ impl Compiler<'_> {
             let known = if known.is_empty() {
                 "none is defined".to_string()
             } else {
-                format!("known: {}", known.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))
+                format!(
+                    "known: {}",
+                    known
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             };
-            self.errors.push(source.at(path, format!("unknown {kind} `{name}` ({known})")));
+            self.errors
+                .push(source.at(path, format!("unknown {kind} `{name}` ({known})")));
         }
         found
     }
 
     fn template(&mut self, source: &SourceFile, path: &str, text: &str) -> Option<KeyTemplate> {
-        KeyTemplate::parse(text).map_err(|msg| self.errors.push(source.at(path, msg))).ok()
+        KeyTemplate::parse(text)
+            .map_err(|msg| self.errors.push(source.at(path, msg)))
+            .ok()
     }
 
-    fn route(&mut self, source: &SourceFile, index: usize, def: &RouteDef) -> Option<(Vec<http::Method>, PathPattern, Route)> {
+    fn route(
+        &mut self,
+        source: &SourceFile,
+        index: usize,
+        def: &RouteDef,
+    ) -> Option<(Vec<http::Method>, PathPattern, Route)> {
         let at = |field: &str| format!("routes[{index}].{field}");
         let before = self.errors.len();
 
-        let pattern = PathPattern::parse(&def.matcher.path).map_err(|m| self.errors.push(source.at(&at("match.path"), m))).ok();
+        let pattern = PathPattern::parse(&def.matcher.path)
+            .map_err(|m| self.errors.push(source.at(&at("match.path"), m)))
+            .ok();
         let mut methods = Vec::new();
-        for m in def.matcher.method.as_ref().map(|m| m.to_vec()).unwrap_or_default() {
+        for m in def
+            .matcher
+            .method
+            .as_ref()
+            .map(|m| m.to_vec())
+            .unwrap_or_default()
+        {
             match http::Method::from_bytes(m.to_ascii_uppercase().as_bytes()) {
                 Ok(method) => methods.push(method),
-                Err(_) => self.errors.push(source.at(&at("match.method"), format!("invalid method `{m}`"))),
+                Err(_) => self
+                    .errors
+                    .push(source.at(&at("match.method"), format!("invalid method `{m}`"))),
             }
         }
-        if def.name.is_empty() || !def.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-            self.errors.push(source.at(&at("name"), "route names use letters, digits, `_` and `-`"));
+        if def.name.is_empty()
+            || !def
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            self.errors
+                .push(source.at(&at("name"), "route names use letters, digits, `_` and `-`"));
         }
         let body_limit = def.body_limit.map(|b| b.0).unwrap_or(DEFAULT_BODY_LIMIT);
         if body_limit > MAX_BODY_LIMIT {
-            self.errors.push(source.at(&at("body_limit"), format!("body_limit {body_limit} exceeds the maximum of 64MiB")));
+            self.errors.push(source.at(
+                &at("body_limit"),
+                format!("body_limit {body_limit} exceeds the maximum of 64MiB"),
+            ));
         }
 
-        let auth = def.auth.as_ref().and_then(|n| self.lookup(&self.auth.clone(), "auth", n, source, &at("auth")));
+        let auth = def
+            .auth
+            .as_ref()
+            .and_then(|n| self.lookup(&self.auth.clone(), "auth", n, source, &at("auth")));
         let limits: Vec<Arc<Limit>> = def
             .limits
             .iter()
             .enumerate()
-            .filter_map(|(i, n)| self.lookup(&self.limits.clone(), "limit", n, source, &at(&format!("limits[{i}]"))))
+            .filter_map(|(i, n)| {
+                self.lookup(
+                    &self.limits.clone(),
+                    "limit",
+                    n,
+                    source,
+                    &at(&format!("limits[{i}]")),
+                )
+            })
             .collect();
-        let redact = def.redact.as_ref().and_then(|n| self.lookup(&self.redaction.clone(), "redaction profile", n, source, &at("redact")));
+        let redact = def.redact.as_ref().and_then(|n| {
+            self.lookup(
+                &self.redaction.clone(),
+                "redaction profile",
+                n,
+                source,
+                &at("redact"),
+            )
+        });
 
         let tenant = def.tenant.as_ref().map(|t| {
             let mut tpl = |field: &str, text: &Option<String>| {
-                text.as_ref().and_then(|s| self.template(source, &at(&format!("tenant.{field}")), s))
+                text.as_ref()
+                    .and_then(|s| self.template(source, &at(&format!("tenant.{field}")), s))
             };
             TenantSource {
                 agent_id: tpl("agent_id", &t.agent_id),
@@ -317,39 +409,67 @@ impl Compiler<'_> {
             && t.number.is_none()
             && t.id.is_none()
         {
-            self.errors.push(source.at(&at("tenant"), "tenant needs at least one of agent_id, number, id"));
+            self.errors.push(source.at(
+                &at("tenant"),
+                "tenant needs at least one of agent_id, number, id",
+            ));
         }
         if tenant.is_none()
             && let Some(l) = limits.iter().find(|l| l.key.uses_tenant())
         {
-            let msg = format!("limit `{}` keys on {{tenant}} but the route has no `tenant` source", l.name);
+            let msg = format!(
+                "limit `{}` keys on {{tenant}} but the route has no `tenant` source",
+                l.name
+            );
             self.errors.push(source.at(&at("limits"), msg));
         }
         if (!def.json)
             && let Some(l) = limits.iter().find(|l| l.key.uses_body())
         {
-            let msg = format!("limit `{}` reads the body but the route is not `json: true`", l.name);
+            let msg = format!(
+                "limit `{}` reads the body but the route is not `json: true`",
+                l.name
+            );
             self.errors.push(source.at(&at("limits"), msg));
         }
 
         let validate = def.validate.as_ref().map(|v| {
             if !def.json {
-                self.errors.push(source.at(&at("validate"), "validation needs `json: true`"));
+                self.errors
+                    .push(source.at(&at("validate"), "validation needs `json: true`"));
             }
-            let schema = v.schema.as_ref().and_then(|n| self.lookup(&self.schemas.clone(), "schema", n, source, &at("validate.schema")));
+            let schema = v.schema.as_ref().and_then(|n| {
+                self.lookup(
+                    &self.schemas.clone(),
+                    "schema",
+                    n,
+                    source,
+                    &at("validate.schema"),
+                )
+            });
             let by_function: BTreeMap<String, Arc<frontdesk_validate::Schema>> = v
                 .by_function
                 .iter()
                 .filter_map(|(f, n)| {
                     let path = at(&format!("validate.by_function.{f}"));
-                    self.lookup(&self.schemas.clone(), "schema", n, source, &path).map(|s| (f.clone(), s))
+                    self.lookup(&self.schemas.clone(), "schema", n, source, &path)
+                        .map(|s| (f.clone(), s))
                 })
                 .collect();
             if schema.is_none() && v.by_function.is_empty() {
-                self.errors.push(source.at(&at("validate"), "validate needs `schema` or `by_function`"));
+                self.errors
+                    .push(source.at(&at("validate"), "validate needs `schema` or `by_function`"));
             }
-            let function = self.template(source, &at("validate.function"), v.function.as_deref().unwrap_or("{param.name|body.name}"));
-            let at_path = v.at.as_ref().and_then(|p| parse_body_path(p).map_err(|m| self.errors.push(source.at(&at("validate.at"), m))).ok());
+            let function = self.template(
+                source,
+                &at("validate.function"),
+                v.function.as_deref().unwrap_or("{param.name|body.name}"),
+            );
+            let at_path = v.at.as_ref().and_then(|p| {
+                parse_body_path(p)
+                    .map_err(|m| self.errors.push(source.at(&at("validate.at"), m)))
+                    .ok()
+            });
             Validation {
                 schema,
                 by_function,
@@ -361,7 +481,8 @@ impl Compiler<'_> {
         let dedupe = def.dedupe.as_ref().and_then(|d| {
             let key = self.template(source, &at("dedupe.key"), &d.key)?;
             if d.ttl.is_zero() {
-                self.errors.push(source.at(&at("dedupe.ttl"), "dedupe ttl must be positive"));
+                self.errors
+                    .push(source.at(&at("dedupe.ttl"), "dedupe ttl must be positive"));
             }
             Some(Dedupe {
                 key,
@@ -372,31 +493,45 @@ impl Compiler<'_> {
         });
 
         let ack_status = def.ack_status.unwrap_or(204);
-        for (field, status) in [("ack_status", Some(ack_status)), ("dedupe.status", def.dedupe.as_ref().and_then(|d| d.status))] {
+        for (field, status) in [
+            ("ack_status", Some(ack_status)),
+            ("dedupe.status", def.dedupe.as_ref().and_then(|d| d.status)),
+        ] {
             if let Some(s) = status
                 && !(200..300).contains(&s)
             {
-                self.errors.push(source.at(&at(field), format!("status {s} is not a 2xx: senders would retry")));
+                self.errors.push(source.at(
+                    &at(field),
+                    format!("status {s} is not a 2xx: senders would retry"),
+                ));
             }
         }
 
         let dispatch = match (def.handler, &def.upstream) {
             (Some(_), Some(_)) => {
-                self.errors.push(source.at(&at("upstream"), "a route has either a `handler` or an `upstream`, not both"));
+                self.errors.push(source.at(
+                    &at("upstream"),
+                    "a route has either a `handler` or an `upstream`, not both",
+                ));
                 None
             }
             (Some(HandlerKind::Booking), None) => {
                 if !def.json {
-                    self.errors.push(source.at(&at("handler"), "the booking handler needs `json: true`"));
+                    self.errors
+                        .push(source.at(&at("handler"), "the booking handler needs `json: true`"));
                 }
                 Some(Dispatch::Booking)
             }
             (None, Some(name)) => match self.config.file.upstreams.get(name) {
-                Some(_) => Some(Dispatch::Forward { upstream: name.clone() }),
+                Some(_) => Some(Dispatch::Forward {
+                    upstream: name.clone(),
+                }),
                 None if def.upstream_optional => Some(Dispatch::Ack { status: ack_status }),
                 None => {
                     let known: Vec<&String> = self.config.file.upstreams.keys().collect();
-                    let msg = format!("unknown upstream `{name}` (configured: {known:?}); set `upstream_optional: true` to acknowledge instead");
+                    let msg = format!(
+                        "unknown upstream `{name}` (configured: {known:?}); set `upstream_optional: true` to acknowledge instead"
+                    );
                     self.errors.push(source.at(&at("upstream"), msg));
                     None
                 }
@@ -451,7 +586,12 @@ fn compile_limit(name: &str, def: &LimitDef) -> Result<Limit, (&'static str, Str
 /// Things `check` points out that are allowed but probably not meant.
 pub fn warnings(config: &Config) -> Vec<String> {
     let mut out = Vec::new();
-    let token_configured = config.file.admin.token.as_ref().is_some_and(|t| matches!(t.resolve(), Ok(Some(_))));
+    let token_configured = config
+        .file
+        .admin
+        .token
+        .as_ref()
+        .is_some_and(|t| matches!(t.resolve(), Ok(Some(_))));
     if !config.admin_listen.ip().is_loopback() && !token_configured {
         out.push(format!(
             "admin listener {} is not loopback and no admin token is set: mutating admin endpoints are refused",

@@ -162,12 +162,16 @@ impl PolicyHandle {
                 self.current.store(policy.clone());
                 status.loaded_at = now;
                 status.last_error = None;
-                crate::telemetry::metrics::POLICY_RELOADS.with_label_values(&["success"]).inc();
+                crate::telemetry::metrics::POLICY_RELOADS
+                    .with_label_values(&["success"])
+                    .inc();
                 tracing::info!(trigger, hash = %policy.hash, changed, routes = policy.routes.len(), "policy reloaded");
                 Ok(policy)
             }
             Err(errors) => {
-                crate::telemetry::metrics::POLICY_RELOADS.with_label_values(&["error"]).inc();
+                crate::telemetry::metrics::POLICY_RELOADS
+                    .with_label_values(&["error"])
+                    .inc();
                 for e in &errors {
                     tracing::error!(trigger, error = %e, "policy reload refused; the previous policy keeps serving");
                 }

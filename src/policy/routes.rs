@@ -25,7 +25,11 @@ impl PathPattern {
             .ok_or_else(|| format!("path `{pattern}` must start with `/`"))?;
         let mut segments = Vec::new();
         let mut tail = false;
-        let pieces: Vec<&str> = if rest.is_empty() { Vec::new() } else { rest.split('/').collect() };
+        let pieces: Vec<&str> = if rest.is_empty() {
+            Vec::new()
+        } else {
+            rest.split('/').collect()
+        };
         for (i, piece) in pieces.iter().enumerate() {
             if *piece == "*" {
                 if i + 1 != pieces.len() {
@@ -49,13 +53,16 @@ impl PathPattern {
     /// Matches `path`, returning its parameters.
     pub fn matches(&self, path: &str) -> Option<Vec<(String, String)>> {
         let path = path.strip_prefix('/')?;
-        let mut pieces = if path.is_empty() { "".split('/').skip(1) } else { path.split('/').skip(0) };
+        // "/" has no segments; split would yield one empty piece.
+        let mut pieces = path.split('/').filter(|_| !path.is_empty());
         let mut params = Vec::new();
         for segment in &self.segments {
             let piece = pieces.next()?;
             match segment {
                 Segment::Literal(lit) if lit == piece => {}
-                Segment::Param(name) if !piece.is_empty() => params.push((name.clone(), piece.to_string())),
+                Segment::Param(name) if !piece.is_empty() => {
+                    params.push((name.clone(), piece.to_string()))
+                }
                 _ => return None,
             }
         }
@@ -70,11 +77,15 @@ impl PathPattern {
     pub fn same_shape(&self, other: &Self) -> bool {
         self.tail == other.tail
             && self.segments.len() == other.segments.len()
-            && self.segments.iter().zip(&other.segments).all(|pair| match pair {
-                (Segment::Literal(a), Segment::Literal(b)) => a == b,
-                (Segment::Param(_), Segment::Param(_)) => true,
-                _ => false,
-            })
+            && self
+                .segments
+                .iter()
+                .zip(&other.segments)
+                .all(|pair| match pair {
+                    (Segment::Literal(a), Segment::Literal(b)) => a == b,
+                    (Segment::Param(_), Segment::Param(_)) => true,
+                    _ => false,
+                })
     }
 
     /// Sort key: more specific first (literal < param per segment, then longer, then no tail).
@@ -101,7 +112,7 @@ pub struct RouteTable<R> {
 impl<R> RouteTable<R> {
     /// `methods` empty means any method.
     pub fn new(mut entries: Vec<(Vec<http::Method>, PathPattern, R)>) -> Self {
-        entries.sort_by(|a, b| a.1.specificity().cmp(&b.1.specificity()));
+        entries.sort_by_key(|entry| entry.1.specificity());
         Self { entries }
     }
 
@@ -135,7 +146,10 @@ mod tests {
     #[test]
     fn exact_param_and_tail() {
         let p = PathPattern::parse("/retell/function/{name}").unwrap();
-        assert_eq!(p.matches("/retell/function/book").unwrap(), vec![("name".into(), "book".into())]);
+        assert_eq!(
+            p.matches("/retell/function/book").unwrap(),
+            vec![("name".into(), "book".into())]
+        );
         assert!(p.matches("/retell/function").is_none());
         assert!(p.matches("/retell/function/").is_none());
         assert!(p.matches("/retell/function/a/b").is_none());
@@ -153,7 +167,11 @@ mod tests {
         let table = RouteTable::new(vec![
             (vec![], PathPattern::parse("/*").unwrap(), "tail"),
             (vec![], PathPattern::parse("/a/{x}").unwrap(), "param"),
-            (vec![Method::POST], PathPattern::parse("/a/b").unwrap(), "literal"),
+            (
+                vec![Method::POST],
+                PathPattern::parse("/a/b").unwrap(),
+                "literal",
+            ),
         ]);
         assert_eq!(*table.find(&Method::POST, "/a/b").unwrap().0, "literal");
         assert_eq!(*table.find(&Method::GET, "/a/b").unwrap().0, "param");
@@ -165,6 +183,10 @@ mod tests {
         for bad in ["nope", "/a/*/b", "/a/{}", "/a//b", "/a/{x-y}"] {
             assert!(PathPattern::parse(bad).is_err(), "{bad}");
         }
-        assert!(PathPattern::parse("/a/{x}").unwrap().same_shape(&PathPattern::parse("/a/{y}").unwrap()));
+        assert!(
+            PathPattern::parse("/a/{x}")
+                .unwrap()
+                .same_shape(&PathPattern::parse("/a/{y}").unwrap())
+        );
     }
 }

@@ -81,7 +81,9 @@ impl KeyTemplate {
             }
         }
         if parts.iter().all(|p| matches!(p, Part::Literal(_))) {
-            return Err(format!("template `{template}` has no `{{...}}` part, so every request would share one key"));
+            return Err(format!(
+                "template `{template}` has no `{{...}}` part, so every request would share one key"
+            ));
         }
         Ok(Self { parts })
     }
@@ -237,7 +239,10 @@ mod tests {
         assert_eq!(t.render(&view(&headers, Some(&body)), "_"), "abc:demo");
         headers.insert("x-retell-call-id", "hdr".parse().unwrap());
         assert_eq!(t.render(&view(&headers, None), "_"), "hdr:demo");
-        assert_eq!(t.render(&view(&HeaderMap::new(), None), "none"), "none:demo");
+        assert_eq!(
+            t.render(&view(&HeaderMap::new(), None), "none"),
+            "none:demo"
+        );
     }
 
     #[test]
@@ -258,7 +263,14 @@ mod tests {
 
     #[test]
     fn rejects_bad_templates() {
-        for bad in ["{nope}", "{body.}", "{header.}", "static", "{client_ip", "{body.a[x]}"] {
+        for bad in [
+            "{nope}",
+            "{body.}",
+            "{header.}",
+            "static",
+            "{client_ip",
+            "{body.a[x]}",
+        ] {
             assert!(KeyTemplate::parse(bad).is_err(), "{bad}");
         }
     }

@@ -55,7 +55,12 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    pub fn verify(&self, signature: Option<&str>, body: &[u8], now_ms: u64) -> Result<(), AuthFailure> {
+    pub fn verify(
+        &self,
+        signature: Option<&str>,
+        body: &[u8],
+        now_ms: u64,
+    ) -> Result<(), AuthFailure> {
         match self.scheme {
             AuthScheme::None => Ok(()),
             AuthScheme::Retell => {
@@ -91,15 +96,22 @@ impl Verifier {
         // Every key is tried, so timing does not reveal which key (if any) matched.
         let mut matched = false;
         for key in &self.keys {
-            matched |= hmac_parts(key.expose().as_bytes(), message).verify_slice(digest).is_ok();
+            matched |= hmac_parts(key.expose().as_bytes(), message)
+                .verify_slice(digest)
+                .is_ok();
         }
-        if matched { Ok(()) } else { Err(AuthFailure::Mismatch) }
+        if matched {
+            Ok(())
+        } else {
+            Err(AuthFailure::Mismatch)
+        }
     }
 }
 
 fn hmac_parts(key: &[u8], parts: &[&[u8]]) -> HmacSha256 {
     // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
     for part in parts {
         mac.update(part);
     }
@@ -120,7 +132,11 @@ impl RetellSignature {
         if stamp.is_empty() || !stamp.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        if digest.len() != 64 || !digest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        if digest.len() != 64
+            || !digest
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
             return None;
         }
         Some(Self {
@@ -139,13 +155,19 @@ fn decode_digest(hex_digest: &str) -> Option<[u8; 32]> {
 /// The `x-retell-signature` value for `body` at `timestamp_ms` (for `frontdesk sign` and tests).
 pub fn sign_retell(key: &str, body: &[u8], timestamp_ms: u64) -> String {
     let stamp = timestamp_ms.to_string();
-    let digest = hmac_parts(key.as_bytes(), &[body, stamp.as_bytes()]).finalize().into_bytes();
+    let digest = hmac_parts(key.as_bytes(), &[body, stamp.as_bytes()])
+        .finalize()
+        .into_bytes();
     format!("v={stamp},d={}", hex::encode(digest))
 }
 
 /// The `X-Cal-Signature-256` value for `body`.
 pub fn sign_calcom(secret: &str, body: &[u8]) -> String {
-    hex::encode(hmac_parts(secret.as_bytes(), &[body]).finalize().into_bytes())
+    hex::encode(
+        hmac_parts(secret.as_bytes(), &[body])
+            .finalize()
+            .into_bytes(),
+    )
 }
 
 #[cfg(test)]
@@ -153,7 +175,8 @@ mod tests {
     use super::*;
 
     const VECTOR_BODY: &[u8] = br#"{"event":"call_ended"}"#;
-    const VECTOR_HEADER: &str = "v=1700000000000,d=07024cabe7dd8f6d1c6e4a8324ca92c812e6ad4a7ee506c04f7e462e3321823e";
+    const VECTOR_HEADER: &str =
+        "v=1700000000000,d=07024cabe7dd8f6d1c6e4a8324ca92c812e6ad4a7ee506c04f7e462e3321823e";
 
     fn retell(keys: &[&str]) -> Verifier {
         Verifier {
@@ -165,19 +188,37 @@ mod tests {
 
     #[test]
     fn sdk_test_vector() {
-        assert_eq!(sign_retell("test-api-key", VECTOR_BODY, 1_700_000_000_000), VECTOR_HEADER);
+        assert_eq!(
+            sign_retell("test-api-key", VECTOR_BODY, 1_700_000_000_000),
+            VECTOR_HEADER
+        );
         let v = retell(&["old-key", "test-api-key"]);
-        assert_eq!(v.verify(Some(VECTOR_HEADER), VECTOR_BODY, 1_700_000_000_000), Ok(()));
+        assert_eq!(
+            v.verify(Some(VECTOR_HEADER), VECTOR_BODY, 1_700_000_000_000),
+            Ok(())
+        );
     }
 
     #[test]
     fn window_is_inclusive_five_minutes() {
         let v = retell(&["test-api-key"]);
         let t = 1_700_000_000_000;
-        assert_eq!(v.verify(Some(VECTOR_HEADER), VECTOR_BODY, t + 300_000), Ok(()));
-        assert_eq!(v.verify(Some(VECTOR_HEADER), VECTOR_BODY, t - 300_000), Ok(()));
-        assert_eq!(v.verify(Some(VECTOR_HEADER), VECTOR_BODY, t + 300_001), Err(AuthFailure::Stale));
-        assert_eq!(v.verify(Some(VECTOR_HEADER), VECTOR_BODY, t - 300_001), Err(AuthFailure::Stale));
+        assert_eq!(
+            v.verify(Some(VECTOR_HEADER), VECTOR_BODY, t + 300_000),
+            Ok(())
+        );
+        assert_eq!(
+            v.verify(Some(VECTOR_HEADER), VECTOR_BODY, t - 300_000),
+            Ok(())
+        );
+        assert_eq!(
+            v.verify(Some(VECTOR_HEADER), VECTOR_BODY, t + 300_001),
+            Err(AuthFailure::Stale)
+        );
+        assert_eq!(
+            v.verify(Some(VECTOR_HEADER), VECTOR_BODY, t - 300_001),
+            Err(AuthFailure::Stale)
+        );
     }
 
     #[test]
@@ -198,16 +239,27 @@ mod tests {
         ];
         let v = retell(&["test-api-key"]);
         for case in cases {
-            assert_eq!(v.verify(Some(&case), VECTOR_BODY, 1_700_000_000_000), Err(AuthFailure::Malformed), "{case}");
+            assert_eq!(
+                v.verify(Some(&case), VECTOR_BODY, 1_700_000_000_000),
+                Err(AuthFailure::Malformed),
+                "{case}"
+            );
         }
-        assert_eq!(v.verify(None, VECTOR_BODY, 1_700_000_000_000), Err(AuthFailure::MissingHeader));
+        assert_eq!(
+            v.verify(None, VECTOR_BODY, 1_700_000_000_000),
+            Err(AuthFailure::MissingHeader)
+        );
     }
 
     #[test]
     fn body_change_and_wrong_key_mismatch() {
         let v = retell(&["test-api-key"]);
         assert_eq!(
-            v.verify(Some(VECTOR_HEADER), br#"{"event":"call_endeD"}"#, 1_700_000_000_000),
+            v.verify(
+                Some(VECTOR_HEADER),
+                br#"{"event":"call_endeD"}"#,
+                1_700_000_000_000
+            ),
             Err(AuthFailure::Mismatch)
         );
         assert_eq!(
@@ -226,7 +278,10 @@ mod tests {
         let sig = sign_calcom("whsec", b"{}");
         assert_eq!(v.verify(Some(&sig), b"{}", 0), Ok(()));
         assert_eq!(v.verify(Some(&sig), b"{ }", 0), Err(AuthFailure::Mismatch));
-        assert_eq!(v.verify(Some("no-secret-provided"), b"{}", 0), Err(AuthFailure::NoSecret));
+        assert_eq!(
+            v.verify(Some("no-secret-provided"), b"{}", 0),
+            Err(AuthFailure::NoSecret)
+        );
         assert_eq!(v.verify(Some("zz"), b"{}", 0), Err(AuthFailure::Malformed));
         assert_eq!(v.verify(None, b"{}", 0), Err(AuthFailure::MissingHeader));
     }

@@ -55,7 +55,10 @@ mod tests {
         let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
         let peer: IpAddr = "10.0.0.2".parse().unwrap();
         let h = headers(&["6.6.6.6, 198.51.100.7", "10.0.0.5"]);
-        assert_eq!(client_ip(peer, &h, &trusted), "198.51.100.7".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            client_ip(peer, &h, &trusted),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
         assert_eq!(client_ip(peer, &headers(&[]), &trusted), peer);
         assert_eq!(client_ip(peer, &headers(&["garbage"]), &trusted), peer);
     }

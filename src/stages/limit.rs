@@ -13,20 +13,30 @@ use crate::policy::{Limit, LimitMode, LimitScope};
 use crate::telemetry::metrics::RATELIMIT_DECISIONS;
 
 /// Checks `limits` in order; the first enforced denial answers 429.
-pub async fn enforce(app: &App, limits: &[std::sync::Arc<Limit>], view: &RequestView<'_>) -> Result<(), Reply> {
+pub async fn enforce(
+    app: &App,
+    limits: &[std::sync::Arc<Limit>],
+    view: &RequestView<'_>,
+) -> Result<(), Reply> {
     for limit in limits {
         let decision = check(app, limit, view, 1).await;
         if decision.allowed {
-            RATELIMIT_DECISIONS.with_label_values(&[&limit.name, "allowed"]).inc();
+            RATELIMIT_DECISIONS
+                .with_label_values(&[&limit.name, "allowed"])
+                .inc();
             continue;
         }
         match limit.mode {
             LimitMode::Shadow => {
-                RATELIMIT_DECISIONS.with_label_values(&[&limit.name, "shadow_denied"]).inc();
+                RATELIMIT_DECISIONS
+                    .with_label_values(&[&limit.name, "shadow_denied"])
+                    .inc();
                 tracing::info!(limit = %limit.name, route = view.route, "shadow limit would deny");
             }
             LimitMode::Enforce => {
-                RATELIMIT_DECISIONS.with_label_values(&[&limit.name, "denied"]).inc();
+                RATELIMIT_DECISIONS
+                    .with_label_values(&[&limit.name, "denied"])
+                    .inc();
                 return Err(too_many_requests(&limit.name, &decision));
             }
         }
@@ -36,7 +46,11 @@ pub async fn enforce(app: &App, limits: &[std::sync::Arc<Limit>], view: &Request
 
 /// One GCRA decision for `limit`, charging `cost` (0 only peeks).
 pub async fn check(app: &App, limit: &Limit, view: &RequestView<'_>, cost: u32) -> Decision {
-    let key = format!("rl:{}:{}", limit.name, limit.key.render(view, &limit.fallback));
+    let key = format!(
+        "rl:{}:{}",
+        limit.name,
+        limit.key.render(view, &limit.fallback)
+    );
     let store: &dyn Store = match limit.scope {
         LimitScope::Shared => app.store.as_ref(),
         LimitScope::Local => app.local.as_ref(),

@@ -46,11 +46,13 @@ pub struct Forward {
     pub idempotent: bool,
 }
 
-static DEFAULT_FUNCTION: LazyLock<Option<KeyTemplate>> = LazyLock::new(|| KeyTemplate::parse("{param.name|body.name}").ok());
+static DEFAULT_FUNCTION: LazyLock<Option<KeyTemplate>> =
+    LazyLock::new(|| KeyTemplate::parse("{param.name|body.name}").ok());
 static CALL_ID: LazyLock<Option<KeyTemplate>> =
     LazyLock::new(|| KeyTemplate::parse("{body.call.call_id|header.x-retell-call-id}").ok());
-static CALLER: LazyLock<Option<KeyTemplate>> =
-    LazyLock::new(|| KeyTemplate::parse("{body.call.from_number|header.x-retell-from-number}").ok());
+static CALLER: LazyLock<Option<KeyTemplate>> = LazyLock::new(|| {
+    KeyTemplate::parse("{body.call.from_number|header.x-retell-from-number}").ok()
+});
 
 /// Runs every stage of `route` over `req`.
 pub async fn process(app: &App, route: &Route, req: &Incoming) -> Outcome {
@@ -76,7 +78,10 @@ async fn run(app: &App, route: &Route, req: &Incoming) -> Result<Outcome, Reply>
     }
 
     let body = if route.json {
-        Some(serde_json::from_slice::<Value>(&req.body).map_err(|_| Refusal::MalformedJson.reply())?)
+        Some(
+            serde_json::from_slice::<Value>(&req.body)
+                .map_err(|_| Refusal::MalformedJson.reply())?,
+        )
     } else {
         None
     };
@@ -103,10 +108,20 @@ async fn run(app: &App, route: &Route, req: &Incoming) -> Result<Outcome, Reply>
         Some(dedupe) => {
             let key = format!("dd:{}:{}", route.name, dedupe.key.render(&view, "_"));
             // A store error was already absorbed by the fallback store; treat as first delivery.
-            if !app.store.set_if_absent(&key, b"1", dedupe.ttl).await.unwrap_or(true) {
-                WEBHOOK_DUPLICATES.with_label_values(&[&dedupe.source]).inc();
+            if !app
+                .store
+                .set_if_absent(&key, b"1", dedupe.ttl)
+                .await
+                .unwrap_or(true)
+            {
+                WEBHOOK_DUPLICATES
+                    .with_label_values(&[&dedupe.source])
+                    .inc();
                 tracing::info!(route = %route.name, "duplicate delivery acknowledged");
-                return Ok(Outcome::Reply(Reply::json(dedupe.status, &serde_json::json!({ "status": "duplicate" }))));
+                return Ok(Outcome::Reply(Reply::json(
+                    dedupe.status,
+                    &serde_json::json!({ "status": "duplicate" }),
+                )));
             }
             Some(key)
         }
@@ -151,10 +166,12 @@ async fn run(app: &App, route: &Route, req: &Incoming) -> Result<Outcome, Reply>
         }
         Dispatch::Forward { upstream } => {
             let body = match &route.redact {
-                Some(redactor) => match redactor.redact_body(&req.body, redactor.field_rules()).body {
-                    std::borrow::Cow::Borrowed(_) => req.body.clone(),
-                    std::borrow::Cow::Owned(redacted) => Bytes::from(redacted),
-                },
+                Some(redactor) => {
+                    match redactor.redact_body(&req.body, redactor.field_rules()).body {
+                        std::borrow::Cow::Borrowed(_) => req.body.clone(),
+                        std::borrow::Cow::Owned(redacted) => Bytes::from(redacted),
+                    }
+                }
                 None => req.body.clone(),
             };
             Ok(Outcome::Forward(Forward {
@@ -182,15 +199,23 @@ async fn authenticate(
             // A peek never denies by itself; an empty budget means the next attempt would be.
             decision.allowed = false;
             decision.retry_after = limit.rate.period / limit.rate.count.max(1);
-            crate::telemetry::metrics::RATELIMIT_DECISIONS.with_label_values(&[&limit.name, "denied"]).inc();
+            crate::telemetry::metrics::RATELIMIT_DECISIONS
+                .with_label_values(&[&limit.name, "denied"])
+                .inc();
             return Err(limit::too_many_requests(&limit.name, &decision));
         }
     }
-    let signature = auth.verifier.header().and_then(|h| req.headers.get(h)).and_then(|v| v.to_str().ok());
+    let signature = auth
+        .verifier
+        .header()
+        .and_then(|h| req.headers.get(h))
+        .and_then(|v| v.to_str().ok());
     match auth.verifier.verify(signature, &req.body, now_ms) {
         Ok(()) => Ok(()),
         Err(failure) => {
-            AUTH_FAILURES.with_label_values(&[&route.name, failure.as_str()]).inc();
+            AUTH_FAILURES
+                .with_label_values(&[&route.name, failure.as_str()])
+                .inc();
             tracing::warn!(route = %route.name, reason = failure.as_str(), "authentication refused");
             if let Some(limit) = &auth.failure_limit {
                 limit::check(app, limit, view, 1).await;
@@ -232,12 +257,17 @@ fn booking_args(validation: Option<&Validation>, body: &Value) -> Value {
 }
 
 /// Picks the schema (per function on Retell routes) and returns the normalised arguments.
-fn validate(validation: &Validation, body: &Value, view: &RequestView<'_>) -> Result<Value, Vec<frontdesk_validate::FieldError>> {
+fn validate(
+    validation: &Validation,
+    body: &Value,
+    view: &RequestView<'_>,
+) -> Result<Value, Vec<frontdesk_validate::FieldError>> {
     let target = match &validation.at {
         Some(path) => body_value(body, path).unwrap_or(&Value::Null),
         None => body,
     };
-    let by_function = function_name(Some(validation), view).and_then(|f| validation.by_function.get(&f));
+    let by_function =
+        function_name(Some(validation), view).and_then(|f| validation.by_function.get(&f));
     match by_function.or(validation.schema.as_ref()) {
         Some(schema) => schema.validate(target),
         // A function without a schema is passed through as is; the engine answers unknown ones.
@@ -245,7 +275,11 @@ fn validate(validation: &Validation, body: &Value, view: &RequestView<'_>) -> Re
     }
 }
 
-fn invalid_input(route: &Route, tenant: Option<&frontdesk_booking::Tenant>, errors: &[frontdesk_validate::FieldError]) -> Reply {
+fn invalid_input(
+    route: &Route,
+    tenant: Option<&frontdesk_booking::Tenant>,
+    errors: &[frontdesk_validate::FieldError],
+) -> Reply {
     let listed: Vec<Value> = errors
         .iter()
         .map(|e| serde_json::json!({ "field": e.field, "code": e.code }))
@@ -253,13 +287,19 @@ fn invalid_input(route: &Route, tenant: Option<&frontdesk_booking::Tenant>, erro
     if route.dispatch == Dispatch::Booking {
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         let language = tenant.map(|t| t.language).unwrap_or_default();
-        let message = frontdesk_booking::Messages::embedded().map(|m| m.invalid_input(language, &fields)).unwrap_or_default();
+        let message = frontdesk_booking::Messages::embedded()
+            .map(|m| m.invalid_input(language, &fields))
+            .unwrap_or_default();
         Reply::json(
             200,
             &serde_json::json!({ "success": false, "reason": "invalid_input", "errors": listed, "message": message }),
         )
     } else {
-        Reply::problem(422, "Invalid input", serde_json::json!({ "errors": listed }))
+        Reply::problem(
+            422,
+            "Invalid input",
+            serde_json::json!({ "errors": listed }),
+        )
     }
 }
 

@@ -44,12 +44,24 @@ impl Refusal {
         match self {
             Refusal::NoRoute => ("no_route", "no route matches this request"),
             Refusal::MalformedJson => ("malformed_json", "the request body is not valid JSON"),
-            Refusal::BodyTooLarge => ("body_too_large", "the request body exceeds this route's limit"),
-            Refusal::AmbiguousLength => ("bad_request", "a request may not carry both Content-Length and Transfer-Encoding"),
+            Refusal::BodyTooLarge => (
+                "body_too_large",
+                "the request body exceeds this route's limit",
+            ),
+            Refusal::AmbiguousLength => (
+                "bad_request",
+                "a request may not carry both Content-Length and Transfer-Encoding",
+            ),
             Refusal::UnreadableBody => ("bad_request", "the request body could not be read"),
             Refusal::Unauthorized => ("unauthorized", "the request is not authenticated"),
-            Refusal::UnknownTenant => ("unknown_tenant", "the request does not belong to a known tenant"),
-            Refusal::UpstreamUnavailable => ("upstream_unavailable", "the upstream is temporarily unavailable"),
+            Refusal::UnknownTenant => (
+                "unknown_tenant",
+                "the request does not belong to a known tenant",
+            ),
+            Refusal::UpstreamUnavailable => (
+                "upstream_unavailable",
+                "the upstream is temporarily unavailable",
+            ),
             Refusal::UpstreamFailed => ("upstream_failed", "the upstream could not be reached"),
             Refusal::UpstreamTimeout => ("upstream_timeout", "the upstream did not answer in time"),
         }
@@ -57,7 +69,10 @@ impl Refusal {
 
     pub fn reply(self) -> Reply {
         let (code, message) = self.code_and_message();
-        Reply::json(self.status(), &serde_json::json!({ "error": code, "message": message }))
+        Reply::json(
+            self.status(),
+            &serde_json::json!({ "error": code, "message": message }),
+        )
     }
 }
 
@@ -82,7 +97,8 @@ impl Reply {
 
     /// RFC 9457 problem details.
     pub fn problem(status: u16, title: &str, extra: serde_json::Value) -> Self {
-        let mut body = serde_json::json!({ "type": "about:blank", "title": title, "status": status });
+        let mut body =
+            serde_json::json!({ "type": "about:blank", "title": title, "status": status });
         if let (Some(map), serde_json::Value::Object(extra)) = (body.as_object_mut(), extra) {
             map.extend(extra);
         }

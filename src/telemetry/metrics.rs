@@ -14,12 +14,18 @@ const LATENCY_BUCKETS: &[f64] = &[
 macro_rules! counter {
     ($name:ident, $metric:literal, $help:literal, $labels:expr) => {
         pub static $name: LazyLock<IntCounterVec> = LazyLock::new(|| {
-            register_int_counter_vec!($metric, $help, $labels).unwrap_or_else(|e| panic!("metric {}: {e}", $metric))
+            register_int_counter_vec!($metric, $help, $labels)
+                .unwrap_or_else(|e| panic!("metric {}: {e}", $metric))
         });
     };
 }
 
-counter!(REQUESTS, "frontdesk_requests_total", "Requests answered, by route and HTTP status.", &["route", "status"]);
+counter!(
+    REQUESTS,
+    "frontdesk_requests_total",
+    "Requests answered, by route and HTTP status.",
+    &["route", "status"]
+);
 counter!(
     RATELIMIT_DECISIONS,
     "frontdesk_ratelimit_decisions_total",
@@ -32,7 +38,12 @@ counter!(
     "Refused authentications by route and reason.",
     &["route", "reason"]
 );
-counter!(POLICY_RELOADS, "frontdesk_policy_reloads_total", "Policy reload attempts by result.", &["result"]);
+counter!(
+    POLICY_RELOADS,
+    "frontdesk_policy_reloads_total",
+    "Policy reload attempts by result.",
+    &["result"]
+);
 counter!(
     WEBHOOK_DUPLICATES,
     "frontdesk_webhook_duplicates_total",
@@ -85,7 +96,11 @@ pub fn init() {
 /// first event (a labelled counter is absent from the exposition until then).
 pub fn prime(policy: &crate::policy::Policy, upstreams: &[String]) {
     for route in policy.routes.iter() {
-        for limit in route.limits.iter().chain(route.auth.iter().filter_map(|a| a.failure_limit.as_ref())) {
+        for limit in route
+            .limits
+            .iter()
+            .chain(route.auth.iter().filter_map(|a| a.failure_limit.as_ref()))
+        {
             for decision in ["allowed", "denied"] {
                 RATELIMIT_DECISIONS.with_label_values(&[&limit.name, decision]);
             }
@@ -112,7 +127,10 @@ pub fn render() -> String {
     use prometheus::Encoder;
     let mut out = Vec::new();
     let families = prometheus::gather();
-    if prometheus::TextEncoder::new().encode(&families, &mut out).is_err() {
+    if prometheus::TextEncoder::new()
+        .encode(&families, &mut out)
+        .is_err()
+    {
         return String::new();
     }
     String::from_utf8(out).unwrap_or_default()

@@ -28,21 +28,43 @@ fn every_signed_fixture_is_accepted() {
         ("retell_fn_book_appointment.json", "/retell/function", 200),
     ] {
         let header = sigs[name]["x-retell-signature"].as_str().unwrap();
-        let r = http::post(&server.base, path, &[("x-retell-signature", header)], &fixture(name)).unwrap();
+        let r = http::post(
+            &server.base,
+            path,
+            &[("x-retell-signature", header)],
+            &fixture(name),
+        )
+        .unwrap();
         assert_eq!(r.status, expected, "{name}: {}", r.text());
     }
-    let header = sigs["retell_fn_book_appointment_args_only.json"]["x-retell-signature"].as_str().unwrap();
+    let header = sigs["retell_fn_book_appointment_args_only.json"]["x-retell-signature"]
+        .as_str()
+        .unwrap();
     let r = http::post(
         &server.base,
         "/retell/function/book_appointment",
-        &[("x-retell-signature", header), ("x-frontdesk-tenant", "fixture"), ("x-retell-call-id", "call_args_only")],
+        &[
+            ("x-retell-signature", header),
+            ("x-frontdesk-tenant", "fixture"),
+            ("x-retell-call-id", "call_args_only"),
+        ],
         &fixture("retell_fn_book_appointment_args_only.json"),
     )
     .unwrap();
     assert_eq!(r.status, 200, "{}", r.text());
-    for name in ["calcom_wh_booking_created.json", "calcom_wh_booking_cancelled.json", "calcom_wh_booking_rescheduled.json"] {
+    for name in [
+        "calcom_wh_booking_created.json",
+        "calcom_wh_booking_cancelled.json",
+        "calcom_wh_booking_rescheduled.json",
+    ] {
         let header = sigs[name]["x-cal-signature-256"].as_str().unwrap();
-        let r = http::post(&server.base, "/calcom/webhook", &[("x-cal-signature-256", header)], &fixture(name)).unwrap();
+        let r = http::post(
+            &server.base,
+            "/calcom/webhook",
+            &[("x-cal-signature-256", header)],
+            &fixture(name),
+        )
+        .unwrap();
         assert_eq!(r.status, 200, "{name}: {}", r.text());
     }
     // Webhooks were forwarded byte-identical (no redaction rule matched a fixture value? then equal).
@@ -59,25 +81,46 @@ fn tampered_stale_and_malformed_requests_are_refused() {
     tampered[10] ^= 1;
     let cases: Vec<(Vec<u8>, Option<String>)> = vec![
         (tampered, Some(good.clone())),
-        (body.clone(), Some(sign_retell("wrong-key", &body, FIXTURE_MS))),
-        (body.clone(), Some(sign_retell(RETELL_KEY, &body, FIXTURE_MS - 301_000))),
-        (body.clone(), Some(sign_retell(RETELL_KEY, &body, FIXTURE_MS + 301_000))),
+        (
+            body.clone(),
+            Some(sign_retell("wrong-key", &body, FIXTURE_MS)),
+        ),
+        (
+            body.clone(),
+            Some(sign_retell(RETELL_KEY, &body, FIXTURE_MS - 301_000)),
+        ),
+        (
+            body.clone(),
+            Some(sign_retell(RETELL_KEY, &body, FIXTURE_MS + 301_000)),
+        ),
         (body.clone(), None),
         (body.clone(), Some(format!("d={digest},v={FIXTURE_MS}"))),
         (body.clone(), Some(format!("v={FIXTURE_MS}"))),
-        (body.clone(), Some(format!("v={FIXTURE_MS},d={}", &digest[..62]))),
+        (
+            body.clone(),
+            Some(format!("v={FIXTURE_MS},d={}", &digest[..62])),
+        ),
         (body.clone(), Some(format!("v=-{FIXTURE_MS},d={digest}"))),
-        (body.clone(), Some(format!("v={FIXTURE_MS},d={digest},extra=value"))),
+        (
+            body.clone(),
+            Some(format!("v={FIXTURE_MS},d={digest},extra=value")),
+        ),
         (body.clone(), Some(format!("v={FIXTURE_MS},d=not-hex"))),
     ];
     assert_eq!(cases.len(), 11);
     for (i, (body, signature)) in cases.into_iter().enumerate() {
-        let headers: Vec<(&str, &str)> = signature.iter().map(|s| ("x-retell-signature", s.as_str())).collect();
+        let headers: Vec<(&str, &str)> = signature
+            .iter()
+            .map(|s| ("x-retell-signature", s.as_str()))
+            .collect();
         let r = http::post(&server.base, "/retell/webhook", &headers, &body).unwrap();
         if i < 10 {
             assert_eq!(r.status, 401, "case {i}");
             // The body does not say which part failed.
-            assert_eq!(r.json(), serde_json::json!({"error": "unauthorized", "message": "the request is not authenticated"}));
+            assert_eq!(
+                r.json(),
+                serde_json::json!({"error": "unauthorized", "message": "the request is not authenticated"})
+            );
         } else {
             // The address spent its failure budget (10/min): cut off before any HMAC work.
             assert_eq!(r.status, 429, "case {i}");
@@ -90,16 +133,33 @@ fn tampered_stale_and_malformed_requests_are_refused() {
     let good = sign_calcom(CALCOM_SECRET, &calcom);
     let mut tampered = calcom.clone();
     tampered[5] ^= 1;
-    for (header, body) in [("no-secret-provided", &calcom), (sign_calcom("other", &calcom).as_str(), &calcom), (good.as_str(), &tampered)] {
-        let r = http::post(&server2.base, "/calcom/webhook", &[("x-cal-signature-256", header)], body).unwrap();
+    for (header, body) in [
+        ("no-secret-provided", &calcom),
+        (sign_calcom("other", &calcom).as_str(), &calcom),
+        (good.as_str(), &tampered),
+    ] {
+        let r = http::post(
+            &server2.base,
+            "/calcom/webhook",
+            &[("x-cal-signature-256", header)],
+            body,
+        )
+        .unwrap();
         assert_eq!(r.status, 401);
     }
-    assert_eq!(http::post(&server2.base, "/calcom/webhook", &[], &calcom).unwrap().status, 401);
+    assert_eq!(
+        http::post(&server2.base, "/calcom/webhook", &[], &calcom)
+            .unwrap()
+            .status,
+        401
+    );
     assert_eq!(upstream2.count(), 0);
     let metrics = http::get(&server.admin, "/metrics").unwrap().text();
     for reason in ["mismatch", "stale", "missing_header", "malformed"] {
         assert!(
-            metrics.contains(&format!("frontdesk_auth_failures_total{{reason=\"{reason}\",route=\"retell_webhook\"}}")),
+            metrics.contains(&format!(
+                "frontdesk_auth_failures_total{{reason=\"{reason}\",route=\"retell_webhook\"}}"
+            )),
             "{reason}"
         );
     }
@@ -109,7 +169,16 @@ fn tampered_stale_and_malformed_requests_are_refused() {
 fn unsigned_floods_are_cut_off_before_signature_work() {
     let (server, _upstream) = server();
     let statuses: Vec<u16> = (0..12)
-        .map(|_| http::post(&server.base, "/retell/webhook", &[("x-retell-signature", "v=1,d=00")], b"{}").unwrap().status)
+        .map(|_| {
+            http::post(
+                &server.base,
+                "/retell/webhook",
+                &[("x-retell-signature", "v=1,d=00")],
+                b"{}",
+            )
+            .unwrap()
+            .status
+        })
         .collect();
     assert_eq!(&statuses[..10], &[401; 10]);
     assert_eq!(&statuses[10..], &[429, 429]);
@@ -117,7 +186,13 @@ fn unsigned_floods_are_cut_off_before_signature_work() {
     // the address has proven itself hostile.
     let body = fixture("retell_call_started.json");
     let sig = sign_retell(RETELL_KEY, &body, FIXTURE_MS);
-    let r = http::post(&server.base, "/retell/webhook", &[("x-retell-signature", &sig)], &body).unwrap();
+    let r = http::post(
+        &server.base,
+        "/retell/webhook",
+        &[("x-retell-signature", &sig)],
+        &body,
+    )
+    .unwrap();
     assert_eq!(r.status, 429);
     assert!(r.header("retry-after").is_some());
 }
@@ -127,9 +202,29 @@ fn a_valid_request_replayed_after_the_window_is_refused() {
     let (server, upstream) = server();
     let body = fixture("retell_call_started.json");
     let sig = sign_retell(RETELL_KEY, &body, FIXTURE_MS);
-    assert_eq!(http::post(&server.base, "/retell/webhook", &[("x-retell-signature", &sig)], &body).unwrap().status, 200);
+    assert_eq!(
+        http::post(
+            &server.base,
+            "/retell/webhook",
+            &[("x-retell-signature", &sig)],
+            &body
+        )
+        .unwrap()
+        .status,
+        200
+    );
     server.setup().clock.advance(Duration::from_secs(301));
-    assert_eq!(http::post(&server.base, "/retell/webhook", &[("x-retell-signature", &sig)], &body).unwrap().status, 401);
+    assert_eq!(
+        http::post(
+            &server.base,
+            "/retell/webhook",
+            &[("x-retell-signature", &sig)],
+            &body
+        )
+        .unwrap()
+        .status,
+        401
+    );
     assert_eq!(upstream.count(), 1);
 }
 
@@ -141,10 +236,22 @@ fn concurrent_duplicate_deliveries_reach_the_upstream_once() {
     let barrier = std::sync::Arc::new(std::sync::Barrier::new(20));
     let handles: Vec<_> = (0..20)
         .map(|_| {
-            let (base, body, sig, barrier) = (server.base.clone(), body.clone(), sig.clone(), barrier.clone());
+            let (base, body, sig, barrier) = (
+                server.base.clone(),
+                body.clone(),
+                sig.clone(),
+                barrier.clone(),
+            );
             std::thread::spawn(move || {
                 barrier.wait();
-                http::post(&base, "/retell/webhook", &[("x-retell-signature", &sig)], &body).unwrap().status
+                http::post(
+                    &base,
+                    "/retell/webhook",
+                    &[("x-retell-signature", &sig)],
+                    &body,
+                )
+                .unwrap()
+                .status
             })
         })
         .collect();
@@ -152,7 +259,10 @@ fn concurrent_duplicate_deliveries_reach_the_upstream_once() {
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
     assert_eq!(upstream.count(), 1);
     let metrics = http::get(&server.admin, "/metrics").unwrap().text();
-    assert!(metrics.contains("frontdesk_webhook_duplicates_total{source=\"retell\"} 19"), "{metrics}");
+    assert!(
+        metrics.contains("frontdesk_webhook_duplicates_total{source=\"retell\"} 19"),
+        "{metrics}"
+    );
 }
 
 #[test]
@@ -161,11 +271,41 @@ fn a_failed_forward_lets_the_retry_through() {
     let body = fixture("retell_call_analyzed.json");
     let sig = sign_retell(RETELL_KEY, &body, FIXTURE_MS);
     upstream.set_status(503);
-    assert_eq!(http::post(&server.base, "/retell/webhook", &[("x-retell-signature", &sig)], &body).unwrap().status, 503);
+    assert_eq!(
+        http::post(
+            &server.base,
+            "/retell/webhook",
+            &[("x-retell-signature", &sig)],
+            &body
+        )
+        .unwrap()
+        .status,
+        503
+    );
     upstream.set_status(200);
-    assert_eq!(http::post(&server.base, "/retell/webhook", &[("x-retell-signature", &sig)], &body).unwrap().status, 200);
+    assert_eq!(
+        http::post(
+            &server.base,
+            "/retell/webhook",
+            &[("x-retell-signature", &sig)],
+            &body
+        )
+        .unwrap()
+        .status,
+        200
+    );
     assert_eq!(upstream.count(), 2);
-    assert_eq!(http::post(&server.base, "/retell/webhook", &[("x-retell-signature", &sig)], &body).unwrap().status, 200);
+    assert_eq!(
+        http::post(
+            &server.base,
+            "/retell/webhook",
+            &[("x-retell-signature", &sig)],
+            &body
+        )
+        .unwrap()
+        .status,
+        200
+    );
     assert_eq!(upstream.count(), 2, "the third delivery is a duplicate");
 }
 
@@ -174,20 +314,51 @@ fn logs_carry_no_key_signature_or_body_text() {
     let (server, _upstream) = server();
     let body = fixture("retell_call_ended.json");
     let sig = sign_retell(RETELL_KEY, &body, FIXTURE_MS);
-    http::post(&server.base, "/retell/webhook", &[("x-retell-signature", &sig)], &body).unwrap();
-    http::post(&server.base, "/retell/webhook", &[("x-retell-signature", "v=1,d=zz")], &body).unwrap();
+    http::post(
+        &server.base,
+        "/retell/webhook",
+        &[("x-retell-signature", &sig)],
+        &body,
+    )
+    .unwrap();
+    http::post(
+        &server.base,
+        "/retell/webhook",
+        &[("x-retell-signature", "v=1,d=zz")],
+        &body,
+    )
+    .unwrap();
     let calcom = fixture("calcom_wh_booking_created.json");
-    http::post(&server.base, "/calcom/webhook", &[("x-cal-signature-256", &sign_calcom(CALCOM_SECRET, &calcom))], &calcom).unwrap();
+    http::post(
+        &server.base,
+        "/calcom/webhook",
+        &[("x-cal-signature-256", &sign_calcom(CALCOM_SECRET, &calcom))],
+        &calcom,
+    )
+    .unwrap();
     drop(server);
     let logs = logs::text();
-    assert!(logs.contains("\"route\":\"retell_webhook\""), "access log missing: {logs}");
+    assert!(
+        logs.contains("\"route\":\"retell_webhook\""),
+        "access log missing: {logs}"
+    );
     let digest = sig.split_once(",d=").unwrap().1;
-    for secret in [RETELL_KEY, CALCOM_SECRET, digest, "+14155550123", "4155550123"] {
+    for secret in [
+        RETELL_KEY,
+        CALCOM_SECRET,
+        digest,
+        "+14155550123",
+        "4155550123",
+    ] {
         assert!(!logs.contains(secret), "log contains {secret}");
     }
     let call: serde_json::Value = serde_json::from_slice(&body).unwrap();
     let transcript = call["call"]["transcript"].as_str().unwrap_or("");
-    for word in transcript.split_whitespace().filter(|w| w.len() > 8).take(5) {
+    for word in transcript
+        .split_whitespace()
+        .filter(|w| w.len() > 8)
+        .take(5)
+    {
         assert!(!logs.contains(word), "log contains transcript text {word}");
     }
 }

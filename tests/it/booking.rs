@@ -18,40 +18,93 @@ fn call(base: &str, call_id: &str, name: &str, args: Value) -> Value {
     });
     let body = serde_json::to_vec(&body).unwrap();
     let sig = frontdesk::stages::auth::sign_retell(RETELL_KEY, &body, FIXTURE_MS);
-    let r = http::post(base, "/retell/function", &[("x-retell-signature", &sig), ("content-type", "application/json")], &body).unwrap();
+    let r = http::post(
+        base,
+        "/retell/function",
+        &[
+            ("x-retell-signature", &sig),
+            ("content-type", "application/json"),
+        ],
+        &body,
+    )
+    .unwrap();
     assert_eq!(r.status, 200, "{}", r.text());
     r.json()
 }
 
 fn book(server: &TestServer, call_id: &str, date: &str, time: &str) -> Value {
-    call(&server.base, call_id, "book_appointment", json!({ "date": date, "time": time, "name": "Erika Mustermann", "email": "erika@example.de" }))
+    call(
+        &server.base,
+        call_id,
+        "book_appointment",
+        json!({ "date": date, "time": time, "name": "Erika Mustermann", "email": "erika@example.de" }),
+    )
 }
 
 #[test]
 fn check_book_check_cancel_rebook_reschedule_across_a_restart() {
     // The clock stands at Friday 2026-01-02 13:00 in Berlin; Tuesday 2026-01-06 is a working day.
     let server = Setup::shipped(None).start();
-    let free = call(&server.base, "c1", "check_availability", json!({ "date": "06.01.2026", "time": "10:00 Uhr" }));
+    let free = call(
+        &server.base,
+        "c1",
+        "check_availability",
+        json!({ "date": "06.01.2026", "time": "10:00 Uhr" }),
+    );
     assert_eq!(free["success"], true, "{free}");
     assert_eq!(free["available"], true, "{free}");
-    assert_eq!(free["requested"], json!({ "date": "2026-01-06", "time": "10:00" }));
+    assert_eq!(
+        free["requested"],
+        json!({ "date": "2026-01-06", "time": "10:00" })
+    );
     assert!(free["message"].as_str().unwrap().len() > 10);
 
     let booked = book(&server, "c1", "2026-01-06", "10:00");
     assert_eq!(booked["success"], true, "{booked}");
     let booking_id = booked["booking"]["id"].clone();
-    assert!(booked["booking"]["start"].as_str().unwrap().starts_with("2026-01-06T10:00:00+01:00"), "{booked}");
+    assert!(
+        booked["booking"]["start"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-01-06T10:00:00+01:00"),
+        "{booked}"
+    );
 
     let server = server.restart();
-    let taken = call(&server.base, "c2", "check_availability", json!({ "date": "2026-01-06", "time": "10:00" }));
-    assert_eq!(taken["available"], false, "the booking survived the restart: {taken}");
+    let taken = call(
+        &server.base,
+        "c2",
+        "check_availability",
+        json!({ "date": "2026-01-06", "time": "10:00" }),
+    );
+    assert_eq!(
+        taken["available"], false,
+        "the booking survived the restart: {taken}"
+    );
     let alternatives = taken["alternatives"].as_array().unwrap();
-    assert!(!alternatives.is_empty() && alternatives.len() <= 3, "{taken}");
-    assert!(alternatives.iter().all(|a| a["start"].as_str().unwrap().contains('T')));
+    assert!(
+        !alternatives.is_empty() && alternatives.len() <= 3,
+        "{taken}"
+    );
+    assert!(
+        alternatives
+            .iter()
+            .all(|a| a["start"].as_str().unwrap().contains('T'))
+    );
 
-    let cancelled = call(&server.base, "c3", "cancel_appointment", json!({ "booking_id": booking_id }));
+    let cancelled = call(
+        &server.base,
+        "c3",
+        "cancel_appointment",
+        json!({ "booking_id": booking_id }),
+    );
     assert_eq!(cancelled["success"], true, "{cancelled}");
-    let free_again = call(&server.base, "c4", "check_availability", json!({ "date": "2026-01-06", "time": "10:00" }));
+    let free_again = call(
+        &server.base,
+        "c4",
+        "check_availability",
+        json!({ "date": "2026-01-06", "time": "10:00" }),
+    );
     assert_eq!(free_again["available"], true, "{free_again}");
 
     let rebooked = book(&server, "c5", "2026-01-06", "10:00");
@@ -63,19 +116,39 @@ fn check_book_check_cancel_rebook_reschedule_across_a_restart() {
         json!({ "booking_id": rebooked["booking"]["id"], "date": "2026-01-07", "time": "11:30" }),
     );
     assert_eq!(moved["success"], true, "{moved}");
-    let old_slot = call(&server.base, "c7", "check_availability", json!({ "date": "2026-01-06", "time": "10:00" }));
+    let old_slot = call(
+        &server.base,
+        "c7",
+        "check_availability",
+        json!({ "date": "2026-01-06", "time": "10:00" }),
+    );
     assert_eq!(old_slot["available"], true);
-    let new_slot = call(&server.base, "c8", "check_availability", json!({ "date": "2026-01-07", "time": "11:30" }));
+    let new_slot = call(
+        &server.base,
+        "c8",
+        "check_availability",
+        json!({ "date": "2026-01-07", "time": "11:30" }),
+    );
     assert_eq!(new_slot["available"], false);
 }
 
 #[test]
 fn outside_hours_requests_are_adjusted_and_say_why() {
     let server = Setup::shipped(None).start();
-    let early = call(&server.base, "c1", "check_availability", json!({ "date": "2026-01-06", "time": "08:00" }));
+    let early = call(
+        &server.base,
+        "c1",
+        "check_availability",
+        json!({ "date": "2026-01-06", "time": "08:00" }),
+    );
     assert_eq!(early["adjusted"]["time"], "09:00", "{early}");
     assert_eq!(early["adjusted"]["date"], "2026-01-06");
-    let saturday = call(&server.base, "c2", "check_availability", json!({ "date": "2026-01-10", "time": "11:00" }));
+    let saturday = call(
+        &server.base,
+        "c2",
+        "check_availability",
+        json!({ "date": "2026-01-10", "time": "11:00" }),
+    );
     assert_eq!(saturday["adjusted"]["date"], "2026-01-12", "{saturday}");
     assert_eq!(saturday["adjusted"]["time"], "09:00");
 }
@@ -91,19 +164,31 @@ fn invalid_input_is_a_speakable_200() {
     );
     assert_eq!(reply["success"], false);
     assert_eq!(reply["reason"], "invalid_input");
-    let fields: Vec<&str> = reply["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = reply["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
     for field in ["date", "email", "duration"] {
         assert!(fields.contains(&field), "{reply}");
     }
     assert!(!reply["message"].as_str().unwrap().is_empty());
-    assert!(!reply.to_string().contains("not-an-email"), "error bodies do not echo input");
+    assert!(
+        !reply.to_string().contains("not-an-email"),
+        "error bodies do not echo input"
+    );
 }
 
 #[test]
 fn twenty_identical_calls_make_one_booking_and_the_same_answer() {
     let setup = Setup::shipped(None);
     // The shipped per-call limit (burst 10) would answer some of these 429: not this test's subject.
-    setup.replace("policies/default.yaml", "rate: 30/min\n    burst: 10", "rate: 30/min\n    burst: 30");
+    setup.replace(
+        "policies/default.yaml",
+        "rate: 30/min\n    burst: 10",
+        "rate: 30/min\n    burst: 30",
+    );
     let server = setup.start();
     let barrier = Arc::new(Barrier::new(20));
     let answers: Vec<Value> = (0..20)
@@ -111,7 +196,12 @@ fn twenty_identical_calls_make_one_booking_and_the_same_answer() {
             let (base, barrier) = (server.base.clone(), barrier.clone());
             std::thread::spawn(move || {
                 barrier.wait();
-                call(&base, "same-call", "book_appointment", json!({ "date": "2026-01-08", "time": "14:00", "name": "Max Muster" }))
+                call(
+                    &base,
+                    "same-call",
+                    "book_appointment",
+                    json!({ "date": "2026-01-08", "time": "14:00", "name": "Max Muster" }),
+                )
             })
         })
         .collect::<Vec<_>>()
@@ -120,7 +210,12 @@ fn twenty_identical_calls_make_one_booking_and_the_same_answer() {
         .collect();
     assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
     assert_eq!(answers[0]["success"], true, "{}", answers[0]);
-    let taken = call(&server.base, "other", "check_availability", json!({ "date": "2026-01-08", "time": "14:00" }));
+    let taken = call(
+        &server.base,
+        "other",
+        "check_availability",
+        json!({ "date": "2026-01-08", "time": "14:00" }),
+    );
     assert_eq!(taken["available"], false);
 }
 
@@ -133,7 +228,12 @@ fn twenty_calls_for_one_slot_make_one_booking_and_nineteen_alternatives() {
             let (base, barrier) = (server.base.clone(), barrier.clone());
             std::thread::spawn(move || {
                 barrier.wait();
-                call(&base, &format!("caller-{i}"), "book_appointment", json!({ "date": "2026-01-09", "time": "09:30", "name": "Max Muster" }))
+                call(
+                    &base,
+                    &format!("caller-{i}"),
+                    "book_appointment",
+                    json!({ "date": "2026-01-09", "time": "09:30", "name": "Max Muster" }),
+                )
             })
         })
         .collect::<Vec<_>>()
@@ -156,7 +256,13 @@ fn unknown_tenants_are_refused_with_403() {
     let body = json!({ "name": "check_availability", "args": { "date": "2026-01-06" }, "call": { "call_id": "x", "agent_id": "someone-else", "to_number": "+10000000000" } });
     let body = serde_json::to_vec(&body).unwrap();
     let sig = frontdesk::stages::auth::sign_retell(RETELL_KEY, &body, FIXTURE_MS);
-    let r = http::post(&server.base, "/retell/function", &[("x-retell-signature", &sig)], &body).unwrap();
+    let r = http::post(
+        &server.base,
+        "/retell/function",
+        &[("x-retell-signature", &sig)],
+        &body,
+    )
+    .unwrap();
     assert_eq!(r.status, 403);
     assert_eq!(r.json()["error"], "unknown_tenant");
 }
@@ -174,14 +280,33 @@ fn one_call_is_limited_per_call_id() {
     assert_eq!(&statuses[..10], &[200; 10]);
     assert_eq!(statuses[10], 429);
     // Another call of the same tenant is unaffected.
-    assert_eq!(call(&server.base, "calm", "check_availability", json!({ "date": "2026-01-06" }))["success"], true);
+    assert_eq!(
+        call(
+            &server.base,
+            "calm",
+            "check_availability",
+            json!({ "date": "2026-01-06" })
+        )["success"],
+        true
+    );
 }
 
 #[test]
 fn a_booking_may_name_its_start_as_one_timestamp() {
     let server = Setup::shipped(None).start();
-    let reply = call(&server.base, "c1", "book_appointment", json!({ "start": "2026-01-06T15:00:00Z", "name": "Max Muster" }));
+    let reply = call(
+        &server.base,
+        "c1",
+        "book_appointment",
+        json!({ "start": "2026-01-06T15:00:00Z", "name": "Max Muster" }),
+    );
     assert_eq!(reply["success"], true, "{reply}");
     // 15:00 UTC is 16:00 in Berlin.
-    assert!(reply["booking"]["start"].as_str().unwrap().starts_with("2026-01-06T16:00:00+01:00"), "{reply}");
+    assert!(
+        reply["booking"]["start"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-01-06T16:00:00+01:00"),
+        "{reply}"
+    );
 }

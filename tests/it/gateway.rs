@@ -35,9 +35,18 @@ fn payload(len: usize) -> Vec<u8> {
 #[test]
 fn forwards_bodies_byte_identical_at_every_size() {
     let (server, upstream) = server_with_upstream();
-    for (i, len) in [0usize, 1024, 64 * 1024 + 1, 200 * 1024, 1024 * 1024].into_iter().enumerate() {
+    for (i, len) in [0usize, 1024, 64 * 1024 + 1, 200 * 1024, 1024 * 1024]
+        .into_iter()
+        .enumerate()
+    {
         let body = payload(len);
-        let response = http::post(&server.base, &format!("/echo/{i}"), &[("content-type", "application/octet-stream")], &body).unwrap();
+        let response = http::post(
+            &server.base,
+            &format!("/echo/{i}"),
+            &[("content-type", "application/octet-stream")],
+            &body,
+        )
+        .unwrap();
         assert_eq!(response.status, 200, "size {len}: {}", response.text());
         assert_eq!(response.header("x-upstream"), Some("test"));
         let got = &upstream.received()[i];
@@ -58,7 +67,8 @@ fn body_over_the_limit_is_refused_with_413() {
     assert_eq!(response.json()["error"], "body_too_large");
 
     // Without Content-Length, the streamed body is cut off when it crosses the limit.
-    let mut raw = b"POST /echo/chunked HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+    let mut raw =
+        b"POST /echo/chunked HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
     for chunk in body.chunks(64 * 1024) {
         raw.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
         raw.extend_from_slice(chunk);
@@ -67,7 +77,11 @@ fn body_over_the_limit_is_refused_with_413() {
     raw.extend_from_slice(b"0\r\n\r\n");
     let response = http::send_raw(&server.base, &raw).unwrap();
     assert_eq!(response.status, 413);
-    assert_eq!(upstream.count(), 0, "nothing over the limit reaches the upstream");
+    assert_eq!(
+        upstream.count(),
+        0,
+        "nothing over the limit reaches the upstream"
+    );
 }
 
 #[test]
@@ -107,8 +121,18 @@ fn unknown_routes_are_404_and_malformed_json_is_400() {
 
     // A signed but malformed body on a JSON route.
     let body = br#"{"event": "call_ended", "#;
-    let signature = frontdesk::stages::auth::sign_retell(crate::harness::RETELL_KEY, body, crate::harness::FIXTURE_MS);
-    let response = http::post(&server.base, "/retell/webhook", &[("x-retell-signature", &signature)], body).unwrap();
+    let signature = frontdesk::stages::auth::sign_retell(
+        crate::harness::RETELL_KEY,
+        body,
+        crate::harness::FIXTURE_MS,
+    );
+    let response = http::post(
+        &server.base,
+        "/retell/webhook",
+        &[("x-retell-signature", &signature)],
+        body,
+    )
+    .unwrap();
     assert_eq!(response.status, 400);
     assert_eq!(response.json()["error"], "malformed_json");
 }
@@ -124,7 +148,9 @@ fn upstream_statuses_pass_through() {
 
 #[test]
 fn a_dead_upstream_is_502() {
-    let dead: std::net::SocketAddr = format!("127.0.0.1:{}", crate::harness::free_port()).parse().unwrap();
+    let dead: std::net::SocketAddr = format!("127.0.0.1:{}", crate::harness::free_port())
+        .parse()
+        .unwrap();
     let setup = Setup::shipped(Some(dead));
     setup.write("policies/zz-test.yaml", PASS_THROUGH);
     let server = setup.start();
@@ -140,14 +166,26 @@ fn admin_endpoints_report_health_and_metrics() {
     let health = http::get(&server.admin, "/health").unwrap();
     assert_eq!(health.status, 200);
     assert!(health.header("x-frontdesk-version").is_some());
-    assert_eq!(http::get(&server.admin, "/health/ready").unwrap().status, 200);
+    assert_eq!(
+        http::get(&server.admin, "/health/ready").unwrap().status,
+        200
+    );
     let detail = http::get(&server.admin, "/health/detailed").unwrap().json();
     assert_eq!(detail["healthy"], true);
     assert_eq!(detail["store"]["backend"], "memory");
     assert_eq!(detail["policy"]["hash"].as_str().unwrap().len(), 16);
-    assert!(detail["policy"]["routes"].as_array().unwrap().iter().any(|r| r == "echo"));
+    assert!(
+        detail["policy"]["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "echo")
+    );
     let metrics = http::get(&server.admin, "/metrics").unwrap().text();
-    assert!(metrics.contains("frontdesk_requests_total{route=\"none\",status=\"404\"}"), "{metrics}");
+    assert!(
+        metrics.contains("frontdesk_requests_total{route=\"none\",status=\"404\"}"),
+        "{metrics}"
+    );
     assert!(metrics.contains("frontdesk_request_duration_seconds_bucket"));
 }
 
@@ -159,14 +197,22 @@ fn draining_flips_readiness_and_lets_in_flight_requests_finish() {
     let clients: Vec<_> = (0..3)
         .map(|i| {
             let base = base.clone();
-            std::thread::spawn(move || http::post(&base, &format!("/echo/slow{i}"), &[], b"slow").map(|r| r.status))
+            std::thread::spawn(move || {
+                http::post(&base, &format!("/echo/slow{i}"), &[], b"slow").map(|r| r.status)
+            })
         })
         .collect();
-    assert!(crate::harness::wait_until(std::time::Duration::from_secs(10), || upstream.held() == 3));
+    assert!(crate::harness::wait_until(
+        std::time::Duration::from_secs(10),
+        || upstream.held() == 3
+    ));
     let app = server.app.clone();
     let admin = server.admin.clone();
     let drain = std::thread::spawn(move || server.drain());
-    assert!(crate::harness::wait_until(std::time::Duration::from_secs(5), || app.lifecycle.is_draining()));
+    assert!(crate::harness::wait_until(
+        std::time::Duration::from_secs(5),
+        || app.lifecycle.is_draining()
+    ));
     assert_eq!(http::get(&admin, "/health/ready").unwrap().status, 503);
     upstream.release();
     for c in clients {

@@ -26,7 +26,9 @@ pub fn free_port() -> u16 {
 }
 
 pub fn fixture(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -81,12 +83,20 @@ impl Setup {
         for entry in std::fs::read_dir(repo_path("policies")).unwrap() {
             let path = entry.unwrap().path();
             let text = std::fs::read_to_string(&path).unwrap();
-            setup.write(&format!("policies/{}", path.file_name().unwrap().to_string_lossy()), &setup.with_secret_files(&text));
+            setup.write(
+                &format!("policies/{}", path.file_name().unwrap().to_string_lossy()),
+                &setup.with_secret_files(&text),
+            );
         }
-        setup.write("config/tenants.yaml", &std::fs::read_to_string(repo_path("tests/fixtures/tenants.yaml")).unwrap());
+        setup.write(
+            "config/tenants.yaml",
+            &std::fs::read_to_string(repo_path("tests/fixtures/tenants.yaml")).unwrap(),
+        );
         let mut setup = setup;
         if let Some(addr) = upstream {
-            setup.config_extra = format!("upstreams:\n  app:\n    address: {addr}\n    timeouts: {{ connect: 1s, read: 5s, write: 5s, total: 10s }}\n");
+            setup.config_extra = format!(
+                "upstreams:\n  app:\n    address: {addr}\n    timeouts: {{ connect: 1s, read: 5s, write: 5s, total: 10s }}\n"
+            );
         }
         setup
     }
@@ -104,7 +114,10 @@ impl Setup {
             watch_policies: true,
             clock: ManualClock::new(FIXTURE_MS),
         };
-        setup.write("config/tenants.yaml", &std::fs::read_to_string(repo_path("tests/fixtures/tenants.yaml")).unwrap());
+        setup.write(
+            "config/tenants.yaml",
+            &std::fs::read_to_string(repo_path("tests/fixtures/tenants.yaml")).unwrap(),
+        );
         setup
     }
 
@@ -112,8 +125,14 @@ impl Setup {
     /// tests never depend on (or race over) process environment variables.
     fn with_secret_files(&self, text: &str) -> String {
         let secrets = self.dir.path().join("secrets");
-        text.replace("- env: RETELL_API_KEY\n", &format!("- file: {}\n", secrets.join("retell").display()))
-            .replace("- env: CALCOM_WEBHOOK_SECRET\n", &format!("- file: {}\n", secrets.join("calcom").display()))
+        text.replace(
+            "- env: RETELL_API_KEY\n",
+            &format!("- file: {}\n", secrets.join("retell").display()),
+        )
+        .replace(
+            "- env: CALCOM_WEBHOOK_SECRET\n",
+            &format!("- file: {}\n", secrets.join("calcom").display()),
+        )
     }
 
     pub fn write(&self, rel: &str, text: &str) {
@@ -167,7 +186,8 @@ impl TestServer {
     pub fn start_with(setup: Setup, watch_policies: bool) -> Self {
         logs::install();
         let (listen, admin) = (free_port(), free_port());
-        let mut config = Config::load(&setup.config_file(listen, admin)).unwrap_or_else(|e| panic!("config: {e:?}"));
+        let mut config = Config::load(&setup.config_file(listen, admin))
+            .unwrap_or_else(|e| panic!("config: {e:?}"));
         config.file.server.watch_policies = watch_policies;
         let options = Options {
             clock: Arc::new(setup.clock.clone()) as Arc<dyn Clock>,
@@ -192,7 +212,10 @@ impl TestServer {
     }
 
     fn wait_ready(&self) {
-        assert!(wait_until(Duration::from_secs(20), || probe(&self.admin, &self.base)), "server did not become ready");
+        assert!(
+            wait_until(Duration::from_secs(20), || probe(&self.admin, &self.base)),
+            "server did not become ready"
+        );
     }
 
     pub fn setup(&self) -> &Setup {

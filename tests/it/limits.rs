@@ -36,7 +36,9 @@ fn setup(store: &str) -> Setup {
 }
 
 fn redis_store(url: &str, prefix: &str) -> String {
-    format!("store:\n  backend: redis\n  redis: {{ url: \"{url}\", prefix: \"{prefix}\", timeout: 200ms, probe_interval: 100ms }}\n")
+    format!(
+        "store:\n  backend: redis\n  redis: {{ url: \"{url}\", prefix: \"{prefix}\", timeout: 200ms, probe_interval: 100ms }}\n"
+    )
 }
 
 fn hit(server: &TestServer, path: &str, key: &str) -> http::Response {
@@ -64,13 +66,20 @@ fn exactly_the_burst_passes_and_other_keys_are_unaffected() {
     assert_eq!(hit(&server, "/limited", "a").status, 429);
 
     let metrics = http::get(&server.admin, "/metrics").unwrap().text();
-    assert!(metrics.contains("frontdesk_ratelimit_decisions_total{decision=\"denied\",limit=\"per_key\"} 2"), "{metrics}");
+    assert!(
+        metrics.contains(
+            "frontdesk_ratelimit_decisions_total{decision=\"denied\",limit=\"per_key\"} 2"
+        ),
+        "{metrics}"
+    );
 }
 
 #[test]
 fn a_missing_key_part_uses_the_fallback() {
     let server = setup("").start();
-    let statuses: Vec<u16> = (0..6).map(|_| http::get(&server.base, "/limited").unwrap().status).collect();
+    let statuses: Vec<u16> = (0..6)
+        .map(|_| http::get(&server.base, "/limited").unwrap().status)
+        .collect();
     assert_eq!(statuses, [204, 204, 204, 204, 204, 429]);
 }
 
@@ -81,7 +90,12 @@ fn shadow_limits_let_everything_pass_and_count_would_be_denials() {
         assert_eq!(hit(&server, "/shadowed", "a").status, 204);
     }
     let metrics = http::get(&server.admin, "/metrics").unwrap().text();
-    assert!(metrics.contains("frontdesk_ratelimit_decisions_total{decision=\"shadow_denied\",limit=\"shadowed\"} 3"), "{metrics}");
+    assert!(
+        metrics.contains(
+            "frontdesk_ratelimit_decisions_total{decision=\"shadow_denied\",limit=\"shadowed\"} 3"
+        ),
+        "{metrics}"
+    );
 }
 
 #[test]
@@ -91,12 +105,24 @@ fn two_replicas_sharing_redis_enforce_one_limit() {
     let b = setup(&redis_store(&redis_url(), &prefix)).start();
     let handles: Vec<_> = (0..30)
         .map(|i| {
-            let base = if i % 2 == 0 { a.base.clone() } else { b.base.clone() };
-            std::thread::spawn(move || http::request(&base, "GET", "/limited", &[("x-key", "shared")], b"").unwrap().status)
+            let base = if i % 2 == 0 {
+                a.base.clone()
+            } else {
+                b.base.clone()
+            };
+            std::thread::spawn(move || {
+                http::request(&base, "GET", "/limited", &[("x-key", "shared")], b"")
+                    .unwrap()
+                    .status
+            })
         })
         .collect();
     let statuses: Vec<u16> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    assert_eq!(statuses.iter().filter(|s| **s == 204).count(), 5, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 204).count(),
+        5,
+        "{statuses:?}"
+    );
     assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 25);
 }
 
@@ -108,11 +134,22 @@ struct RedisChild {
 impl RedisChild {
     fn start(port: u16) -> Self {
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server is installed (make test installs it)");
-        assert!(wait_until(Duration::from_secs(10), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()));
+        assert!(wait_until(Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        }));
         Self { port, child }
     }
 
@@ -150,9 +187,15 @@ fn redis_going_away_never_fails_a_request_and_sharing_resumes_when_it_is_back() 
     assert!(wait_until(Duration::from_secs(5), || degraded(&a)));
     let detail = http::get(&a.admin, "/health/detailed").unwrap().json();
     assert_eq!(detail["status"], "degraded");
-    assert!(!detail.to_string().contains(&url), "the Redis URL is not reported");
+    assert!(
+        !detail.to_string().contains(&url),
+        "the Redis URL is not reported"
+    );
     let metrics = http::get(&a.admin, "/metrics").unwrap().text();
-    assert!(metrics.contains("frontdesk_store_errors_total{backend=\"redis\"}"), "{metrics}");
+    assert!(
+        metrics.contains("frontdesk_store_errors_total{backend=\"redis\"}"),
+        "{metrics}"
+    );
 
     let _redis = RedisChild::start(port);
     assert!(wait_until(Duration::from_secs(10), || {

@@ -30,11 +30,29 @@ fn every_metric_in_alerts_and_dashboard_is_exported() {
     // A little of every kind of traffic.
     let body = fixture("retell_call_ended.json");
     let sig = frontdesk::stages::auth::sign_retell(RETELL_KEY, &body, FIXTURE_MS);
-    http::post(&server.base, "/retell/webhook", &[("x-retell-signature", &sig)], &body).unwrap();
-    http::post(&server.base, "/retell/webhook", &[("x-retell-signature", &sig)], &body).unwrap();
+    http::post(
+        &server.base,
+        "/retell/webhook",
+        &[("x-retell-signature", &sig)],
+        &body,
+    )
+    .unwrap();
+    http::post(
+        &server.base,
+        "/retell/webhook",
+        &[("x-retell-signature", &sig)],
+        &body,
+    )
+    .unwrap();
     let call = fixture("retell_fn_check_availability.json");
     let sig = frontdesk::stages::auth::sign_retell(RETELL_KEY, &call, FIXTURE_MS);
-    http::post(&server.base, "/retell/function", &[("x-retell-signature", &sig)], &call).unwrap();
+    http::post(
+        &server.base,
+        "/retell/function",
+        &[("x-retell-signature", &sig)],
+        &call,
+    )
+    .unwrap();
     http::post(&server.admin, "/admin/reload", &[], b"").unwrap();
 
     let exported: BTreeSet<String> = http::get(&server.admin, "/metrics")
@@ -48,5 +66,8 @@ fn every_metric_in_alerts_and_dashboard_is_exported() {
     let referenced = referenced_metrics();
     assert!(referenced.len() >= 10, "{referenced:?}");
     let missing: Vec<&String> = referenced.difference(&exported).collect();
-    assert!(missing.is_empty(), "referenced but not exported: {missing:?}\nexported: {exported:?}");
+    assert!(
+        missing.is_empty(),
+        "referenced but not exported: {missing:?}\nexported: {exported:?}"
+    );
 }

@@ -23,7 +23,11 @@ fn check_accepts_the_shipped_files() {
         .env("CALCOM_WEBHOOK_SECRET", "s")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok: "));
 }
 
@@ -35,10 +39,17 @@ fn check_reports_a_missing_secret_and_an_unknown_limit_with_positions() {
         "routes:\n  - name: broken\n    match: { path: /broken }\n    limits: [ip_ceiling, no_such_limit]\n",
     );
     let config = setup.config_file(free_port(), free_port());
-    let out = frontdesk().args(["check", "-c"]).arg(&config).output().unwrap();
+    let out = frontdesk()
+        .args(["check", "-c"])
+        .arg(&config)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let expected = format!("{}:4:26: unknown limit `no_such_limit`", setup.path("policies/zz-broken.yaml").display());
+    let expected = format!(
+        "{}:4:26: unknown limit `no_such_limit`",
+        setup.path("policies/zz-broken.yaml").display()
+    );
     assert!(stderr.contains(&expected), "{stderr}");
 
     // The shipped config with its keys unset names each missing variable.
@@ -51,8 +62,14 @@ fn check_reports_a_missing_secret_and_an_unknown_limit_with_positions() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("RETELL_API_KEY") && stderr.contains("CALCOM_WEBHOOK_SECRET"), "{stderr}");
-    assert!(stderr.lines().all(|l| l.contains("default.yaml:")), "{stderr}");
+    assert!(
+        stderr.contains("RETELL_API_KEY") && stderr.contains("CALCOM_WEBHOOK_SECRET"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.lines().all(|l| l.contains("default.yaml:")),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -61,21 +78,36 @@ fn a_port_in_use_is_a_clear_startup_error() {
     let port = taken.local_addr().unwrap().port();
     let setup = Setup::shipped(None);
     let config = setup.config_file(port, free_port());
-    let out = frontdesk().args(["run", "-c"]).arg(&config).output().unwrap();
+    let out = frontdesk()
+        .args(["run", "-c"])
+        .arg(&config)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn sigterm_drains_in_flight_requests_then_exits() {
     let upstream = Upstream::start();
     let mut setup = Setup::shipped(Some(upstream.addr));
-    setup.write("policies/zz-test.yaml", "routes:\n  - name: echo\n    match: { path: \"/echo/*\" }\n    upstream: app\n");
+    setup.write(
+        "policies/zz-test.yaml",
+        "routes:\n  - name: echo\n    match: { path: \"/echo/*\" }\n    upstream: app\n",
+    );
     setup.config_extra.push_str("");
     let (listen, admin) = (free_port(), free_port());
     let config = setup.config_file(listen, admin);
-    let mut child = frontdesk().args(["run", "-c"]).arg(&config).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = frontdesk()
+        .args(["run", "-c"])
+        .arg(&config)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let base = format!("http://127.0.0.1:{listen}");
     let admin = format!("http://127.0.0.1:{admin}");
     assert!(wait_until(Duration::from_secs(30), || {
@@ -86,14 +118,29 @@ fn sigterm_drains_in_flight_requests_then_exits() {
     let clients: Vec<_> = (0..3)
         .map(|i| {
             let base = base.clone();
-            std::thread::spawn(move || http::post(&base, &format!("/echo/{i}"), &[], b"slow").map(|r| r.status))
+            std::thread::spawn(move || {
+                http::post(&base, &format!("/echo/{i}"), &[], b"slow").map(|r| r.status)
+            })
         })
         .collect();
     assert!(wait_until(Duration::from_secs(10), || upstream.held() == 3));
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    assert!(wait_until(Duration::from_secs(5), || http::get(&admin, "/health/ready").is_ok_and(|r| r.status == 503)));
-    assert!(child.try_wait().unwrap().is_none(), "exited with requests in flight");
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(wait_until(Duration::from_secs(5), || http::get(
+        &admin,
+        "/health/ready"
+    )
+    .is_ok_and(|r| r.status == 503)));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "exited with requests in flight"
+    );
     upstream.release();
     for c in clients {
         assert_eq!(c.join().unwrap().unwrap(), 200);
@@ -116,7 +163,12 @@ fn sign_prints_the_sdk_test_vector() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(br#"{"event":"call_ended"}"#).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"event":"call_ended"}"#)
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
@@ -126,14 +178,30 @@ fn sign_prints_the_sdk_test_vector() {
 
 #[test]
 fn redact_scrubs_stdin_line_by_line() {
-    let mut child = frontdesk().arg("redact").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut child = frontdesk()
+        .arg("redact")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     let input = "mail max.mustermann@example.de now\nplain line\ncall +49 30 12345678 back\n";
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.lines().count(), 3);
-    assert!(!text.contains("max.mustermann") && !text.contains("12345678"), "{text}");
-    assert!(text.contains("[EMAIL_REDACTED]") && text.contains("[PHONE_REDACTED]"), "{text}");
+    assert!(
+        !text.contains("max.mustermann") && !text.contains("12345678"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[EMAIL_REDACTED]") && text.contains("[PHONE_REDACTED]"),
+        "{text}"
+    );
     assert!(text.contains("plain line"));
 }
 
@@ -141,17 +209,47 @@ fn redact_scrubs_stdin_line_by_line() {
 fn sighup_reloads_the_policy() {
     let mut setup = Setup::empty();
     setup.watch_policies = false;
-    setup.write("policies/p.yaml", "routes:\n  - name: a\n    match: { path: /a }\n");
+    setup.write(
+        "policies/p.yaml",
+        "routes:\n  - name: a\n    match: { path: /a }\n",
+    );
     let (listen, admin) = (free_port(), free_port());
     let config = setup.config_file(listen, admin);
-    let mut child = frontdesk().args(["run", "-c"]).arg(&config).stderr(Stdio::null()).spawn().unwrap();
-    let (base, admin) = (format!("http://127.0.0.1:{listen}"), format!("http://127.0.0.1:{admin}"));
-    assert!(wait_until(Duration::from_secs(30), || http::get(&base, "/a").is_ok_and(|r| r.status == 204)));
-    setup.write("policies/p.yaml", "routes:\n  - name: b\n    match: { path: /b }\n");
-    assert_eq!(http::get(&base, "/b").unwrap().status, 404, "not watched: nothing changes by itself");
+    let mut child = frontdesk()
+        .args(["run", "-c"])
+        .arg(&config)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (base, admin) = (
+        format!("http://127.0.0.1:{listen}"),
+        format!("http://127.0.0.1:{admin}"),
+    );
+    assert!(wait_until(Duration::from_secs(30), || http::get(
+        &base, "/a"
+    )
+    .is_ok_and(|r| r.status == 204)));
+    setup.write(
+        "policies/p.yaml",
+        "routes:\n  - name: b\n    match: { path: /b }\n",
+    );
+    assert_eq!(
+        http::get(&base, "/b").unwrap().status,
+        404,
+        "not watched: nothing changes by itself"
+    );
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-HUP", &pid]).status().unwrap().success());
-    assert!(wait_until(Duration::from_secs(5), || http::get(&base, "/b").is_ok_and(|r| r.status == 204)));
+    assert!(
+        Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(wait_until(Duration::from_secs(5), || http::get(
+        &base, "/b"
+    )
+    .is_ok_and(|r| r.status == 204)));
     assert_eq!(http::get(&base, "/a").unwrap().status, 404);
     let detail = http::get(&admin, "/health/detailed").unwrap().json();
     assert_eq!(detail["policy"]["routes"], serde_json::json!(["b"]));

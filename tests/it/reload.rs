@@ -20,14 +20,21 @@ const BROKEN: &str = "limits: {}\nroutes:\n  - name: limited\n    match: { path:
 /// How many requests of a fresh key pass: the burst of the policy in force.
 fn burst_in_force(server: &TestServer, key: &str) -> usize {
     (0..10)
-        .map(|_| http::request(&server.base, "GET", "/limited", &[("x-key", key)], b"").unwrap().status)
+        .map(|_| {
+            http::request(&server.base, "GET", "/limited", &[("x-key", key)], b"")
+                .unwrap()
+                .status
+        })
         .take_while(|s| *s == 204)
         .count()
 }
 
 fn reload_state(server: &TestServer) -> (String, bool) {
     let detail = http::get(&server.admin, "/health/detailed").unwrap().json();
-    (detail["policy"]["hash"].as_str().unwrap().to_string(), !detail["policy"]["last_reload_error"].is_null())
+    (
+        detail["policy"]["hash"].as_str().unwrap().to_string(),
+        !detail["policy"]["last_reload_error"].is_null(),
+    )
 }
 
 #[test]
@@ -40,7 +47,12 @@ fn twenty_reloads_under_load_alternating_good_and_broken() {
     let served = Arc::new(AtomicUsize::new(0));
     let load: Vec<_> = (0..2)
         .map(|_| {
-            let (base, stop, failures, served) = (server.base.clone(), stop.clone(), failures.clone(), served.clone());
+            let (base, stop, failures, served) = (
+                server.base.clone(),
+                stop.clone(),
+                failures.clone(),
+                served.clone(),
+            );
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     match http::get(&base, "/open") {
@@ -60,13 +72,23 @@ fn twenty_reloads_under_load_alternating_good_and_broken() {
             key += 1;
             burst_in_force(&server, &format!("k{key}")) == burst as usize
         });
-        assert!(took_effect, "round {round}: burst {burst} not in force within a second");
+        assert!(
+            took_effect,
+            "round {round}: burst {burst} not in force within a second"
+        );
         let (good_hash, _) = reload_state(&server);
 
         server.setup().write("policies/p.yaml", BROKEN);
-        assert!(wait_until(Duration::from_secs(5), || reload_state(&server).1), "round {round}: broken file not seen");
+        assert!(
+            wait_until(Duration::from_secs(5), || reload_state(&server).1),
+            "round {round}: broken file not seen"
+        );
         key += 1;
-        assert_eq!(burst_in_force(&server, &format!("k{key}")), burst as usize, "the broken policy never serves");
+        assert_eq!(
+            burst_in_force(&server, &format!("k{key}")),
+            burst as usize,
+            "the broken policy never serves"
+        );
         assert_eq!(reload_state(&server).0, good_hash);
     }
     stop.store(true, Ordering::Relaxed);
@@ -100,8 +122,14 @@ fn admin_reload_answers_with_the_errors_and_keeps_serving() {
     assert_eq!(r.status, 422);
     let errors = r.json()["errors"].as_array().unwrap().clone();
     assert_eq!(errors.len(), 1);
-    let expected = format!("{}:5:14: unknown limit `per_key_that_does_not_exist`", server.setup().path("policies/p.yaml").display());
-    assert!(errors[0].as_str().unwrap().starts_with(&expected), "{errors:?}");
+    let expected = format!(
+        "{}:5:14: unknown limit `per_key_that_does_not_exist`",
+        server.setup().path("policies/p.yaml").display()
+    );
+    assert!(
+        errors[0].as_str().unwrap().starts_with(&expected),
+        "{errors:?}"
+    );
     assert_eq!(burst_in_force(&server, "a"), 3);
 
     server.setup().write("policies/p.yaml", &policy(4));
@@ -112,11 +140,17 @@ fn admin_reload_answers_with_the_errors_and_keeps_serving() {
     // A reload signal gives the same result.
     server.setup().write("policies/p.yaml", &policy(6));
     server.control(Control::Reload);
-    assert!(wait_until(Duration::from_secs(5), || burst_in_force(&server, &format!("c{}", rand_key())) == 6));
+    assert!(wait_until(Duration::from_secs(5), || burst_in_force(
+        &server,
+        &format!("c{}", rand_key())
+    ) == 6));
 }
 
 fn rand_key() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
 }
 
 fn start_unwatched(setup: Setup) -> TestServer {

@@ -24,18 +24,27 @@ fn post(server: &TestServer, path: &str) -> http::Response {
 
 /// The outcome is recorded as the answer finishes, so the client may see it a moment earlier.
 fn await_state(server: &TestServer, state: &str) {
-    assert!(wait_until(Duration::from_secs(5), || breaker_state(server) == state), "breaker never became {state}: {}", breaker_state(server));
+    assert!(
+        wait_until(Duration::from_secs(5), || breaker_state(server) == state),
+        "breaker never became {state}: {}",
+        breaker_state(server)
+    );
 }
 
 fn breaker_state(server: &TestServer) -> String {
     let breakers = http::get(&server.admin, "/admin/breakers").unwrap().json();
-    breakers["breakers"][0]["state"].as_str().unwrap_or_default().to_string()
+    breakers["breakers"][0]["state"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// How long the breaker stays open from now.
 fn open_for(server: &TestServer) -> Duration {
     let snapshot = http::get(&server.admin, "/admin/breakers").unwrap().json();
-    let until = snapshot["breakers"][0]["open_until_ms"].as_u64().expect("open");
+    let until = snapshot["breakers"][0]["open_until_ms"]
+        .as_u64()
+        .expect("open");
     Duration::from_millis(until - frontdesk_store::Clock::now_ms(&server.setup().clock))
 }
 
@@ -53,7 +62,11 @@ fn five_failures_open_the_breaker_and_two_successes_close_it() {
     assert_eq!(rejected.status, 503);
     assert_eq!(rejected.header("retry-after"), Some("60"));
     assert_eq!(open_for(&server), Duration::from_secs(60));
-    assert_eq!(upstream.count(), 5, "an open breaker does not touch the upstream");
+    assert_eq!(
+        upstream.count(),
+        5,
+        "an open breaker does not touch the upstream"
+    );
 
     upstream.set_status(200);
     server.setup().clock.advance(Duration::from_secs(60));
@@ -71,13 +84,22 @@ fn five_failures_open_the_breaker_and_two_successes_close_it() {
     let second = open_for(&server);
     assert!(second > Duration::from_secs(60), "{second:?}");
     server.setup().clock.advance(second);
-    assert_eq!(post(&server, "/echo/probe").status, 502, "the probe goes through and fails");
+    assert_eq!(
+        post(&server, "/echo/probe").status,
+        502,
+        "the probe goes through and fails"
+    );
     await_state(&server, "open");
     let third = open_for(&server);
     assert!(third > second, "{third:?} after {second:?}");
     let metrics = http::get(&server.admin, "/metrics").unwrap().text();
-    assert!(metrics.contains("frontdesk_breaker_state{target=\"app\"} 2"), "{metrics}");
-    assert!(metrics.contains("frontdesk_upstream_requests_total{outcome=\"rejected\",target=\"app\"}"));
+    assert!(
+        metrics.contains("frontdesk_breaker_state{target=\"app\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("frontdesk_upstream_requests_total{outcome=\"rejected\",target=\"app\"}")
+    );
 }
 
 #[test]
@@ -100,7 +122,11 @@ fn only_routes_marked_idempotent_retry_their_posts() {
     assert_eq!(post(&server, "/echo/x").status, 503);
     assert_eq!(upstream.count(), 1);
     assert_eq!(post(&server, "/idem/x").status, 503);
-    assert_eq!(upstream.count(), 4, "three attempts on the idempotent route");
+    assert_eq!(
+        upstream.count(),
+        4,
+        "three attempts on the idempotent route"
+    );
     upstream.set_status(200);
     let r = http::request(&server.base, "PUT", "/echo/put", &[], b"{}").unwrap();
     assert_eq!(r.status, 200);
@@ -117,7 +143,14 @@ fn admin_can_force_a_breaker_open_with_the_token() {
     let server = setup.start();
     let force = |auth: Option<&str>, mode: &str| {
         let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", *a)).collect();
-        http::post(&server.admin, &format!("/admin/breakers/app?mode={mode}"), &headers, b"").unwrap().status
+        http::post(
+            &server.admin,
+            &format!("/admin/breakers/app?mode={mode}"),
+            &headers,
+            b"",
+        )
+        .unwrap()
+        .status
     };
     assert_eq!(force(None, "forced_open"), 401);
     assert_eq!(force(Some("Bearer wrong"), "forced_open"), 401);
@@ -127,16 +160,31 @@ fn admin_can_force_a_breaker_open_with_the_token() {
     assert_eq!(force(Some("Bearer s3cret-admin-token"), "auto"), 200);
     assert_eq!(post(&server, "/echo/x").status, 200);
     assert_eq!(force(Some("Bearer s3cret-admin-token"), "sideways"), 400);
-    let r = http::post(&server.admin, "/admin/breakers/nope?mode=auto", &[("authorization", "Bearer s3cret-admin-token")], b"").unwrap();
+    let r = http::post(
+        &server.admin,
+        "/admin/breakers/nope?mode=auto",
+        &[("authorization", "Bearer s3cret-admin-token")],
+        b"",
+    )
+    .unwrap();
     assert_eq!(r.status, 404);
-    assert!(!http::get(&server.admin, "/health/detailed").unwrap().text().contains("s3cret"));
+    assert!(
+        !http::get(&server.admin, "/health/detailed")
+            .unwrap()
+            .text()
+            .contains("s3cret")
+    );
 }
 
 #[test]
 fn a_trip_on_one_replica_is_honoured_by_the_other() {
     let upstream = Upstream::start();
     let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let store = format!("store:\n  backend: redis\n  redis: {{ url: \"{url}\", prefix: \"fdtest:{}:{}:\" }}\n", std::process::id(), free_port());
+    let store = format!(
+        "store:\n  backend: redis\n  redis: {{ url: \"{url}\", prefix: \"fdtest:{}:{}:\" }}\n",
+        std::process::id(),
+        free_port()
+    );
     let a = start(&upstream, &store, true);
     let b = start(&upstream, &store, true);
     upstream.set_status(500);

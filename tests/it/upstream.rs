@@ -24,7 +24,10 @@ pub struct Received {
 
 impl Received {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -58,7 +61,10 @@ impl Upstream {
         let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread_state = state.clone();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
                 loop {
@@ -123,7 +129,10 @@ impl Drop for Upstream {
     }
 }
 
-async fn handle(state: Arc<State>, req: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn handle(
+    state: Arc<State>,
+    req: Request<hyper::body::Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
     let headers = req
@@ -131,9 +140,19 @@ async fn handle(state: Arc<State>, req: Request<hyper::body::Incoming>) -> Resul
         .iter()
         .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
         .collect();
-    let body = req.into_body().collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes().to_vec())
+        .unwrap_or_default();
     let len = body.len();
-    state.received.lock().unwrap().push(Received { method, path, headers, body });
+    state.received.lock().unwrap().push(Received {
+        method,
+        path,
+        headers,
+        body,
+    });
     let mut gate = state.gate.subscribe();
     if !*gate.borrow() {
         state.held.fetch_add(1, Ordering::SeqCst);
