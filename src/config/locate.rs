@@ -91,6 +91,14 @@ impl MarkedEventReceiver for Builder {
                     } else {
                         format!("{parent}.{value}")
                     };
+                    // A block mapping's start is only known at its first `:`; its first key
+                    // is where it visibly begins.
+                    if let Some(start) = self.positions.get_mut(parent)
+                        && start.0 == position.0
+                        && start.1 > position.1
+                    {
+                        *start = position;
+                    }
                     self.positions.insert(key_path, position);
                 }
             }
@@ -124,8 +132,9 @@ mod tests {
     fn finds_nested_positions() {
         let src = "routes:\n  - name: a\n    limits: [x, y]\n  - name: b\n    limits:\n      - z\n";
         let loc = Locator::new(src);
-        assert_eq!(loc.find("routes[0].name"), (2, 11));
-        assert_eq!(loc.find("routes[0].limits[1]"), (3, 20));
+        // A key points at itself; a sequence item at its value.
+        assert_eq!(loc.find("routes[0].name"), (2, 5));
+        assert_eq!(loc.find("routes[0].limits[1]"), (3, 17));
         assert_eq!(loc.find("routes[1].limits[0]"), (6, 9));
         assert_eq!(loc.find("routes[1].nope"), (4, 5));
     }

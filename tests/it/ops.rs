@@ -53,6 +53,15 @@ fn every_metric_in_alerts_and_dashboard_is_exported() {
         &call,
     )
     .unwrap();
+    let invalid = br#"{"name":"check_availability","args":{"date":"someday"},"call":{"call_id":"c","agent_id":"oBeDLoLOeuAbiuaMFXRtDOLriTJ5tSxD"}}"#;
+    let sig = frontdesk::stages::auth::sign_retell(RETELL_KEY, invalid, FIXTURE_MS);
+    http::post(
+        &server.base,
+        "/retell/function",
+        &[("x-retell-signature", &sig)],
+        invalid,
+    )
+    .unwrap();
     http::post(&server.admin, "/admin/reload", &[], b"").unwrap();
 
     let exported: BTreeSet<String> = http::get(&server.admin, "/metrics")

@@ -47,10 +47,20 @@ fn register<M: Collector + Clone + 'static>(metric: prometheus::Result<M>) -> Op
     }
 }
 
-/// Sets the state gauge of `target`.
+/// Sets the state gauge of `target`, and creates its transition series at zero so alerts on
+/// them work before the first transition.
 pub(crate) fn set_state(target: &str, state: BreakerState) {
     if let Some(gauge) = BREAKER_STATE.as_ref() {
         gauge.with_label_values(&[target]).set(state.metric_value());
+    }
+    if let Some(counter) = BREAKER_TRANSITIONS.as_ref() {
+        for to in [
+            BreakerState::Closed,
+            BreakerState::Open,
+            BreakerState::HalfOpen,
+        ] {
+            counter.with_label_values(&[target, to.label()]);
+        }
     }
 }
 

@@ -198,8 +198,12 @@ impl StoreHandle {
 pub async fn build(cfg: &StoreConfig, clock: Arc<dyn Clock>) -> Result<StoreHandle, BuildError> {
     let local = Arc::new(MemoryStore::with_max_entries(clock, cfg.memory.max_entries));
     let kind = match cfg.backend {
-        Backend::Memory => Kind::Memory(local),
+        Backend::Memory => {
+            crate::metrics::init("memory");
+            Kind::Memory(local)
+        }
         Backend::Redis => {
+            crate::metrics::init("redis");
             let redis = RedisStore::new(&RedisSettings {
                 url: cfg.redis.resolve_url()?,
                 prefix: cfg.redis.prefix.clone(),

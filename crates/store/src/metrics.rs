@@ -16,6 +16,11 @@ pub(crate) static STORE_ERRORS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .expect("frontdesk_store_errors_total is defined once")
 });
 
+/// Creates the series of `backend` at zero, so alerts on it work before the first error.
+pub(crate) fn init(backend: &str) {
+    STORE_ERRORS.with_label_values(&[backend]);
+}
+
 /// Current value of `frontdesk_store_errors_total{backend}`.
 pub fn store_errors(backend: &str) -> u64 {
     STORE_ERRORS.with_label_values(&[backend]).get()
