@@ -87,12 +87,17 @@ pub fn prepare(config: Config, options: Options) -> Result<Prepared, BootError> 
         store.clone(),
         "upstream",
     ));
-    let targets = config
+    // One breaker per upstream, and one for the Cal.com client.
+    let mut targets: std::collections::BTreeMap<String, frontdesk_resilience::BreakerConfig> = config
         .file
         .upstreams
         .iter()
         .map(|(name, u)| (name.clone(), u.breaker.clone()))
         .collect();
+    targets.insert(
+        frontdesk_calcom::BREAKER_TARGET.to_string(),
+        config.file.calcom.effective_breaker(),
+    );
     breakers
         .configure(&targets)
         .map_err(|e| BootError::Config(vec![config_error(&config, &e.to_string())]))?;

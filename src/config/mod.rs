@@ -31,6 +31,9 @@ pub struct ConfigFile {
     /// Shared state: `memory` (default) or `redis`.
     #[serde(default)]
     pub store: Option<frontdesk_store::config::StoreConfig>,
+    /// The Cal.com client and slot cache, for tenants whose calendar is on Cal.com.
+    #[serde(default)]
+    pub calcom: frontdesk_calcom::CalcomConfig,
     /// Named upstreams that routes forward to, e.g. `app` (the practice backend).
     #[serde(default)]
     pub upstreams: BTreeMap<String, UpstreamDef>,

@@ -83,6 +83,8 @@ async fn world(cache_cfg: CacheConfig) -> World {
         short.open = jiff::civil::Time::constant(8, 0, 0, 0);
         let mut long = EventTypeSpec::weekdays("Europe/Berlin", 60);
         long.open = jiff::civil::Time::constant(8, 0, 0, 0);
+        short.host = i;
+        long.host = i;
         fake.add_event_type(100 + 2 * i, short);
         fake.add_event_type(101 + 2 * i, long);
     }
@@ -164,10 +166,10 @@ async fn replay(cache_cfg: CacheConfig) -> Report {
         // Busier practices get more calls.
         let t = [0, 0, 0, 1, 1, 2, 2, 3, 4][rng.below(9)];
         let tenant = &w.tenants[t];
-        let (service, duration) = if rng.below(4) == 0 {
-            ("lang", 60)
+        let (service, duration, event_type) = if rng.below(4) == 0 {
+            ("lang", 60, 101 + 2 * t as u64)
         } else {
-            ("kurz", 30)
+            ("kurz", 30, 100 + 2 * t as u64)
         };
         // Mostly the next days, sometimes up to two weeks out.
         let offset = [0, 1, 1, 2, 2, 3, 4, 5, 7, 9, 11, 13][rng.below(12)];
@@ -195,7 +197,7 @@ async fn replay(cache_cfg: CacheConfig) -> Report {
         let length = SignedDuration::from_mins(i64::from(duration));
         report.stale_offers += slots
             .iter()
-            .filter(|s| w.fake.is_booked(s.start, s.start + length))
+            .filter(|s| w.fake.is_booked(event_type, s.start, s.start + length))
             .count();
 
         // About one check in eight books one of the first offered slots.

@@ -7,8 +7,8 @@
 //!   `ttl + stale` it is still answered (`stale`) while one background refresh runs, and while
 //!   Cal.com rate-limits us or is down.
 //! - **One upstream request per cold key.** Concurrent misses share one fill
-//!   ([`crate::singleflight`]); a fill covers each contiguous run of missing days with one
-//!   request.
+//!   ([`crate::singleflight`]); a fill fetches the check's whole window with one request and
+//!   stores every day of it, so a tenant's days age (and are refreshed) together.
 //! - **Never offers a slot known to be taken.** Our own create/cancel/reschedule and Cal.com's
 //!   booking webhooks bump the affected tenant-days' generation (no KEYS/SCAN: the generation is
 //!   part of the key, so old entries are simply never read again) and record the booked interval
@@ -182,26 +182,38 @@ impl Shared {
         (Some(stored_as), entry)
     }
 
-    /// Fetches every pending day, single-flight, and returns each day's starts.
+    /// Fetches the `needed` days, single-flight, and returns each one's starts. One request
+    /// covers the query's whole window, and every day of `window` is stored: Cal.com counts
+    /// requests, not days, and days fetched together expire together, so a tenant's window is
+    /// refreshed by one request instead of one per day as they age apart.
     async fn fill(
         &self,
         tenant: &Tenant,
         query: &SlotQuery,
-        mut pending: Vec<Pending>,
+        window: &[Pending],
+        mut needed: Vec<Pending>,
     ) -> Result<BTreeMap<Date, Arc<Vec<Timestamp>>>, CalendarError> {
         let mut days = BTreeMap::new();
-        while !pending.is_empty() {
+        while !needed.is_empty() {
             let mut leads = Vec::new();
             let mut follows = Vec::new();
-            for day in pending.drain(..) {
+            for day in needed.drain(..) {
                 match self.flights.join(&day.flight_key()) {
                     Role::Lead(lead) => leads.push((day, lead)),
                     Role::Follow(follow) => follows.push((day, follow)),
                 }
             }
-            // Leaders finish their own days before waiting on others' (no lock-order cycles).
+            // Leaders finish their own days before waiting on others' (no waiting cycles).
             if !leads.is_empty() {
-                let fetched = self.fetch_runs(tenant, query, &leads).await;
+                let fetched = self.fetch_window(tenant, query).await;
+                if let Ok(by_date) = &fetched {
+                    for day in window {
+                        if let Some(stored_as) = &day.stored_as {
+                            let starts = by_date.get(&day.key.date()).map_or(&[][..], Vec::as_slice);
+                            self.save(stored_as, starts).await;
+                        }
+                    }
+                }
                 let mut failure = None;
                 for (day, lead) in leads {
                     let result: DayResult = match &fetched {
@@ -210,9 +222,6 @@ impl Shared {
                         )),
                         Err(e) => Err(e.clone()),
                     };
-                    if let (Ok(starts), Some(stored_as)) = (&result, &day.stored_as) {
-                        self.save(stored_as, starts).await;
-                    }
                     match &result {
                         Ok(starts) => {
                             days.insert(day.key.date(), Arc::clone(starts));
@@ -232,34 +241,24 @@ impl Shared {
                     }
                     Some(Err(e)) => return Err(e),
                     // The leader's caller went away: try again (perhaps leading this time).
-                    None => pending.push(day),
+                    None => needed.push(day),
                 }
             }
         }
         Ok(days)
     }
 
-    /// One inner request per contiguous run of led days; starts grouped by tenant-local date.
-    async fn fetch_runs(
+    /// One inner request for the query's window; starts grouped by tenant-local date.
+    async fn fetch_window(
         &self,
         tenant: &Tenant,
         query: &SlotQuery,
-        leads: &[(Pending, crate::singleflight::Lead)],
     ) -> Result<BTreeMap<Date, Vec<Timestamp>>, CalendarError> {
-        let dates: BTreeSet<Date> = leads.iter().map(|(d, _)| d.key.date()).collect();
+        let slots = self.inner.free_slots(tenant, query).await?;
         let mut by_date: BTreeMap<Date, Vec<Timestamp>> = BTreeMap::new();
-        for (from, to) in runs(&dates) {
-            let run_query = SlotQuery {
-                from,
-                to,
-                duration_min: query.duration_min,
-                service: query.service.clone(),
-            };
-            let slots = self.inner.free_slots(tenant, &run_query).await?;
-            for slot in slots {
-                let date = tenant.time_zone.to_datetime(slot.start).date();
-                by_date.entry(date).or_default().push(slot.start);
-            }
+        for slot in slots {
+            let date = tenant.time_zone.to_datetime(slot.start).date();
+            by_date.entry(date).or_default().push(slot.start);
         }
         Ok(by_date)
     }
@@ -321,7 +320,13 @@ impl Shared {
     }
 
     /// Starts one background refresh of `stale` days (skipping days already being fetched).
-    fn refresh_in_background(self: &Arc<Self>, tenant: &Tenant, query: &SlotQuery, stale: Vec<Pending>) {
+    fn refresh_in_background(
+        self: &Arc<Self>,
+        tenant: &Tenant,
+        query: &SlotQuery,
+        window: Vec<Pending>,
+        stale: Vec<Pending>,
+    ) {
         let stale: Vec<Pending> = stale
             .into_iter()
             .filter(|p| !self.flights.is_inflight(&p.flight_key()))
@@ -336,7 +341,7 @@ impl Shared {
         let tenant = tenant.clone();
         let query = query.clone();
         let handle = runtime.spawn(async move {
-            if let Err(e) = shared.fill(&tenant, &query, stale).await {
+            if let Err(e) = shared.fill(&tenant, &query, &window, stale).await {
                 tracing::debug!(tenant = %tenant.id, error = %e, "background slot refresh failed; stale days kept");
             }
         });
@@ -364,6 +369,7 @@ impl CalendarProvider for CachedProvider {
         let now = shared.now_ms();
 
         let mut days: BTreeMap<Date, Arc<Vec<Timestamp>>> = BTreeMap::new();
+        let mut window = Vec::new();
         let mut missing = Vec::new();
         let mut stale = Vec::new();
         for date in dates(query.from, query.to) {
@@ -377,6 +383,8 @@ impl CalendarProvider for CachedProvider {
             )
             .map_err(|e| CalendarError::Config(e.to_string()))?;
             let (stored_as, entry) = shared.lookup(&key).await;
+            let pending = Pending { key, stored_as };
+            window.push(pending.clone());
             let age = entry.as_ref().map(|e| now.saturating_sub(e.fetched_ms));
             match (entry, age) {
                 (Some(entry), Some(age)) if age < shared.ttl_ms => {
@@ -387,19 +395,19 @@ impl CalendarProvider for CachedProvider {
                     // Younger than ttl + stale, or the store would have expired it.
                     metrics::cache_request(CacheResult::Stale);
                     days.insert(date, Arc::new(to_timestamps(&entry.starts)));
-                    stale.push(Pending { key, stored_as });
+                    stale.push(pending);
                 }
                 _ => {
                     metrics::cache_request(CacheResult::Miss);
-                    missing.push(Pending { key, stored_as });
+                    missing.push(pending);
                 }
             }
         }
-        if !stale.is_empty() {
-            shared.refresh_in_background(tenant, query, stale);
-        }
         if !missing.is_empty() {
-            days.extend(shared.fill(tenant, query, missing).await?);
+            // The fill refetches the whole window, stale days included.
+            days.extend(shared.fill(tenant, query, &window, missing).await?);
+        } else if !stale.is_empty() {
+            shared.refresh_in_background(tenant, query, window, stale);
         }
 
         let length = SignedDuration::from_mins(i64::from(query.duration_min));
@@ -532,18 +540,6 @@ fn dates(from: Date, to: Date) -> Vec<Date> {
     out
 }
 
-/// Contiguous runs of dates as `(first, last)`.
-fn runs(dates: &BTreeSet<Date>) -> Vec<(Date, Date)> {
-    let mut out: Vec<(Date, Date)> = Vec::new();
-    for &date in dates {
-        match out.last_mut() {
-            Some((_, last)) if last.tomorrow().ok() == Some(date) => *last = date,
-            _ => out.push((date, date)),
-        }
-    }
-    out
-}
-
 /// The tenant-local dates an interval touches (an empty interval touches its start's date).
 fn local_dates(tenant: &Tenant, start: Timestamp, end: Timestamp) -> Vec<Date> {
     let first = tenant.time_zone.to_datetime(start).date();
@@ -553,31 +549,4 @@ fn local_dates(tenant: &Tenant, start: Timestamp, end: Timestamp) -> Vec<Date> {
         .max(start);
     let last = tenant.time_zone.to_datetime(last_instant).date();
     dates(first, last)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use jiff::civil::date;
-
-    #[test]
-    fn runs_split_at_gaps() {
-        let set: BTreeSet<Date> = [
-            date(2026, 1, 5),
-            date(2026, 1, 6),
-            date(2026, 1, 8),
-            date(2026, 1, 31),
-            date(2026, 2, 1),
-        ]
-        .into_iter()
-        .collect();
-        assert_eq!(
-            runs(&set),
-            vec![
-                (date(2026, 1, 5), date(2026, 1, 6)),
-                (date(2026, 1, 8), date(2026, 1, 8)),
-                (date(2026, 1, 31), date(2026, 2, 1)),
-            ]
-        );
-    }
 }

@@ -82,6 +82,9 @@ pub struct EventTypeSpec {
     pub open: Time,
     pub close: Time,
     pub weekend: bool,
+    /// Who holds the appointments: event types with the same host block each other (one
+    /// practice's services), different hosts never do.
+    pub host: u64,
 }
 
 impl EventTypeSpec {
@@ -94,6 +97,7 @@ impl EventTypeSpec {
             open: Time::constant(9, 0, 0, 0),
             close: Time::constant(18, 0, 0, 0),
             weekend: false,
+            host: 0,
         }
     }
 }
@@ -266,9 +270,13 @@ impl FakeCalcom {
         Some(booking.uid)
     }
 
-    /// Whether an accepted booking overlaps `start..end` (the truth a cache is checked against).
-    pub fn is_booked(&self, start: Timestamp, end: Timestamp) -> bool {
-        self.state.world.lock().overlaps(start, end, None)
+    /// Whether an accepted booking of `event_type`'s host overlaps `start..end` (the truth a
+    /// cache is checked against).
+    pub fn is_booked(&self, event_type: u64, start: Timestamp, end: Timestamp) -> bool {
+        self.state
+            .world
+            .lock()
+            .overlaps(event_type, start, end, None)
     }
 
     /// A webhook body (`BOOKING_CREATED`, `BOOKING_CANCELLED`, `BOOKING_RESCHEDULED`) for one of
@@ -332,9 +340,24 @@ impl World {
         booking
     }
 
-    fn overlaps(&self, start: Timestamp, end: Timestamp, except: Option<&str>) -> bool {
+    fn host(&self, event_type: u64) -> Option<u64> {
+        self.event_types.get(&event_type).map(|s| s.host)
+    }
+
+    fn overlaps(
+        &self,
+        event_type: u64,
+        start: Timestamp,
+        end: Timestamp,
+        except: Option<&str>,
+    ) -> bool {
+        let host = self.host(event_type);
         self.bookings.iter().any(|b| {
-            !b.cancelled && Some(b.uid.as_str()) != except && start < b.end && end > b.start
+            !b.cancelled
+                && Some(b.uid.as_str()) != except
+                && self.host(b.event_type) == host
+                && start < b.end
+                && end > b.start
         })
     }
 
@@ -656,7 +679,7 @@ fn slots(world: &World, params: &HashMap<String, String>, path: &str) -> Reply {
                     && slot <= end
                     && let Ok(slot_end) =
                         slot.checked_add(SignedDuration::from_mins(i64::from(length)))
-                    && (world.slots_lag || !world.overlaps(slot, slot_end, None))
+                    && (world.slots_lag || !world.overlaps(event_type, slot, slot_end, None))
                 {
                     let zoned = slot.to_zoned_datetime(out_tz.clone());
                     let key = zoned.date().to_string();
@@ -717,7 +740,7 @@ fn create(world: &mut World, body: &[u8], path: &str) -> Reply {
     let Ok(end) = start.checked_add(SignedDuration::from_mins(i64::from(length))) else {
         return error(StatusCode::BAD_REQUEST, "BadRequestException", "bad length", path);
     };
-    if world.overlaps(start, end, None) {
+    if world.overlaps(input.event_type_id, start, end, None) {
         return error(
             StatusCode::BAD_REQUEST,
             "BadRequestException",
@@ -815,7 +838,7 @@ fn reschedule(world: &mut World, uid: &str, body: &[u8], path: &str) -> Reply {
     let Ok(end) = start.checked_add(old.start.duration_until(old.end)) else {
         return error(StatusCode::BAD_REQUEST, "BadRequestException", "bad start", path);
     };
-    if world.overlaps(start, end, Some(uid)) {
+    if world.overlaps(old.event_type, start, end, Some(uid)) {
         return error(
             StatusCode::BAD_REQUEST,
             "BadRequestException",
