@@ -28,8 +28,9 @@ pub async fn build(
     let path = config.data_dir.join(LOCAL_CALENDAR_FILE);
     let local = LocalCalendar::open(&path, clock.clone())
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    let calcom = frontdesk_calcom::build(&config.file.calcom, store.clone(), clock.clone(), &breakers)
-        .map_err(|e| format!("calcom: {e}"))?;
+    let calcom =
+        frontdesk_calcom::build(&config.file.calcom, store.clone(), clock.clone(), &breakers)
+            .map_err(|e| format!("calcom: {e}"))?;
     let engine = Engine::new(store, clock)
         .map_err(|e| e.to_string())?
         .with_provider(ProviderKind::Local, Arc::new(local))

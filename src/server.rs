@@ -88,12 +88,13 @@ pub fn prepare(config: Config, options: Options) -> Result<Prepared, BootError> 
         "upstream",
     ));
     // One breaker per upstream, and one for the Cal.com client.
-    let mut targets: std::collections::BTreeMap<String, frontdesk_resilience::BreakerConfig> = config
-        .file
-        .upstreams
-        .iter()
-        .map(|(name, u)| (name.clone(), u.breaker.clone()))
-        .collect();
+    let mut targets: std::collections::BTreeMap<String, frontdesk_resilience::BreakerConfig> =
+        config
+            .file
+            .upstreams
+            .iter()
+            .map(|(name, u)| (name.clone(), u.breaker.clone()))
+            .collect();
     targets.insert(
         frontdesk_calcom::BREAKER_TARGET.to_string(),
         config.file.calcom.effective_breaker(),

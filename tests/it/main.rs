@@ -2,6 +2,7 @@
 
 mod auth;
 mod booking;
+mod calcom;
 mod gateway;
 mod harness;
 mod http;
