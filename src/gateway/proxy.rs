@@ -168,7 +168,7 @@ impl Gateway {
             params,
             body,
         };
-        Ok(stages::process(&self.app, &route, &incoming).await)
+        Ok(stages::process(&self.app, &policy, &route, &incoming).await)
     }
 }
 

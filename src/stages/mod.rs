@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::app::App;
 use crate::policy::template::{KeyTemplate, RequestView, body_value};
-use crate::policy::{Dispatch, EventHook, Route, TenantSource, Validation};
+use crate::policy::{Dispatch, EventHook, Policy, Route, TenantSource, Validation};
 use crate::telemetry::metrics::{AUTH_FAILURES, WEBHOOK_DUPLICATES};
 pub use reply::{Refusal, Reply};
 
@@ -54,15 +54,16 @@ static CALLER: LazyLock<Option<KeyTemplate>> = LazyLock::new(|| {
     KeyTemplate::parse("{body.call.from_number|header.x-retell-from-number}").ok()
 });
 
-/// Runs every stage of `route` over `req`.
-pub async fn process(app: &App, route: &Route, req: &Incoming) -> Outcome {
-    match run(app, route, req).await {
+/// Runs every stage of `route` over `req`. `policy` is the snapshot the route came from: a
+/// request sees one snapshot from start to end, whatever reloads happen meanwhile.
+pub async fn process(app: &App, policy: &Policy, route: &Route, req: &Incoming) -> Outcome {
+    match run(app, policy, route, req).await {
         Ok(outcome) => outcome,
         Err(reply) => Outcome::Reply(reply),
     }
 }
 
-async fn run(app: &App, route: &Route, req: &Incoming) -> Result<Outcome, Reply> {
+async fn run(app: &App, policy: &Policy, route: &Route, req: &Incoming) -> Result<Outcome, Reply> {
     let now_ms = app.clock.now_ms();
     let mut view = RequestView {
         client_ip: req.client_ip,
@@ -87,7 +88,6 @@ async fn run(app: &App, route: &Route, req: &Incoming) -> Result<Outcome, Reply>
     };
     view.body = body.as_ref();
 
-    let policy = app.policy.current();
     let tenant = match &route.tenant {
         Some(source) => {
             let found = resolve_tenant(&policy.tenants, source, &view);
