@@ -112,6 +112,7 @@ fn sigterm_drains_in_flight_requests_then_exits() {
     let admin = format!("http://127.0.0.1:{admin}");
     assert!(wait_until(Duration::from_secs(30), || {
         http::get(&admin, "/health").is_ok_and(|r| r.header("x-frontdesk-version").is_some())
+            && http::get(&base, "/__probe").is_ok_and(|r| r.status == 404)
     }));
 
     upstream.hold();
