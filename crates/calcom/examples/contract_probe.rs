@@ -20,7 +20,9 @@ use frontdesk_store::{Clock, SystemClock};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let base_url = args.next().ok_or("usage: contract_probe <base_url> [event_type_id]")?;
+    let base_url = args
+        .next()
+        .ok_or("usage: contract_probe <base_url> [event_type_id]")?;
     let event_type: u64 = args.next().map_or(Ok(1), |a| a.parse())?;
     let yaml = format!(
         "tenants:\n  - id: probe\n    company_id: probe\n    branch_id: main\n    agent_ids: [probe]\n    \
@@ -41,7 +43,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         cfg.effective_breaker(),
     )]))?;
     let client = CalcomProvider::new(&cfg, breakers.get(BREAKER_TARGET).ok_or("breaker")?, clock)?
-        .with_api_keys(Arc::new(StaticApiKeys::new([("PROBE_KEY", "cal_probe_key")])));
+        .with_api_keys(Arc::new(StaticApiKeys::new([(
+            "PROBE_KEY",
+            "cal_probe_key",
+        )])));
 
     let day = jiff::civil::date(2050, 9, 5);
     let slots = client
@@ -79,7 +84,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map_or_else(|_| "probe-uid".to_owned(), |b| b.uid.clone());
     println!("get: {:?}", client.get_booking(&tenant, &uid).await);
     let later = start + jiff::SignedDuration::from_hours(2);
-    println!("reschedule: {:?}", client.reschedule(&tenant, &uid, later).await);
+    println!(
+        "reschedule: {:?}",
+        client.reschedule(&tenant, &uid, later).await
+    );
     println!("cancel: {:?}", client.cancel(&tenant, &uid).await);
     let found = client
         .find_bookings(

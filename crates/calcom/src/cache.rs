@@ -104,7 +104,13 @@ impl CachedProvider {
         Self {
             shared: Arc::new(Shared {
                 inner,
-                overlay: Overlay::new(Arc::clone(&store), cfg.taken_overlay),
+                // A day refetched while Cal.com still lags a booking is cached for up to
+                // ttl + stale; the mask must outlive that entry, or the lagging list could be
+                // offered after the mask expired.
+                overlay: Overlay::new(
+                    Arc::clone(&store),
+                    cfg.taken_overlay.max(cfg.ttl.saturating_add(cfg.stale)),
+                ),
                 store,
                 clock,
                 ttl_ms: millis(cfg.ttl),
@@ -209,7 +215,8 @@ impl Shared {
                 if let Ok(by_date) = &fetched {
                     for day in window {
                         if let Some(stored_as) = &day.stored_as {
-                            let starts = by_date.get(&day.key.date()).map_or(&[][..], Vec::as_slice);
+                            let starts =
+                                by_date.get(&day.key.date()).map_or(&[][..], Vec::as_slice);
                             self.save(stored_as, starts).await;
                         }
                     }
@@ -363,8 +370,7 @@ impl CalendarProvider for CachedProvider {
         query: &SlotQuery,
     ) -> Result<Vec<Slot>, CalendarError> {
         let shared = &self.shared;
-        let event_type =
-            event_type::resolve(tenant, query.service.as_deref(), query.duration_min)?;
+        let event_type = event_type::resolve(tenant, query.service.as_deref(), query.duration_min)?;
         let time_zone = tenant.time_zone.iana_name().unwrap_or("UTC");
         let now = shared.now_ms();
 
@@ -413,8 +419,7 @@ impl CalendarProvider for CachedProvider {
         let length = SignedDuration::from_mins(i64::from(query.duration_min));
         let mut starts = Vec::new();
         for (date, day_starts) in &days {
-            let Ok(group) =
-                DayGroup::new(&tenant.scope.company_id, &tenant.scope.branch_id, *date)
+            let Ok(group) = DayGroup::new(&tenant.scope.company_id, &tenant.scope.branch_id, *date)
             else {
                 continue;
             };
@@ -482,7 +487,12 @@ impl CalendarProvider for CachedProvider {
         new_start: Timestamp,
     ) -> Result<Booking, CalendarError> {
         // The old day must be invalidated too; Cal.com's answer names only the new booking.
-        let old = self.shared.inner.get_booking(tenant, booking_ref).await.ok();
+        let old = self
+            .shared
+            .inner
+            .get_booking(tenant, booking_ref)
+            .await
+            .ok();
         let result = self
             .shared
             .inner
@@ -496,9 +506,9 @@ impl CalendarProvider for CachedProvider {
                     .await;
             }
             Err(CalendarError::SlotTaken) => {
-                let length = old
-                    .as_ref()
-                    .map_or(SignedDuration::from_mins(1), |b| b.start.duration_until(b.end));
+                let length = old.as_ref().map_or(SignedDuration::from_mins(1), |b| {
+                    b.start.duration_until(b.end)
+                });
                 let end = new_start.checked_add(length).unwrap_or(new_start);
                 self.shared.changed(tenant, &[(new_start, end)], &[]).await;
             }

@@ -191,11 +191,9 @@ impl CalcomProvider {
             .timeout(t.total)
             .pool_idle_timeout(t.idle)
             .build()?;
-        let base = Url::parse(&cfg.base_url).map_err(|_| {
-            crate::config::CalcomConfigError {
-                field: "base_url".into(),
-                message: "not a URL".into(),
-            }
+        let base = Url::parse(&cfg.base_url).map_err(|_| crate::config::CalcomConfigError {
+            field: "base_url".into(),
+            message: "not a URL".into(),
         })?;
         Ok(Self {
             http,
@@ -404,7 +402,10 @@ impl CalcomProvider {
         let end = to
             .tomorrow()
             .ok()
-            .and_then(|d| tz.to_timestamp(d.to_datetime(jiff::civil::Time::midnight())).ok())
+            .and_then(|d| {
+                tz.to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
+                    .ok()
+            })
             .and_then(|t| t.checked_sub(SignedDuration::from_secs(1)).ok())
             .ok_or_else(|| CalendarError::Rejected("date out of range".into()))?;
         let mut url = self.url(&["v2", "slots"]);
@@ -480,8 +481,7 @@ impl CalendarProvider for CalcomProvider {
         tenant: &Tenant,
         query: &SlotQuery,
     ) -> Result<Vec<Slot>, CalendarError> {
-        let event_type =
-            event_type::resolve(tenant, query.service.as_deref(), query.duration_min)?;
+        let event_type = event_type::resolve(tenant, query.service.as_deref(), query.duration_min)?;
         let starts = self
             .fetch_slots(tenant, event_type, query.from, query.to, query.duration_min)
             .await?;

@@ -66,7 +66,8 @@ pub struct CacheConfig {
     #[schemars(with = "String")]
     pub stale: Duration,
     /// How long a slot we (or a webhook) just saw booked stays masked, even if Cal.com's slot
-    /// list still shows it free.
+    /// list still shows it free. Never shorter than `ttl + stale`, the longest a day refetched
+    /// from a lagging Cal.com can be answered.
     #[serde(with = "humantime_serde")]
     #[schemars(with = "String")]
     pub taken_overlay: Duration,

@@ -167,7 +167,13 @@ mod tests {
             CalendarError::SlotTaken
         );
         assert!(matches!(
-            from_status(Operation::Create, 400, "Attempting to book a meeting in the past.", None, WAIT),
+            from_status(
+                Operation::Create,
+                400,
+                "Attempting to book a meeting in the past.",
+                None,
+                WAIT
+            ),
             CalendarError::Rejected(_)
         ));
     }

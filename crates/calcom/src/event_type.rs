@@ -8,9 +8,9 @@ use frontdesk_booking::{CalendarError, Tenant};
 pub fn calcom_config(tenant: &Tenant) -> Result<&CalcomCalendarConfig, CalendarError> {
     match &tenant.calendar {
         CalendarConfig::Calcom(cfg) => Ok(cfg),
-        CalendarConfig::Local(_) => Err(CalendarError::Config(
-            "tenant does not use Cal.com".into(),
-        )),
+        CalendarConfig::Local(_) => {
+            Err(CalendarError::Config("tenant does not use Cal.com".into()))
+        }
     }
 }
 
@@ -23,9 +23,11 @@ pub fn resolve(
 ) -> Result<u64, CalendarError> {
     let cfg = calcom_config(tenant)?;
     if let Some(service) = service {
-        return cfg.event_types.get(service).copied().ok_or_else(|| {
-            CalendarError::Config("service has no Cal.com event type".into())
-        });
+        return cfg
+            .event_types
+            .get(service)
+            .copied()
+            .ok_or_else(|| CalendarError::Config("service has no Cal.com event type".into()));
     }
     let by_duration = cfg
         .event_types

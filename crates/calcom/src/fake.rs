@@ -266,7 +266,8 @@ impl FakeCalcom {
         let end = start
             .checked_add(SignedDuration::from_mins(i64::from(length)))
             .ok()?;
-        let booking = world.insert_booking(event_type, start, end, json!({"name": "Walk In"}), None);
+        let booking =
+            world.insert_booking(event_type, start, end, json!({"name": "Walk In"}), None);
         Some(booking.uid)
     }
 
@@ -562,11 +563,16 @@ fn fail(failure: &Failure, path: &str) -> Result<Reply, DropConnection> {
             reply
         }
         Failure::Status(code) => {
-            let status =
-                StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let (name, message) = match code {
-                400 => ("BadRequestException", "Attempting to book a meeting in the past."),
-                401 => ("UnauthorizedException", "CustomThrottlerGuard - Invalid API Key"),
+                400 => (
+                    "BadRequestException",
+                    "Attempting to book a meeting in the past.",
+                ),
+                401 => (
+                    "UnauthorizedException",
+                    "CustomThrottlerGuard - Invalid API Key",
+                ),
                 403 => ("ForbiddenException", "Forbidden resource"),
                 404 => ("NotFoundException", "Booking with uid=unknown not found"),
                 409 => (
@@ -584,9 +590,10 @@ fn fail(failure: &Failure, path: &str) -> Result<Reply, DropConnection> {
 fn json_reply(status: StatusCode, body: &Value) -> Reply {
     let mut reply = Response::new(Full::new(Bytes::from(body.to_string())));
     *reply.status_mut() = status;
-    reply
-        .headers_mut()
-        .insert("content-type", hyper::header::HeaderValue::from_static("application/json"));
+    reply.headers_mut().insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
     reply
 }
 
@@ -645,7 +652,10 @@ fn slots(world: &World, params: &HashMap<String, String>, path: &str) -> Reply {
     ) else {
         return bad("start and end must be ISO 8601 date strings");
     };
-    let Some(event_type) = params.get("eventTypeId").and_then(|s| s.parse::<u64>().ok()) else {
+    let Some(event_type) = params
+        .get("eventTypeId")
+        .and_then(|s| s.parse::<u64>().ok())
+    else {
         return bad("eventTypeId is required");
     };
     let Some(spec) = world.event_types.get(&event_type) else {
@@ -668,7 +678,8 @@ fn slots(world: &World, params: &HashMap<String, String>, path: &str) -> Reply {
     let mut date = spec.time_zone.to_datetime(start).date();
     let last = spec.time_zone.to_datetime(end).date();
     while date <= last {
-        let workday = spec.weekend || !matches!(date.weekday(), Weekday::Saturday | Weekday::Sunday);
+        let workday =
+            spec.weekend || !matches!(date.weekday(), Weekday::Saturday | Weekday::Sunday);
         if workday {
             let mut minute = i64::from(spec.open.hour()) * 60 + i64::from(spec.open.minute());
             let close = i64::from(spec.close.hour()) * 60 + i64::from(spec.close.minute());
@@ -738,7 +749,12 @@ fn create(world: &mut World, body: &[u8], path: &str) -> Reply {
     };
     let length = input.length_in_minutes.unwrap_or(spec.length_min);
     let Ok(end) = start.checked_add(SignedDuration::from_mins(i64::from(length))) else {
-        return error(StatusCode::BAD_REQUEST, "BadRequestException", "bad length", path);
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BadRequestException",
+            "bad length",
+            path,
+        );
     };
     if world.overlaps(input.event_type_id, start, end, None) {
         return error(
@@ -779,7 +795,9 @@ fn get(world: &World, uid: &str, path: &str) -> Reply {
 
 fn list(world: &World, params: &HashMap<String, String>) -> Reply {
     let email = params.get("attendeeEmail");
-    let after = params.get("afterStart").and_then(|s| parse_instant(s, false));
+    let after = params
+        .get("afterStart")
+        .and_then(|s| parse_instant(s, false));
     let ids: Option<Vec<u64>> = params
         .get("eventTypeIds")
         .map(|s| s.split(',').filter_map(|i| i.trim().parse().ok()).collect());
@@ -836,7 +854,12 @@ fn reschedule(world: &mut World, uid: &str, body: &[u8], path: &str) -> Reply {
     };
     let old = world.bookings[index].clone();
     let Ok(end) = start.checked_add(old.start.duration_until(old.end)) else {
-        return error(StatusCode::BAD_REQUEST, "BadRequestException", "bad start", path);
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BadRequestException",
+            "bad start",
+            path,
+        );
     };
     if world.overlaps(old.event_type, start, end, Some(uid)) {
         return error(

@@ -59,7 +59,8 @@ mod tests {
         let body = serde_json::json!({"triggerEvent":"MEETING_ENDED","payload":{"eventTypeId":1,
             "startTime":"2026-01-06T17:00:00Z","endTime":"2026-01-06T17:30:00Z"}});
         assert_eq!(booking_change(&body), None);
-        let no_times = serde_json::json!({"triggerEvent":"BOOKING_CREATED","payload":{"eventTypeId":1}});
+        let no_times =
+            serde_json::json!({"triggerEvent":"BOOKING_CREATED","payload":{"eventTypeId":1}});
         assert_eq!(booking_change(&no_times), None);
     }
 }

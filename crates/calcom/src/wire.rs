@@ -96,7 +96,10 @@ pub struct WireBooking {
 
 impl WireBooking {
     pub fn event_type(&self) -> Option<u64> {
-        self.event_type.as_ref().map(|e| e.id).or(self.event_type_id)
+        self.event_type
+            .as_ref()
+            .map(|e| e.id)
+            .or(self.event_type_id)
     }
 }
 

@@ -47,7 +47,10 @@ fn booking_at(hour: i8) -> NewBooking {
 }
 
 async fn offered(cache: &CachedProvider, r: &Rig, hour: i8) -> bool {
-    let slots = cache.free_slots(&r.tenant, &day("beratung")).await.expect("slots");
+    let slots = cache
+        .free_slots(&r.tenant, &day("beratung"))
+        .await
+        .expect("slots");
     slots
         .iter()
         .any(|s| s.start == berlin_ts(TUESDAY.at(hour, 0, 0, 0)))
@@ -84,10 +87,18 @@ async fn fifty_concurrent_cold_checks_make_one_request() {
 #[tokio::test]
 async fn a_two_week_check_is_one_request_then_all_hits() {
     let r = rig().await;
-    let first = r.cache.free_slots(&r.tenant, &two_weeks()).await.expect("slots");
+    let first = r
+        .cache
+        .free_slots(&r.tenant, &two_weeks())
+        .await
+        .expect("slots");
     assert_eq!(r.fake.count(Endpoint::Slots), 1);
     for _ in 0..10 {
-        let again = r.cache.free_slots(&r.tenant, &two_weeks()).await.expect("slots");
+        let again = r
+            .cache
+            .free_slots(&r.tenant, &two_weeks())
+            .await
+            .expect("slots");
         assert_eq!(again, first);
     }
     assert_eq!(r.fake.count(Endpoint::Slots), 1);
@@ -139,8 +150,15 @@ async fn overlay_masks_a_webhook_slot_even_when_cal_com_lags() {
         )
         .await
         .expect("slots");
-    assert!(!long.iter().any(|s| s.start == berlin_ts(TUESDAY.at(10, 0, 0, 0))));
-    assert!(long.iter().any(|s| s.start == berlin_ts(TUESDAY.at(11, 0, 0, 0))));
+    assert!(
+        !long
+            .iter()
+            .any(|s| s.start == berlin_ts(TUESDAY.at(10, 0, 0, 0)))
+    );
+    assert!(
+        long.iter()
+            .any(|s| s.start == berlin_ts(TUESDAY.at(11, 0, 0, 0)))
+    );
 }
 
 #[tokio::test]
@@ -153,7 +171,10 @@ async fn the_fixture_webhook_maps_to_the_tenant_and_dates() {
     let rescheduled: Value =
         serde_json::from_str(&fixture("calcom_wh_booking_rescheduled.json")).expect("json");
     // Old day (06) and new day (08).
-    assert_eq!(r.cache.invalidate_from_webhook(&r.dir, &rescheduled).await, 2);
+    assert_eq!(
+        r.cache.invalidate_from_webhook(&r.dir, &rescheduled).await,
+        2
+    );
     let cancelled: Value =
         serde_json::from_str(&fixture("calcom_wh_booking_cancelled.json")).expect("json");
     assert_eq!(r.cache.invalidate_from_webhook(&r.dir, &cancelled).await, 1);
@@ -206,7 +227,10 @@ async fn cancel_and_reschedule_through_the_cache_free_and_take_slots() {
         .expect("moved");
     assert!(offered(&r.cache, &r, 10).await, "old time is free again");
     assert!(!offered(&r.cache, &r, 14).await, "new time is taken");
-    r.cache.cancel(&r.tenant, &moved.uid).await.expect("cancelled");
+    r.cache
+        .cancel(&r.tenant, &moved.uid)
+        .await
+        .expect("cancelled");
     assert!(offered(&r.cache, &r, 14).await);
 }
 
@@ -214,14 +238,21 @@ async fn cancel_and_reschedule_through_the_cache_free_and_take_slots() {
 async fn ttl_then_stale_while_revalidate_then_miss() {
     let r = rig().await;
     let hits = frontdesk_calcom::metrics::cache_requests(CacheResult::Hit);
-    r.cache.free_slots(&r.tenant, &day("beratung")).await.expect("cold");
-    r.cache.free_slots(&r.tenant, &day("beratung")).await.expect("hit");
+    r.cache
+        .free_slots(&r.tenant, &day("beratung"))
+        .await
+        .expect("cold");
+    r.cache
+        .free_slots(&r.tenant, &day("beratung"))
+        .await
+        .expect("hit");
     assert!(frontdesk_calcom::metrics::cache_requests(CacheResult::Hit) > hits);
     assert_eq!(r.fake.count(Endpoint::Slots), 1);
 
     // Past the TTL: answered from the stale entry, refreshed in the background.
     r.clock.advance(r.cfg.cache.ttl + Duration::from_secs(1));
-    r.fake.book_directly(CONSULT, berlin_ts(TUESDAY.at(15, 0, 0, 0)));
+    r.fake
+        .book_directly(CONSULT, berlin_ts(TUESDAY.at(15, 0, 0, 0)));
     assert!(offered(&r.cache, &r, 15).await, "stale answer");
     r.cache.settle().await;
     assert_eq!(r.fake.count(Endpoint::Slots), 2);
@@ -231,23 +262,38 @@ async fn ttl_then_stale_while_revalidate_then_miss() {
     // Past TTL + stale: a plain miss.
     r.clock
         .advance(r.cfg.cache.ttl + r.cfg.cache.stale + Duration::from_secs(1));
-    r.cache.free_slots(&r.tenant, &day("beratung")).await.expect("miss");
+    r.cache
+        .free_slots(&r.tenant, &day("beratung"))
+        .await
+        .expect("miss");
     assert_eq!(r.fake.count(Endpoint::Slots), 3);
 }
 
 #[tokio::test]
 async fn rate_limited_cal_com_is_served_from_cache() {
     let r = rig().await;
-    let before = r.cache.free_slots(&r.tenant, &day("beratung")).await.expect("cold");
+    let before = r
+        .cache
+        .free_slots(&r.tenant, &day("beratung"))
+        .await
+        .expect("cold");
     r.clock.advance(r.cfg.cache.ttl + Duration::from_secs(1));
     r.fake.fail_always(Failure::RateLimited { reset_secs: 120 });
     // Stale answer; the background refresh gets the 429 and closes the window.
-    let during = r.cache.free_slots(&r.tenant, &day("beratung")).await.expect("stale");
+    let during = r
+        .cache
+        .free_slots(&r.tenant, &day("beratung"))
+        .await
+        .expect("stale");
     r.cache.settle().await;
     assert_eq!(during, before);
     assert_eq!(r.fake.count(Endpoint::Slots), 2);
     for _ in 0..10 {
-        let again = r.cache.free_slots(&r.tenant, &day("beratung")).await.expect("stale");
+        let again = r
+            .cache
+            .free_slots(&r.tenant, &day("beratung"))
+            .await
+            .expect("stale");
         assert_eq!(again, before);
         r.cache.settle().await;
     }
@@ -304,8 +350,14 @@ async fn cache_over_redis_store() {
         Arc::new(r.clock.clone()),
         &r.cfg.cache,
     );
-    let first = cache.free_slots(&r.tenant, &day("beratung")).await.expect("cold");
-    let second = cache.free_slots(&r.tenant, &day("beratung")).await.expect("hit");
+    let first = cache
+        .free_slots(&r.tenant, &day("beratung"))
+        .await
+        .expect("cold");
+    let second = cache
+        .free_slots(&r.tenant, &day("beratung"))
+        .await
+        .expect("hit");
     assert_eq!(first, second);
     assert_eq!(r.fake.count(Endpoint::Slots), 1);
     let uid = r
@@ -314,7 +366,14 @@ async fn cache_over_redis_store() {
         .expect("booked");
     let body = r.fake.webhook_body("BOOKING_CREATED", &uid).expect("body");
     assert_eq!(cache.invalidate_from_webhook(&r.dir, &body).await, 1);
-    let after = cache.free_slots(&r.tenant, &day("beratung")).await.expect("refetch");
+    let after = cache
+        .free_slots(&r.tenant, &day("beratung"))
+        .await
+        .expect("refetch");
     assert_eq!(r.fake.count(Endpoint::Slots), 2);
-    assert!(!after.iter().any(|s| s.start == berlin_ts(TUESDAY.at(9, 0, 0, 0))));
+    assert!(
+        !after
+            .iter()
+            .any(|s| s.start == berlin_ts(TUESDAY.at(9, 0, 0, 0)))
+    );
 }

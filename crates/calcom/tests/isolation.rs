@@ -74,11 +74,20 @@ impl CalendarProvider for Stub {
         Ok(b)
     }
 
-    async fn reschedule(&self, _: &Tenant, _: &str, _: Timestamp) -> Result<Booking, CalendarError> {
+    async fn reschedule(
+        &self,
+        _: &Tenant,
+        _: &str,
+        _: Timestamp,
+    ) -> Result<Booking, CalendarError> {
         Err(CalendarError::NotFound)
     }
 
-    async fn find_bookings(&self, _: &Tenant, _: &ContactQuery) -> Result<Vec<Booking>, CalendarError> {
+    async fn find_bookings(
+        &self,
+        _: &Tenant,
+        _: &ContactQuery,
+    ) -> Result<Vec<Booking>, CalendarError> {
         Ok(Vec::new())
     }
 }
@@ -154,12 +163,8 @@ fn no_tenant_ever_sees_another_tenants_slots() {
                 let clock = ManualClock::new(1_767_567_600_000);
                 let clock_dyn: Arc<dyn Clock> = Arc::new(clock);
                 let store: Arc<dyn Store> = Arc::new(MemoryStore::new(clock_dyn.clone()));
-                let cache = CachedProvider::new(
-                    Arc::new(Stub),
-                    store,
-                    clock_dyn,
-                    &CacheConfig::default(),
-                );
+                let cache =
+                    CachedProvider::new(Arc::new(Stub), store, clock_dyn, &CacheConfig::default());
                 // Model: the tenant-days we booked (and have not cancelled).
                 let mut booked: BTreeSet<(usize, i8)> = BTreeSet::new();
                 for op in ops {
@@ -174,7 +179,12 @@ fn no_tenant_ever_sees_another_tenants_slots() {
                             };
                             let got = cache.free_slots(t, &q).await.expect("slots");
                             for s in &got {
-                                prop_assert_eq!(s.start, slot_of(tenant, day(d)), "tenant {} got a foreign slot", tenant);
+                                prop_assert_eq!(
+                                    s.start,
+                                    slot_of(tenant, day(d)),
+                                    "tenant {} got a foreign slot",
+                                    tenant
+                                );
                             }
                             let expected = usize::from(!booked.contains(&(tenant, d)));
                             prop_assert_eq!(got.len(), expected);
@@ -209,7 +219,9 @@ fn no_tenant_ever_sees_another_tenants_slots() {
                                 },
                             });
                             let n = cache.invalidate_from_webhook(&dir, &body).await;
-                            let users = (0..TENANTS).filter(|i| (i % 3 + 1) as u64 == event_type).count();
+                            let users = (0..TENANTS)
+                                .filter(|i| (i % 3 + 1) as u64 == event_type)
+                                .count();
                             prop_assert_eq!(n, users);
                         }
                     }

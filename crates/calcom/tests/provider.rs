@@ -67,9 +67,8 @@ async fn slots_use_v2_shape_and_business_hours() {
 #[tokio::test]
 async fn past_slots_are_not_offered() {
     let r = rig().await;
-    r.clock.set_ms(
-        u64::try_from(berlin_ts(TUESDAY.at(12, 10, 0, 0)).as_millisecond()).expect("ms"),
-    );
+    r.clock
+        .set_ms(u64::try_from(berlin_ts(TUESDAY.at(12, 10, 0, 0)).as_millisecond()).expect("ms"));
     let slots = r
         .client
         .free_slots(&r.tenant, &day_query("beratung", 30))
