@@ -148,49 +148,36 @@ impl<'a> ArgReader<'a> {
     }
 
     pub fn date(&mut self, required: bool) -> Option<Date> {
-        match self.text("date") {
-            Some(s) => {
-                let parsed = parse_date(&s);
-                if parsed.is_none() {
-                    self.fail("date", "invalid");
-                }
-                parsed
-            }
-            None => {
-                if required || self.present("date") {
-                    self.fail(
-                        "date",
-                        if self.present("date") {
-                            "invalid"
-                        } else {
-                            "required"
-                        },
-                    );
-                }
-                None
-            }
-        }
+        self.parsed("date", required, parse_date)
     }
 
     pub fn time(&mut self, required: bool) -> Option<Time> {
-        match self.text("time") {
+        self.parsed("time", required, parse_time)
+    }
+
+    /// A text field parsed with `parse`: `invalid` when it does not parse (or is not text),
+    /// `required` when it is missing and needed.
+    fn parsed<T>(
+        &mut self,
+        field: &'static str,
+        required: bool,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Option<T> {
+        match self.text(field) {
             Some(s) => {
-                let parsed = parse_time(&s);
+                let parsed = parse(&s);
                 if parsed.is_none() {
-                    self.fail("time", "invalid");
+                    self.fail(field, "invalid");
                 }
                 parsed
             }
+            None if self.present(field) => {
+                self.fail(field, "invalid");
+                None
+            }
             None => {
-                if required || self.present("time") {
-                    self.fail(
-                        "time",
-                        if self.present("time") {
-                            "invalid"
-                        } else {
-                            "required"
-                        },
-                    );
+                if required {
+                    self.fail(field, "required");
                 }
                 None
             }
