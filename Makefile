@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help deps build run check test lint unit bench bench-micro bench-load fuzz clean-var
+.PHONY: help deps build run check test lint unit bench bench-load fuzz clean-var
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -36,9 +36,13 @@ unit: deps ## every test of the workspace, against a real Redis
 test: lint unit ## lint, every test, and the deployment checks
 	deploy/check.sh
 
-bench: build ## criterion micro-benches and the end-to-end load run
+bench: build ## criterion micro-benches and the end-to-end load run (writes docs/benchmarks.md)
 	@scripts/install-deps.sh bench
 	@export REDIS_URL="$$(scripts/ensure-redis.sh)" && $(CARGO) bench --workspace --locked
+	@LOADRUN_SKIP_BUILD=1 bench/run.sh
+
+bench-load: build ## the end-to-end load run only (LOADRUN_ARGS=--quick: a one-minute smoke test)
+	@LOADRUN_SKIP_BUILD=1 bench/run.sh $(LOADRUN_ARGS)
 
 fuzz: ## build the fuzz targets (needs cargo-fuzz)
 	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz build

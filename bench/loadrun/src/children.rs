@@ -36,7 +36,9 @@ static REGISTRY: LazyLock<Mutex<Registry>> = LazyLock::new(|| Mutex::new(Registr
 
 /// The registry stays usable after a panic elsewhere: cleanup matters most then.
 fn registry() -> MutexGuard<'static, Registry> {
-    REGISTRY.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    REGISTRY
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// On Ctrl-C or SIGTERM: stop every child, remove scratch directories, exit 130.
@@ -67,7 +69,6 @@ pub fn remove_on_interrupt(dir: PathBuf) {
 /// A running child process, stopped when dropped.
 pub struct Supervised {
     pid: u32,
-    name: String,
 }
 
 impl Supervised {
@@ -79,20 +80,19 @@ impl Supervised {
         })?;
         let pid = child.id();
         registry().children.insert(pid, Entry { child, stop });
-        Ok(Self { pid, name: name.to_owned() })
+        Ok(Self { pid })
     }
 
     pub fn pid(&self) -> u32 {
         self.pid
     }
 
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// The child's stdout, when it was piped; taken once.
     pub fn take_stdout(&self) -> Option<ChildStdout> {
-        registry().children.get_mut(&self.pid).and_then(|e| e.child.stdout.take())
+        registry()
+            .children
+            .get_mut(&self.pid)
+            .and_then(|e| e.child.stdout.take())
     }
 
     /// `Some(status)` once the child has exited.

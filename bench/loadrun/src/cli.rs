@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use clap::Parser;
 
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "loadrun",
@@ -51,7 +53,7 @@ pub struct Options {
     #[arg(long, value_delimiter = ',')]
     pub scenarios: Vec<u8>,
     /// Redis for scenario 4.
-    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    #[arg(long, env = "REDIS_URL", default_value = DEFAULT_REDIS_URL)]
     pub redis_url: String,
     /// Results directory [default: REPO/bench/results, quick: REPO/bench/results/quick].
     #[arg(long)]
@@ -73,8 +75,14 @@ pub struct Plan {
 
 impl Options {
     pub fn plan(&self) -> Plan {
-        let (reps, peak, latency, warmup) = if self.quick { (1, 1.5, 1.0, 0.5) } else { (3, 5.0, 4.0, 1.0) };
-        let secs = |v: Option<f64>, d: f64| Duration::from_secs_f64(v.filter(|v| v.is_finite() && *v > 0.0).unwrap_or(d));
+        let (reps, peak, latency, warmup) = if self.quick {
+            (1, 1.5, 1.0, 0.5)
+        } else {
+            (3, 5.0, 4.0, 1.0)
+        };
+        let secs = |v: Option<f64>, d: f64| {
+            Duration::from_secs_f64(v.filter(|v| v.is_finite() && *v > 0.0).unwrap_or(d))
+        };
         Plan {
             repetitions: self.repetitions.unwrap_or(reps).max(1),
             peak: secs(self.peak_seconds, peak),
@@ -84,7 +92,9 @@ impl Options {
     }
 
     pub fn frontdesk_binary(&self) -> PathBuf {
-        self.frontdesk.clone().unwrap_or_else(|| self.repo.join("target/release/frontdesk"))
+        self.frontdesk
+            .clone()
+            .unwrap_or_else(|| self.repo.join("target/release/frontdesk"))
     }
 
     pub fn results_dir(&self) -> PathBuf {
@@ -123,8 +133,14 @@ mod tests {
 
         let full = Options::parse_from(["loadrun", "--repo", "/r", "--scenarios", "1,3"]);
         assert_eq!(full.plan().repetitions, 3);
-        assert_eq!(full.docs_page(), Some(PathBuf::from("/r/docs/benchmarks.md")));
+        assert_eq!(
+            full.docs_page(),
+            Some(PathBuf::from("/r/docs/benchmarks.md"))
+        );
         assert!(full.wants(3) && !full.wants(2));
-        assert_eq!(full.frontdesk_binary(), PathBuf::from("/r/target/release/frontdesk"));
+        assert_eq!(
+            full.frontdesk_binary(),
+            PathBuf::from("/r/target/release/frontdesk")
+        );
     }
 }

@@ -5,7 +5,8 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
-pub const BEGIN: &str = "<!-- loadrun:begin (written by bench/run.sh; edits inside are overwritten) -->";
+pub const BEGIN: &str =
+    "<!-- loadrun:begin (written by bench/run.sh; edits inside are overwritten) -->";
 pub const END: &str = "<!-- loadrun:end -->";
 
 /// `page` with the text between the markers replaced by `section` (markers appended when absent).
@@ -41,7 +42,8 @@ mod tests {
 
     #[test]
     fn replaces_only_the_marked_section() {
-        let page = format!("# Benchmarks\n\nintro\n\n{BEGIN}\nold table\n{END}\n\n## Micro\nkept\n");
+        let page =
+            format!("# Benchmarks\n\nintro\n\n{BEGIN}\nold table\n{END}\n\n## Micro\nkept\n");
         let out = splice(&page, "new table\n");
         assert!(out.starts_with("# Benchmarks\n\nintro\n\n"));
         assert!(out.contains(&format!("{BEGIN}\nnew table\n{END}")));

@@ -11,9 +11,15 @@ pub enum Error {
         source: std::io::Error,
     },
     #[error("cannot start {program}: {source}")]
-    Spawn { program: String, source: std::io::Error },
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
     #[error("{what}: {source}")]
-    Io { what: &'static str, source: std::io::Error },
+    Io {
+        what: &'static str,
+        source: std::io::Error,
+    },
     #[error("{what} did not become ready: {detail}")]
     NotReady { what: String, detail: String },
     #[error("{what} failed: {detail}")]
@@ -21,7 +27,10 @@ pub enum Error {
     #[error("unexpected answer from {what}: {detail}")]
     Answer { what: String, detail: String },
     #[error("{what}: {source}")]
-    Json { what: &'static str, source: serde_json::Error },
+    Json {
+        what: &'static str,
+        source: serde_json::Error,
+    },
     #[error("plot {}: {detail}", path.display())]
     Plot { path: PathBuf, detail: String },
     #[error("interrupt handler: {0}")]
@@ -31,7 +40,10 @@ pub enum Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
-    pub fn file(what: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+    pub fn file(
+        what: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
         move |source| Error::File { what, path, source }
     }

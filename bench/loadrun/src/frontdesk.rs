@@ -23,7 +23,10 @@ pub const KEY: &str = "bench-only-retell-key";
 pub enum Store {
     Memory,
     /// Redis at the URL (passed as `REDIS_URL`), keys under `prefix`.
-    Redis { url: String, prefix: String },
+    Redis {
+        url: String,
+        prefix: String,
+    },
 }
 
 /// What to start.
@@ -41,6 +44,7 @@ pub struct Spec {
 /// A running frontdesk; stopped (SIGINT: exit at once) and its scratch directory removed on drop.
 pub struct Frontdesk {
     pub listen: SocketAddr,
+    admin: SocketAddr,
     process: Supervised,
     _dir: tempfile::TempDir,
 }
@@ -74,10 +78,13 @@ impl Frontdesk {
         // Access logs are written (and redacted) as in production, into /dev/null — the same sink
         // nginx's access log gets, so neither pays for a disk the other does not.
         let mut run = command(spec, &config, "run");
-        run.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        run.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         let process = Supervised::spawn("frontdesk", &mut run, Signal::SIGINT)?;
         let frontdesk = Self {
             listen,
+            admin,
             process,
             _dir: dir,
         };
@@ -85,9 +92,22 @@ impl Frontdesk {
             "frontdesk",
             Duration::from_secs(30),
             || identified(admin, listen),
-            || frontdesk.process.exited().map(|s| format!("exited with {s} (run `frontdesk run -c` on the config to see why)")),
+            || {
+                frontdesk.process.exited().map(|s| {
+                    format!("exited with {s} (run `frontdesk run -c` on the config to see why)")
+                })
+            },
         )?;
         Ok(frontdesk)
+    }
+
+    /// The sum of `frontdesk_store_errors_total` over its labels, from the admin listener.
+    pub fn store_errors(&self) -> Option<f64> {
+        let reply = probe::request(self.admin, "GET", "/metrics", &[], b"").ok()?;
+        Some(metric_sum(
+            &String::from_utf8_lossy(&reply.body),
+            "frontdesk_store_errors_total",
+        ))
     }
 
     /// Peak resident set size so far (`VmHWM`), in KiB.
@@ -98,7 +118,12 @@ impl Frontdesk {
 
 fn command(spec: &Spec, config: &Path, subcommand: &str) -> Command {
     let mut command = Command::new(&spec.binary);
-    command.arg(subcommand).arg("-c").arg(config).env(KEY_ENV, KEY).env_remove("RUST_LOG");
+    command
+        .arg(subcommand)
+        .arg("-c")
+        .arg(config)
+        .env(KEY_ENV, KEY)
+        .env_remove("RUST_LOG");
     if let Store::Redis { url, .. } = &spec.store {
         command.env("REDIS_URL", url);
     }
@@ -118,7 +143,12 @@ fn identified(admin: SocketAddr, listen: SocketAddr) -> bool {
 }
 
 /// Writes `config/frontdesk.yaml`, `config/tenants.yaml` and `policies/*` under `dir`.
-fn write_config_dir(dir: &Path, spec: &Spec, listen: SocketAddr, admin: SocketAddr) -> Result<PathBuf> {
+fn write_config_dir(
+    dir: &Path,
+    spec: &Spec,
+    listen: SocketAddr,
+    admin: SocketAddr,
+) -> Result<PathBuf> {
     for sub in ["config", "policies", "var"] {
         let path = dir.join(sub);
         std::fs::create_dir_all(&path).map_err(Error::file("create", path))?;
@@ -130,7 +160,8 @@ fn write_config_dir(dir: &Path, spec: &Spec, listen: SocketAddr, admin: SocketAd
     let tenants = dir.join("config/tenants.yaml");
     std::fs::write(&tenants, &spec.tenants).map_err(Error::file("write", tenants))?;
     let path = dir.join("config/frontdesk.yaml");
-    std::fs::write(&path, render_config(spec, listen, admin)).map_err(Error::file("write", &path))?;
+    std::fs::write(&path, render_config(spec, listen, admin))
+        .map_err(Error::file("write", &path))?;
     Ok(path)
 }
 
@@ -138,7 +169,9 @@ fn render_config(spec: &Spec, listen: SocketAddr, admin: SocketAddr) -> String {
     let store = match &spec.store {
         Store::Memory => "store:\n  backend: memory\n".to_owned(),
         Store::Redis { prefix, .. } => {
-            format!("store:\n  backend: redis\n  redis:\n    url_env: REDIS_URL\n    prefix: \"{prefix}\"\n")
+            format!(
+                "store:\n  backend: redis\n  redis:\n    url_env: REDIS_URL\n    prefix: \"{prefix}\"\n"
+            )
         }
     };
     format!(
@@ -162,6 +195,17 @@ pub fn peak_rss_kib(pid: u32) -> Result<u64> {
         what: path,
         detail: "no VmHWM line".to_owned(),
     })
+}
+
+/// Sum of every sample of `name` in a Prometheus text exposition.
+fn metric_sum(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with([' ', '{']))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }
 
 fn parse_vm_hwm(status: &str) -> Option<u64> {
@@ -188,7 +232,9 @@ pub fn sign(binary: &Path, body: &[u8]) -> Result<String> {
     if let Some(mut stdin) = child.stdin.take() {
         stdin.write_all(body).map_err(Error::io("frontdesk sign"))?;
     }
-    let out = child.wait_with_output().map_err(Error::io("frontdesk sign"))?;
+    let out = child
+        .wait_with_output()
+        .map_err(Error::io("frontdesk sign"))?;
     let value = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     if !out.status.success() || !value.starts_with("v=") {
         return Err(Error::Tool {
@@ -235,14 +281,27 @@ mod tests {
             listen,
             admin,
         );
-        assert!(redis.contains("backend: redis\n  redis:\n    url_env: REDIS_URL\n    prefix: \"bench:1:\""));
+        assert!(redis.contains(
+            "backend: redis\n  redis:\n    url_env: REDIS_URL\n    prefix: \"bench:1:\""
+        ));
         // The URL itself is passed in the environment, never written into the file.
         assert!(!redis.contains("redis://"));
     }
 
     #[test]
+    fn sums_a_metric_over_its_labels() {
+        let text = "# HELP frontdesk_store_errors_total x\nfrontdesk_store_errors_total{backend=\"redis\"} 3\n\
+                    frontdesk_store_errors_total{backend=\"memory\"} 1\nfrontdesk_store_errors_totally 9\n";
+        assert_eq!(metric_sum(text, "frontdesk_store_errors_total"), 4.0);
+        assert_eq!(metric_sum("", "frontdesk_store_errors_total"), 0.0);
+    }
+
+    #[test]
     fn reads_the_high_water_mark() {
-        assert_eq!(parse_vm_hwm("Name:\tx\nVmHWM:\t   21344 kB\nVmRSS:\t 1 kB\n"), Some(21344));
+        assert_eq!(
+            parse_vm_hwm("Name:\tx\nVmHWM:\t   21344 kB\nVmRSS:\t 1 kB\n"),
+            Some(21344)
+        );
         assert_eq!(parse_vm_hwm("Name:\tx\n"), None);
         assert!(peak_rss_kib(std::process::id()).unwrap() > 0);
     }

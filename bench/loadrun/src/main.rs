@@ -30,8 +30,15 @@ use crate::error::{Error, Result};
 use crate::report::Results;
 
 fn main() -> ExitCode {
-    let opts = cli::Options::parse();
-    match children::install_interrupt_handler().and_then(|()| run::run(&opts)).and_then(|r| write(&opts, &r)) {
+    let mut opts = cli::Options::parse();
+    // An exported but empty REDIS_URL means "not configured", not "no address".
+    if opts.redis_url.trim().is_empty() {
+        opts.redis_url = cli::DEFAULT_REDIS_URL.to_owned();
+    }
+    match children::install_interrupt_handler()
+        .and_then(|()| run::run(&opts))
+        .and_then(|r| write(&opts, &r))
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("loadrun: {e}");
@@ -45,7 +52,10 @@ fn write(opts: &cli::Options, results: &Results) -> Result<()> {
     let dir = opts.results_dir();
     std::fs::create_dir_all(&dir).map_err(Error::file("create", &dir))?;
     let json_path = dir.join(format!("{}.json", results.started_at));
-    let json = serde_json::to_vec_pretty(results).map_err(|source| Error::Json { what: "results", source })?;
+    let json = serde_json::to_vec_pretty(results).map_err(|source| Error::Json {
+        what: "results",
+        source,
+    })?;
     std::fs::write(&json_path, json).map_err(Error::file("write", &json_path))?;
     eprintln!("loadrun: results in {}", json_path.display());
 
@@ -57,7 +67,9 @@ fn write(opts: &cli::Options, results: &Results) -> Result<()> {
         match plot::latency(&path, sc) {
             Ok(()) => {
                 eprintln!("loadrun: plot {}", path.display());
-                let link = docs_page.as_deref().map_or_else(|| path.clone(), |page| relative(page, &path));
+                let link = docs_page
+                    .as_deref()
+                    .map_or_else(|| path.clone(), |page| relative(page, &path));
                 plots.push((sc.number, link.display().to_string()));
             }
             Err(e) => eprintln!("loadrun: warning: {e}"),
@@ -76,7 +88,11 @@ fn write(opts: &cli::Options, results: &Results) -> Result<()> {
 fn relative(page: &Path, target: &Path) -> PathBuf {
     let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
     let (from, to) = (abs(page.parent().unwrap_or(Path::new("."))), abs(target));
-    let common = from.components().zip(to.components()).take_while(|(a, b)| a == b).count();
+    let common = from
+        .components()
+        .zip(to.components())
+        .take_while(|(a, b)| a == b)
+        .count();
     let mut out = PathBuf::new();
     for _ in from.components().skip(common) {
         out.push("..");
@@ -94,7 +110,10 @@ mod tests {
     #[test]
     fn links_from_the_docs_page_to_the_plot() {
         assert_eq!(
-            relative(Path::new("/r/docs/benchmarks.md"), Path::new("/r/bench/results/a-s1.png")),
+            relative(
+                Path::new("/r/docs/benchmarks.md"),
+                Path::new("/r/bench/results/a-s1.png")
+            ),
             PathBuf::from("../bench/results/a-s1.png")
         );
     }

@@ -40,7 +40,8 @@ impl Nginx {
             .map_err(Error::file("chmod", &prefix))?;
         let listen = SocketAddr::from(([127, 0, 0, 1], probe::free_port()?));
         let config = prefix.join("nginx.conf");
-        std::fs::write(&config, render_config(&prefix, workers, listen, upstream)).map_err(Error::file("write", &config))?;
+        std::fs::write(&config, render_config(&prefix, workers, listen, upstream))
+            .map_err(Error::file("write", &config))?;
 
         let error_log = prefix.join("logs/error.log");
         let mut command = Command::new(binary);
@@ -77,7 +78,12 @@ impl Nginx {
 
 /// The nginx configuration: everything under `prefix`, daemon off, access log (unbuffered, like
 /// frontdesk's) into /dev/null, request bodies buffered in memory up to 4 MiB.
-pub fn render_config(prefix: &Path, workers: usize, listen: SocketAddr, upstream: SocketAddr) -> String {
+pub fn render_config(
+    prefix: &Path,
+    workers: usize,
+    listen: SocketAddr,
+    upstream: SocketAddr,
+) -> String {
     let p = |rel: &str| -> PathBuf { prefix.join(rel) };
     format!(
         r#"# Written by the load run.

@@ -2,6 +2,7 @@
 //! (`-c` connections as fast as they go) for peak throughput, or open loop (`-q RATE` with
 //! latency correction, so a stalled server cannot hide its queueing delay) for latency.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -44,13 +45,21 @@ pub struct Measurement {
     /// Answers with another status, and transport errors.
     pub unexpected: u64,
     pub seconds: f64,
+    /// Every status seen, with its count.
+    pub statuses: BTreeMap<String, u64>,
+    /// Transport errors by oha's description, with their count.
+    pub errors: BTreeMap<String, u64>,
 }
 
 impl Measurement {
     /// Share of requests that did not get the expected answer.
     pub fn unexpected_share(&self) -> f64 {
         let total = self.expected + self.unexpected;
-        if total == 0 { 1.0 } else { self.unexpected as f64 / total as f64 }
+        if total == 0 {
+            1.0
+        } else {
+            self.unexpected as f64 / total as f64
+        }
     }
 }
 
@@ -89,7 +98,11 @@ pub fn arguments(load: &Load) -> Vec<String> {
 /// Runs oha once and reads its JSON summary.
 pub fn measure(oha: &Path, load: &Load, expected_status: u16) -> Result<Measurement> {
     let mut command = Command::new(oha);
-    command.args(arguments(load)).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+        .args(arguments(load))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let child = Supervised::spawn("oha", &mut command, Signal::SIGKILL)?;
     let stdout = child.take_stdout();
     // Read on a thread so a hung oha is noticed by the deadline below, not by a blocked read.
@@ -104,7 +117,10 @@ pub fn measure(oha: &Path, load: &Load, expected_status: u16) -> Result<Measurem
         drop(child);
         return Err(Error::Tool {
             what: "oha".to_owned(),
-            detail: format!("still running {OVERRUN:?} after its {:?} run; killed", load.duration),
+            detail: format!(
+                "still running {OVERRUN:?} after its {:?} run; killed",
+                load.duration
+            ),
         });
     };
     let output = reader.join().unwrap_or_default();
@@ -121,13 +137,13 @@ pub fn measure(oha: &Path, load: &Load, expected_status: u16) -> Result<Measurem
 struct Report {
     summary: Summary,
     #[serde(rename = "latencyPercentiles", default)]
-    latency: std::collections::BTreeMap<String, Option<f64>>,
+    latency: BTreeMap<String, Option<f64>>,
     #[serde(rename = "latencyPercentilesSuccessful", default)]
-    latency_successful: Option<std::collections::BTreeMap<String, Option<f64>>>,
+    latency_successful: Option<BTreeMap<String, Option<f64>>>,
     #[serde(rename = "statusCodeDistribution", default)]
-    statuses: std::collections::BTreeMap<String, u64>,
+    statuses: BTreeMap<String, u64>,
     #[serde(rename = "errorDistribution", default)]
-    errors: std::collections::BTreeMap<String, u64>,
+    errors: BTreeMap<String, u64>,
 }
 
 #[derive(Deserialize)]
@@ -144,22 +160,43 @@ pub fn parse(json: &[u8], expected_status: u16, offered: Option<u32>) -> Result<
     })?;
     let expected_key = expected_status.to_string();
     let expected = report.statuses.get(&expected_key).copied().unwrap_or(0);
-    let other_statuses: u64 = report.statuses.iter().filter(|(k, _)| **k != expected_key).map(|(_, v)| v).sum();
+    let other_statuses: u64 = report
+        .statuses
+        .iter()
+        .filter(|(k, _)| **k != expected_key)
+        .map(|(_, v)| v)
+        .sum();
     let unexpected = other_statuses + report.errors.values().sum::<u64>();
     // With only expected answers, "successful" and "all" are the same population; when some
     // failed, the successful percentiles describe the answers that did the job.
-    let latency = report.latency_successful.as_ref().unwrap_or(&report.latency);
-    let ms = |key: &str| latency.get(key).copied().flatten().filter(|v| v.is_finite()).map(|s| s * 1000.0);
+    let latency = report
+        .latency_successful
+        .as_ref()
+        .unwrap_or(&report.latency);
+    let ms = |key: &str| {
+        latency
+            .get(key)
+            .copied()
+            .flatten()
+            .filter(|v| v.is_finite())
+            .map(|s| s * 1000.0)
+    };
     let seconds = report.summary.total;
     Ok(Measurement {
         offered_rps: offered,
-        rps: if seconds > 0.0 { expected as f64 / seconds } else { 0.0 },
+        rps: if seconds > 0.0 {
+            expected as f64 / seconds
+        } else {
+            0.0
+        },
         p50_ms: ms("p50"),
         p99_ms: ms("p99"),
         p999_ms: ms("p99.9"),
         expected,
         unexpected,
         seconds,
+        statuses: report.statuses,
+        errors: report.errors,
     })
 }
 
@@ -217,11 +254,21 @@ mod tests {
         let closed = arguments(&load);
         assert!(closed.windows(2).any(|w| w == ["-z", "1500ms"]));
         assert!(closed.windows(2).any(|w| w == ["-c", "32"]));
-        assert!(closed.windows(2).any(|w| w == ["-H", "x-retell-signature: v=1,d=ab"]));
+        assert!(
+            closed
+                .windows(2)
+                .any(|w| w == ["-H", "x-retell-signature: v=1,d=ab"])
+        );
         assert!(!closed.contains(&"-q".to_owned()));
-        assert_eq!(closed.last().map(String::as_str), Some("http://127.0.0.1:1/x"));
+        assert_eq!(
+            closed.last().map(String::as_str),
+            Some("http://127.0.0.1:1/x")
+        );
         load.rate = Some(5000);
         let open = arguments(&load);
-        assert!(open.windows(3).any(|w| w == ["-q", "5000", "--latency-correction"]));
+        assert!(
+            open.windows(3)
+                .any(|w| w == ["-q", "5000", "--latency-correction"])
+        );
     }
 }

@@ -23,11 +23,19 @@ pub fn latency(path: &Path, scenario: &ScenarioResult) -> Result<()> {
         path: path.to_owned(),
         detail: e.to_string(),
     };
-    let points: Vec<_> = scenario.latency.iter().filter(|p| p.p99_ms.is_some()).collect();
+    let points: Vec<_> = scenario
+        .latency
+        .iter()
+        .filter(|p| p.p99_ms.is_some())
+        .collect();
     if points.is_empty() {
         return Err(fail(&"no latency points"));
     }
-    let x_max = points.iter().map(|p| f64::from(p.offered_rps)).fold(0.0, f64::max) * 1.1;
+    let x_max = points
+        .iter()
+        .map(|p| f64::from(p.offered_rps))
+        .fold(0.0, f64::max)
+        * 1.1;
     let lows = points.iter().filter_map(|p| p.p50_ms.or(p.p99_ms));
     let y_min = lows.fold(f64::INFINITY, f64::min).max(0.001) * 0.7;
     let y_max = points.iter().filter_map(|p| p.p99_ms).fold(0.0, f64::max) * 1.5;
@@ -35,7 +43,10 @@ pub fn latency(path: &Path, scenario: &ScenarioResult) -> Result<()> {
     let root = BitMapBackend::new(path, (960, 600)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| fail(&e))?;
     let mut chart = ChartBuilder::on(&root)
-        .caption(format!("Scenario {}: {}", scenario.number, scenario.title), ("sans-serif", 20))
+        .caption(
+            format!("Scenario {}: {}", scenario.number, scenario.title),
+            ("sans-serif", 20),
+        )
         .margin(16)
         .x_label_area_size(48)
         .y_label_area_size(64)
@@ -57,8 +68,14 @@ pub fn latency(path: &Path, scenario: &ScenarioResult) -> Result<()> {
             continue;
         }
         let c = color(system);
-        let p99: Vec<(f64, f64)> = own.iter().filter_map(|p| Some((f64::from(p.offered_rps), p.p99_ms?))).collect();
-        let p50: Vec<(f64, f64)> = own.iter().filter_map(|p| Some((f64::from(p.offered_rps), p.p50_ms?))).collect();
+        let p99: Vec<(f64, f64)> = own
+            .iter()
+            .filter_map(|p| Some((f64::from(p.offered_rps), p.p99_ms?)))
+            .collect();
+        let p50: Vec<(f64, f64)> = own
+            .iter()
+            .filter_map(|p| Some((f64::from(p.offered_rps), p.p50_ms?)))
+            .collect();
         chart
             .draw_series(LineSeries::new(p99.clone(), c.stroke_width(3)))
             .map_err(|e| fail(&e))?

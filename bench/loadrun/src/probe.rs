@@ -20,7 +20,10 @@ pub struct Reply {
 
 impl Reply {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn body_contains(&self, needle: &str) -> bool {
@@ -29,20 +32,37 @@ impl Reply {
 }
 
 /// Sends one request and reads the whole answer.
-pub fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(String, String)], body: &[u8]) -> Result<Reply> {
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Result<Reply> {
     const TIMEOUT: Duration = Duration::from_secs(5);
     let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT).map_err(Error::io("connect"))?;
-    stream.set_read_timeout(Some(TIMEOUT)).map_err(Error::io("socket option"))?;
-    stream.set_write_timeout(Some(TIMEOUT)).map_err(Error::io("socket option"))?;
-    let mut head = format!("{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
+    stream
+        .set_read_timeout(Some(TIMEOUT))
+        .map_err(Error::io("socket option"))?;
+    stream
+        .set_write_timeout(Some(TIMEOUT))
+        .map_err(Error::io("socket option"))?;
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).map_err(Error::io("send request"))?;
+    stream
+        .write_all(head.as_bytes())
+        .map_err(Error::io("send request"))?;
     stream.write_all(body).map_err(Error::io("send request"))?;
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).map_err(Error::io("read answer"))?;
+    stream
+        .read_to_end(&mut raw)
+        .map_err(Error::io("read answer"))?;
     parse(&raw).ok_or_else(|| Error::Answer {
         what: addr.to_string(),
         detail: "not an HTTP/1.1 response".to_owned(),
@@ -79,7 +99,10 @@ pub fn wait_until(
             return Ok(());
         }
         if let Some(detail) = abort() {
-            return Err(Error::NotReady { what: what.to_owned(), detail });
+            return Err(Error::NotReady {
+                what: what.to_owned(),
+                detail,
+            });
         }
         if Instant::now() >= deadline {
             return Err(Error::NotReady {
@@ -94,8 +117,12 @@ pub fn wait_until(
 /// A port that was free a moment ago on 127.0.0.1 (servers that cannot take a pre-bound socket
 /// need a number; a clash shows up as a readiness failure, never as measuring the wrong server).
 pub fn free_port() -> Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(Error::io("find a free port"))?;
-    Ok(listener.local_addr().map_err(Error::io("find a free port"))?.port())
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").map_err(Error::io("find a free port"))?;
+    Ok(listener
+        .local_addr()
+        .map_err(Error::io("find a free port"))?
+        .port())
 }
 
 #[cfg(test)]
@@ -104,7 +131,10 @@ mod tests {
 
     #[test]
     fn parses_status_headers_and_body() {
-        let reply = parse(b"HTTP/1.1 404 Not Found\r\nX-Frontdesk-Version: 0.1.0\r\ncontent-length: 2\r\n\r\nno").unwrap();
+        let reply = parse(
+            b"HTTP/1.1 404 Not Found\r\nX-Frontdesk-Version: 0.1.0\r\ncontent-length: 2\r\n\r\nno",
+        )
+        .unwrap();
         assert_eq!(reply.status, 404);
         assert_eq!(reply.header("x-frontdesk-version"), Some("0.1.0"));
         assert_eq!(reply.body, b"no");
@@ -120,7 +150,8 @@ mod tests {
             let mut buf = [0u8; 1024];
             let n = s.read(&mut buf).unwrap();
             let seen = String::from_utf8_lossy(&buf[..n]).into_owned();
-            s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 16\r\n\r\n{\"success\":true}").unwrap();
+            s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 16\r\n\r\n{\"success\":true}")
+                .unwrap();
             seen
         });
         let reply = request(addr, "POST", "/x", &[("x-a".into(), "1".into())], b"{}").unwrap();

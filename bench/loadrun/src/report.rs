@@ -62,8 +62,10 @@ pub struct ScenarioResult {
     pub peaks: Vec<Peak>,
     pub latency: Vec<LatencyPoint>,
     pub frontdesk_peak_rss_kib: Option<u64>,
-    /// Scenario 4: limiter keys found in Redis under the run's prefix afterwards.
-    pub redis_keys: Option<u64>,
+    /// Scenario 4: commands Redis processed while the scenario ran (all clients).
+    pub redis_commands: Option<u64>,
+    /// `frontdesk_store_errors_total` at the end: store operations the fallback had to answer.
+    pub store_errors: Option<f64>,
 }
 
 /// Closed-loop runs of one system.
@@ -89,7 +91,11 @@ pub struct LatencyPoint {
 impl Peak {
     pub fn new(system: System, runs: Vec<Measurement>) -> Self {
         let median_rps = median(runs.iter().map(|m| m.rps));
-        Self { system, runs, median_rps }
+        Self {
+            system,
+            runs,
+            median_rps,
+        }
     }
 }
 
@@ -112,11 +118,16 @@ const UNEXPECTED_FLAG: f64 = 0.001;
 
 impl ScenarioResult {
     pub fn peak(&self, system: System) -> Option<f64> {
-        self.peaks.iter().find(|p| p.system == system).and_then(|p| p.median_rps)
+        self.peaks
+            .iter()
+            .find(|p| p.system == system)
+            .and_then(|p| p.median_rps)
     }
 
     pub fn point(&self, system: System, rate: u32) -> Option<&LatencyPoint> {
-        self.latency.iter().find(|p| p.system == system && p.offered_rps == rate)
+        self.latency
+            .iter()
+            .find(|p| p.system == system && p.offered_rps == rate)
     }
 
     /// Offered rates in increasing order.
@@ -128,9 +139,19 @@ impl ScenarioResult {
     }
 
     fn flagged(&self, system: System) -> bool {
-        let peaks = self.peaks.iter().filter(|p| p.system == system).flat_map(|p| &p.runs);
-        let points = self.latency.iter().filter(|p| p.system == system).flat_map(|p| &p.runs);
-        peaks.chain(points).any(|m| m.unexpected_share() > UNEXPECTED_FLAG)
+        let peaks = self
+            .peaks
+            .iter()
+            .filter(|p| p.system == system)
+            .flat_map(|p| &p.runs);
+        let points = self
+            .latency
+            .iter()
+            .filter(|p| p.system == system)
+            .flat_map(|p| &p.runs);
+        peaks
+            .chain(points)
+            .any(|m| m.unexpected_share() > UNEXPECTED_FLAG)
     }
 }
 
@@ -138,14 +159,25 @@ fn rps(v: Option<f64>) -> String {
     match v {
         Some(v) => {
             let n = v.round() as u64;
-            if n >= 1000 { format!("{} {:03}", n / 1000, n % 1000) } else { n.to_string() }
+            if n >= 1000 {
+                format!("{} {:03}", n / 1000, n % 1000)
+            } else {
+                n.to_string()
+            }
         }
         None => "—".to_owned(),
     }
 }
 
 fn ms(v: Option<f64>) -> String {
-    v.map(|v| if v < 10.0 { format!("{v:.2}") } else { format!("{v:.1}") }).unwrap_or_else(|| "—".to_owned())
+    v.map(|v| {
+        if v < 10.0 {
+            format!("{v:.2}")
+        } else {
+            format!("{v:.1}")
+        }
+    })
+    .unwrap_or_else(|| "—".to_owned())
 }
 
 fn ratio(a: Option<f64>, b: Option<f64>) -> String {
@@ -156,7 +188,8 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
 }
 
 fn mib(kib: Option<u64>) -> String {
-    kib.map(|k| format!("{:.1} MiB", k as f64 / 1024.0)).unwrap_or_else(|| "—".to_owned())
+    kib.map(|k| format!("{:.1} MiB", k as f64 / 1024.0))
+        .unwrap_or_else(|| "—".to_owned())
 }
 
 /// One measured goal from issue 11, evaluated (never asserted).
@@ -170,7 +203,12 @@ pub struct Goal {
 /// The goals of issue 11 against these results.
 pub fn goals(results: &Results) -> Vec<Goal> {
     let mut goals = Vec::new();
-    let find = |n: u8| results.scenarios.iter().find(|s| s.number == n && s.skipped.is_none());
+    let find = |n: u8| {
+        results
+            .scenarios
+            .iter()
+            .find(|s| s.number == n && s.skipped.is_none())
+    };
     if let Some(s1) = find(1) {
         let (fd, ng) = (s1.peak(System::Frontdesk), s1.peak(System::Nginx));
         let r = fd.zip(ng).map(|(a, b)| a / b);
@@ -202,17 +240,31 @@ pub fn goals(results: &Results) -> Vec<Goal> {
         let achieved = at.and_then(|p| p.achieved_rps);
         goals.push(Goal {
             text: "Scenario 3 ≥ 20 000 req/s with p99 < 2 ms".to_owned(),
-            measured: format!("peak {} req/s; at 20 000 offered: {} req/s served, p99 {} ms", rps(peak), rps(achieved), ms(p99)),
-            met: peak.zip(p99).map(|(peak, p99)| peak >= 20_000.0 && p99 < 2.0 && achieved.is_some_and(|a| a >= 19_000.0)),
+            measured: format!(
+                "peak {} req/s; at 20 000 offered: {} req/s served, p99 {} ms",
+                rps(peak),
+                rps(achieved),
+                ms(p99)
+            ),
+            met: peak.zip(p99).map(|(peak, p99)| {
+                peak >= 20_000.0 && p99 < 2.0 && achieved.is_some_and(|a| a >= 19_000.0)
+            }),
         });
     } else if let Some(s3) = results.scenarios.iter().find(|s| s.number == 3) {
         goals.push(Goal {
             text: "Scenario 3 ≥ 20 000 req/s with p99 < 2 ms".to_owned(),
-            measured: format!("not measured: {}", s3.skipped.as_deref().unwrap_or("skipped")),
+            measured: format!(
+                "not measured: {}",
+                s3.skipped.as_deref().unwrap_or("skipped")
+            ),
             met: None,
         });
     }
-    let rss = results.scenarios.iter().filter_map(|s| s.frontdesk_peak_rss_kib).max();
+    let rss = results
+        .scenarios
+        .iter()
+        .filter_map(|s| s.frontdesk_peak_rss_kib)
+        .max();
     if rss.is_some() {
         goals.push(Goal {
             text: "frontdesk peak RSS < 64 MiB".to_owned(),
@@ -245,9 +297,17 @@ pub fn markdown(results: &Results, plots: &[(u8, String)]) -> String {
         s.repetitions,
         s.peak_seconds,
         s.latency_seconds,
-        if results.quick { " (quick mode: a smoke test, not a measurement)" } else { "" }
+        if results.quick {
+            " (quick mode: a smoke test, not a measurement)"
+        } else {
+            ""
+        }
     );
-    let _ = writeln!(md, "Versions: {}; {}; {}.\n", results.versions.frontdesk, results.versions.nginx, results.versions.oha);
+    let _ = writeln!(
+        md,
+        "Versions: {}; {}; {}.\n",
+        results.versions.frontdesk, results.versions.nginx, results.versions.oha
+    );
 
     let _ = writeln!(md, "#### Peak throughput (closed loop)\n");
     let _ = writeln!(
@@ -257,14 +317,22 @@ pub fn markdown(results: &Results, plots: &[(u8, String)]) -> String {
     let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|");
     for sc in &results.scenarios {
         if let Some(reason) = &sc.skipped {
-            let _ = writeln!(md, "| {} {} | skipped: {reason} | | | | | |", sc.number, sc.title);
+            let _ = writeln!(
+                md,
+                "| {} {} | skipped: {reason} | | | | | |",
+                sc.number, sc.title
+            );
             continue;
         }
         let cell = |sys: System| {
             if !sc.systems.contains(&sys) {
                 "n/a".to_owned()
             } else {
-                format!("{}{}", rps(sc.peak(sys)), if sc.flagged(sys) { " ⚠" } else { "" })
+                format!(
+                    "{}{}",
+                    rps(sc.peak(sys)),
+                    if sc.flagged(sys) { " ⚠" } else { "" }
+                )
             }
         };
         let fd = sc.peak(System::Frontdesk);
@@ -284,11 +352,53 @@ pub fn markdown(results: &Results, plots: &[(u8, String)]) -> String {
     let _ = writeln!(md);
     for sc in results.scenarios.iter().filter(|s| s.skipped.is_none()) {
         let _ = writeln!(md, "- Scenario {}: {}.", sc.number, sc.baseline_note);
+        if let Some(commands) = sc.redis_commands {
+            let requests: u64 = sc
+                .peaks
+                .iter()
+                .filter(|p| p.system == System::Frontdesk)
+                .flat_map(|p| &p.runs)
+                .chain(
+                    sc.latency
+                        .iter()
+                        .filter(|p| p.system == System::Frontdesk)
+                        .flat_map(|p| &p.runs),
+                )
+                .map(|m| m.expected + m.unexpected)
+                .sum();
+            let _ = writeln!(
+                md,
+                "  Redis processed {commands} commands during the scenario (≈{:.1} per frontdesk request, other clients included).",
+                commands as f64 / requests.max(1) as f64
+            );
+        }
+        if let Some(errors) = sc.store_errors.filter(|e| *e > 0.0) {
+            let _ = writeln!(
+                md,
+                "  **{errors} store operations failed and were answered by the local fallback.**"
+            );
+        }
     }
-    let _ = writeln!(md, "- ⚠: some answers in these runs were not the expected `200` (see the JSON).\n");
+    let any_flagged = results
+        .scenarios
+        .iter()
+        .any(|sc| sc.systems.iter().any(|&system| sc.flagged(system)));
+    if any_flagged {
+        let _ = writeln!(
+            md,
+            "- ⚠: some answers in these runs were not the expected `200` (see the JSON)."
+        );
+    }
+    let _ = writeln!(md);
 
-    let _ = writeln!(md, "#### Latency at fixed offered rates (open loop; p50 / p99 / p99.9 in ms)\n");
-    let _ = writeln!(md, "| scenario | offered req/s | direct | nginx | frontdesk | frontdesk p99 − nginx p99 |");
+    let _ = writeln!(
+        md,
+        "#### Latency at fixed offered rates (open loop; p50 / p99 / p99.9 in ms)\n"
+    );
+    let _ = writeln!(
+        md,
+        "| scenario | offered req/s | direct | nginx | frontdesk | frontdesk p99 − nginx p99 |"
+    );
     let _ = writeln!(md, "|---|---:|---|---|---|---:|");
     for sc in results.scenarios.iter().filter(|s| s.skipped.is_none()) {
         for rate in sc.rates() {
@@ -301,7 +411,11 @@ pub fn markdown(results: &Results, plots: &[(u8, String)]) -> String {
                         ms(p.p50_ms),
                         ms(p.p99_ms),
                         ms(p.p999_ms),
-                        if short { format!(" (served {})", rps(p.achieved_rps)) } else { String::new() }
+                        if short {
+                            format!(" (served {})", rps(p.achieved_rps))
+                        } else {
+                            String::new()
+                        }
                     )
                 }
             };
@@ -326,7 +440,10 @@ pub fn markdown(results: &Results, plots: &[(u8, String)]) -> String {
     }
     let _ = writeln!(md);
     if !plots.is_empty() {
-        let _ = writeln!(md, "Latency against offered load (p99 solid, p50 thin), one line per system:\n");
+        let _ = writeln!(
+            md,
+            "Latency against offered load (p99 solid, p50 thin), one line per system:\n"
+        );
         for (number, path) in plots {
             let _ = writeln!(md, "![scenario {number}]({path})");
         }
@@ -361,6 +478,8 @@ pub(crate) mod tests {
             expected: (rps * 5.0) as u64,
             unexpected: 0,
             seconds: 5.0,
+            statuses: Default::default(),
+            errors: Default::default(),
         }
     }
 
@@ -374,20 +493,36 @@ pub(crate) mod tests {
             systems: vec![System::Direct, System::Nginx, System::Frontdesk],
             peaks: vec![
                 Peak::new(System::Direct, vec![measurement(60_000.0, 1.0, None)]),
-                Peak::new(System::Nginx, vec![measurement(40_000.0, 1.0, None), measurement(42_000.0, 1.0, None), measurement(38_000.0, 1.0, None)]),
+                Peak::new(
+                    System::Nginx,
+                    vec![
+                        measurement(40_000.0, 1.0, None),
+                        measurement(42_000.0, 1.0, None),
+                        measurement(38_000.0, 1.0, None),
+                    ],
+                ),
                 Peak::new(System::Frontdesk, vec![measurement(30_000.0, 1.0, None)]),
             ],
             latency: [10_000, 20_000, 30_000]
                 .iter()
                 .flat_map(|&r| {
                     [
-                        LatencyPoint::new(System::Nginx, r, vec![measurement(f64::from(r), 0.5, Some(r))]),
-                        LatencyPoint::new(System::Frontdesk, r, vec![measurement(f64::from(r), 0.8, Some(r))]),
+                        LatencyPoint::new(
+                            System::Nginx,
+                            r,
+                            vec![measurement(f64::from(r), 0.5, Some(r))],
+                        ),
+                        LatencyPoint::new(
+                            System::Frontdesk,
+                            r,
+                            vec![measurement(f64::from(r), 0.8, Some(r))],
+                        ),
                     ]
                 })
                 .collect(),
             frontdesk_peak_rss_kib: Some(30 * 1024),
-            redis_keys: None,
+            redis_commands: None,
+            store_errors: Some(0.0),
         };
         let s3 = ScenarioResult {
             number: 3,
@@ -399,7 +534,8 @@ pub(crate) mod tests {
             peaks: vec![],
             latency: vec![],
             frontdesk_peak_rss_kib: None,
-            redis_keys: None,
+            redis_commands: None,
+            store_errors: None,
         };
         Results {
             started_at: "20261125T190000Z".into(),
@@ -444,7 +580,11 @@ pub(crate) mod tests {
         assert_eq!(goals[0].met, Some(false));
         // 0.8 ms vs 0.5 ms at the middle rate: within +0.5 ms.
         assert_eq!(goals[1].met, Some(true));
-        assert!(goals[1].measured.contains("at 20 000 req/s"), "{}", goals[1].measured);
+        assert!(
+            goals[1].measured.contains("at 20 000 req/s"),
+            "{}",
+            goals[1].measured
+        );
         assert_eq!(goals[2].met, None);
         assert!(goals[2].measured.contains("calendar_unavailable"));
         assert_eq!(goals[3].met, Some(true));
@@ -453,9 +593,17 @@ pub(crate) mod tests {
     #[test]
     fn the_markdown_has_ratios_skips_and_plots() {
         let md = markdown(&sample(), &[(1, "../bench/results/x-s1.png".into())]);
-        assert!(md.contains("| 1 signed POST | 60 000 | 40 000 | 30 000 | 0.75× | 0.50× | 30.0 MiB |"), "{md}");
+        assert!(
+            md.contains("| 1 signed POST | 60 000 | 40 000 | 30 000 | 0.75× | 0.50× | 30.0 MiB |"),
+            "{md}"
+        );
         assert!(md.contains("skipped: the booking engine answered calendar_unavailable"));
-        assert!(md.contains("| 1 | 20 000 | n/a | 0.17 / 0.50 / 1.00 | 0.27 / 0.80 / 1.60 | +0.30 ms |"), "{md}");
+        assert!(
+            md.contains(
+                "| 1 | 20 000 | n/a | 0.17 / 0.50 / 1.00 | 0.27 / 0.80 / 1.60 | +0.30 ms |"
+            ),
+            "{md}"
+        );
         assert!(md.contains("![scenario 1](../bench/results/x-s1.png)"));
         assert!(md.contains("| Scenario 1 peak throughput ≥ 1.0× nginx | 0.75× | **not met** |"));
     }

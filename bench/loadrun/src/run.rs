@@ -66,7 +66,9 @@ pub fn run(opts: &Options) -> Result<Results> {
         finished_at: stamp(),
         quick: opts.quick,
         machine: Machine {
-            cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            cpus: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
             cpu_model: cpu_model(),
             load_before,
             load_after: load_average(),
@@ -100,15 +102,26 @@ fn read(path: &Path) -> Result<String> {
 fn prepare(opts: &Options, stamp: &str) -> Result<Context> {
     let frontdesk = opts.frontdesk_binary();
     if !frontdesk.is_file() {
-        return Err(missing(&frontdesk.display().to_string(), "build it with `cargo build --release -p frontdesk`"));
+        return Err(missing(
+            &frontdesk.display().to_string(),
+            "build it with `cargo build --release -p frontdesk`",
+        ));
     }
-    let nginx = tools::locate(&opts.nginx).ok_or_else(|| missing("nginx", "bench/run.sh installs the Debian package"))?;
-    let oha = tools::locate(&opts.oha).ok_or_else(|| missing("oha", "bench/run.sh runs `cargo install oha --locked`"))?;
+    let nginx = tools::locate(&opts.nginx)
+        .ok_or_else(|| missing("nginx", "bench/run.sh installs the Debian package"))?;
+    let oha = tools::locate(&opts.oha)
+        .ok_or_else(|| missing("oha", "bench/run.sh runs `cargo install oha --locked`"))?;
 
     let repo = &opts.repo;
     let policies = vec![
-        ("bench.yaml".to_owned(), read(&repo.join("bench/policy/bench.yaml"))?),
-        ("booking-schemas.yaml".to_owned(), read(&repo.join("policies/booking-schemas.yaml"))?),
+        (
+            "bench.yaml".to_owned(),
+            read(&repo.join("bench/policy/bench.yaml"))?,
+        ),
+        (
+            "booking-schemas.yaml".to_owned(),
+            read(&repo.join("policies/booking-schemas.yaml"))?,
+        ),
     ];
     let tenants = read(&repo.join("bench/config/tenants.yaml"))?;
     let fixture_path = repo.join("tests/fixtures/retell_call_ended.json");
@@ -119,10 +132,15 @@ fn prepare(opts: &Options, stamp: &str) -> Result<Context> {
         .tempdir()
         .map_err(Error::io("scratch directory"))?;
     crate::children::remove_on_interrupt(scratch.path().to_owned());
-    let today = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date();
     let mut bodies = BTreeMap::new();
     for (name, bytes) in [
-        ("function_call", payload::check_availability(payload::bench_date(today))),
+        (
+            "function_call",
+            payload::check_availability(payload::bench_date(today)),
+        ),
         ("webhook", payload::call_ended_webhook(&fixture)?),
     ] {
         let path = scratch.path().join(format!("{name}.json"));
@@ -156,7 +174,8 @@ fn skipped(sc: &Scenario, body_len: usize, reason: String) -> ScenarioResult {
         peaks: vec![],
         latency: vec![],
         frontdesk_peak_rss_kib: None,
-        redis_keys: None,
+        redis_commands: None,
+        store_errors: None,
     }
 }
 
@@ -175,8 +194,14 @@ fn run_scenario(ctx: &Context, sc: &Scenario) -> Result<ScenarioResult> {
     let store = match sc.store {
         StoreKind::Memory => Store::Memory,
         StoreKind::Redis => {
-            if !redis::reachable(&ctx.opts.redis_url) && !redis::has_credentials(&ctx.opts.redis_url) {
-                return Ok(skipped(sc, body.len(), "Redis is not reachable at REDIS_URL".to_owned()));
+            if !redis::reachable(&ctx.opts.redis_url)
+                && !redis::has_credentials(&ctx.opts.redis_url)
+            {
+                return Ok(skipped(
+                    sc,
+                    body.len(),
+                    "Redis is not reachable at REDIS_URL".to_owned(),
+                ));
             }
             Store::Redis {
                 url: ctx.opts.redis_url.clone(),
@@ -189,7 +214,11 @@ fn run_scenario(ctx: &Context, sc: &Scenario) -> Result<ScenarioResult> {
     for &system in sc.systems {
         let started = match system {
             System::Direct => Running::Direct(ctx.upstream.addr),
-            System::Nginx => Running::Nginx(Nginx::start(&ctx.nginx, ctx.opts.threads, ctx.upstream.addr)?),
+            System::Nginx => Running::Nginx(Nginx::start(
+                &ctx.nginx,
+                ctx.opts.threads,
+                ctx.upstream.addr,
+            )?),
             System::Frontdesk => Running::Frontdesk(Frontdesk::start(&frontdesk::Spec {
                 binary: ctx.frontdesk.clone(),
                 threads: ctx.opts.threads,
@@ -207,7 +236,11 @@ fn run_scenario(ctx: &Context, sc: &Scenario) -> Result<ScenarioResult> {
         let headers = headers(ctx, body)?;
         let reply = probe::request(target.addr(), "POST", sc.path, &headers, body)?;
         if reply.status != 200 {
-            let reason = format!("{} answered {} to the first request", system.label(), reply.status);
+            let reason = format!(
+                "{} answered {} to the first request",
+                system.label(),
+                reply.status
+            );
             if sc.needs_booking {
                 return Ok(skipped(sc, body.len(), reason));
             }
@@ -216,15 +249,29 @@ fn run_scenario(ctx: &Context, sc: &Scenario) -> Result<ScenarioResult> {
                 detail: reason,
             });
         }
-        if sc.needs_booking && system == System::Frontdesk && !reply.body_contains("\"success\":true") {
+        if sc.needs_booking
+            && system == System::Frontdesk
+            && !reply.body_contains("\"success\":true")
+        {
             let text = String::from_utf8_lossy(&reply.body);
-            let code = text.split("\"error\":\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or("no success");
-            return Ok(skipped(sc, body.len(), format!("the booking engine answered `{code}`, not success")));
+            let code = text
+                .split("\"error\":\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .unwrap_or("no success");
+            return Ok(skipped(
+                sc,
+                body.len(),
+                format!("the booking engine answered `{code}`, not success"),
+            ));
         }
     }
 
     let load = |system: System, rate: Option<u32>, duration| -> Result<Measurement> {
-        let target = running.get(&system).map(Running::addr).unwrap_or(ctx.upstream.addr);
+        let target = running
+            .get(&system)
+            .map(Running::addr)
+            .unwrap_or(ctx.upstream.addr);
         let load = Load {
             url: format!("http://{target}{}", sc.path),
             headers: headers(ctx, body)?,
@@ -240,6 +287,10 @@ fn run_scenario(ctx: &Context, sc: &Scenario) -> Result<ScenarioResult> {
     for &system in sc.systems {
         load(system, None, ctx.plan.warmup)?;
     }
+    let commands_before = match sc.store {
+        StoreKind::Redis => redis::commands_processed(&ctx.opts.redis_url).ok(),
+        StoreKind::Memory => None,
+    };
     let mut peak_runs: BTreeMap<System, Vec<Measurement>> = BTreeMap::new();
     for rep in 0..ctx.plan.repetitions {
         for system in scenario::rotated(sc.systems, rep) {
@@ -256,8 +307,16 @@ fn run_scenario(ctx: &Context, sc: &Scenario) -> Result<ScenarioResult> {
             peak_runs.entry(system).or_default().push(m);
         }
     }
-    let peaks: Vec<Peak> = peak_runs.into_iter().map(|(s, runs)| Peak::new(s, runs)).collect();
-    let peak_of = |s: System| peaks.iter().find(|p| p.system == s).and_then(|p| p.median_rps);
+    let peaks: Vec<Peak> = peak_runs
+        .into_iter()
+        .map(|(s, runs)| Peak::new(s, runs))
+        .collect();
+    let peak_of = |s: System| {
+        peaks
+            .iter()
+            .find(|p| p.system == s)
+            .and_then(|p| p.median_rps)
+    };
     let rates = sc.rates.resolve(peak_of, System::Frontdesk);
 
     let mut point_runs: BTreeMap<(System, u32), Vec<Measurement>> = BTreeMap::new();
@@ -285,16 +344,21 @@ fn run_scenario(ctx: &Context, sc: &Scenario) -> Result<ScenarioResult> {
         .map(|((system, rate), runs)| LatencyPoint::new(system, rate, runs))
         .collect();
 
-    let frontdesk_peak_rss_kib = match running.get(&System::Frontdesk) {
-        Some(Running::Frontdesk(f)) => Some(f.peak_rss_kib()?),
+    let (frontdesk_peak_rss_kib, store_errors) = match running.get(&System::Frontdesk) {
+        Some(Running::Frontdesk(f)) => (Some(f.peak_rss_kib()?), f.store_errors()),
+        _ => (None, None),
+    };
+    let redis_commands = match (sc.store, commands_before) {
+        (StoreKind::Redis, Some(before)) => redis::commands_processed(&ctx.opts.redis_url)
+            .ok()
+            .map(|after| after.saturating_sub(before)),
         _ => None,
     };
-    let redis_keys = match sc.store {
-        StoreKind::Redis => redis::count_keys(&ctx.opts.redis_url, &format!("{redis_prefix}*")).ok(),
-        StoreKind::Memory => None,
-    };
-    if redis_keys == Some(0) {
-        eprintln!("loadrun: warning: no limiter keys in Redis after scenario {}: frontdesk may have fallen back to local limits", sc.number);
+    if let Some(errors) = store_errors.filter(|e| *e > 0.0) {
+        eprintln!(
+            "loadrun: warning: {errors} store operations failed in scenario {}: the local fallback answered",
+            sc.number
+        );
     }
     drop(running);
     Ok(ScenarioResult {
@@ -307,7 +371,8 @@ fn run_scenario(ctx: &Context, sc: &Scenario) -> Result<ScenarioResult> {
         peaks,
         latency,
         frontdesk_peak_rss_kib,
-        redis_keys,
+        redis_commands,
+        store_errors,
     })
 }
 
@@ -316,14 +381,19 @@ fn run_scenario(ctx: &Context, sc: &Scenario) -> Result<ScenarioResult> {
 fn headers(ctx: &Context, body: &[u8]) -> Result<Vec<(String, String)>> {
     Ok(vec![
         ("content-type".to_owned(), "application/json".to_owned()),
-        ("x-retell-signature".to_owned(), frontdesk::sign(&ctx.frontdesk, body)?),
+        (
+            "x-retell-signature".to_owned(),
+            frontdesk::sign(&ctx.frontdesk, body)?,
+        ),
         ("x-retell-call-id".to_owned(), payload::CALL_ID.to_owned()),
     ])
 }
 
 /// UTC timestamp for file names, e.g. `20261125T193000Z`.
 pub fn stamp() -> String {
-    jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string()
 }
 
 fn load_average() -> f64 {
@@ -336,6 +406,11 @@ fn load_average() -> f64 {
 fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|t| t.lines().find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())))
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
         .unwrap_or_else(|| "unknown CPU".to_owned())
 }

@@ -44,7 +44,10 @@ pub enum StoreKind {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rates {
     /// Fractions of the median closed-loop peak of a system (of the first system when absent).
-    OfPeak { of: System, fractions: &'static [f64] },
+    OfPeak {
+        of: System,
+        fractions: &'static [f64],
+    },
     /// Fixed rates, in requests per second.
     Fixed(&'static [u32]),
 }
@@ -158,10 +161,19 @@ mod tests {
             System::Frontdesk => Some(20_000.0),
             System::Direct => None,
         };
-        assert_eq!(OF_NGINX.resolve(peaks, System::Frontdesk), vec![10_000, 20_000, 30_000]);
+        assert_eq!(
+            OF_NGINX.resolve(peaks, System::Frontdesk),
+            vec![10_000, 20_000, 30_000]
+        );
         let only_frontdesk = |s: System| (s == System::Frontdesk).then_some(20_000.0);
-        assert_eq!(OF_NGINX.resolve(only_frontdesk, System::Frontdesk), vec![5_000, 10_000, 15_000]);
-        assert_eq!(OF_NGINX.resolve(|_| None, System::Frontdesk), vec![100, 100, 100]);
+        assert_eq!(
+            OF_NGINX.resolve(only_frontdesk, System::Frontdesk),
+            vec![5_000, 10_000, 15_000]
+        );
+        assert_eq!(
+            OF_NGINX.resolve(|_| None, System::Frontdesk),
+            vec![100, 100, 100]
+        );
         assert_eq!(Rates::Fixed(&[7]).resolve(peaks, System::Nginx), vec![7]);
     }
 
@@ -170,15 +182,24 @@ mod tests {
         let systems = [System::Direct, System::Nginx, System::Frontdesk];
         let leaders: Vec<System> = (0..3).map(|r| rotated(&systems, r)[0]).collect();
         assert_eq!(leaders, systems.to_vec());
-        assert_eq!(rotated(&systems, 4), vec![System::Nginx, System::Frontdesk, System::Direct]);
+        assert_eq!(
+            rotated(&systems, 4),
+            vec![System::Nginx, System::Frontdesk, System::Direct]
+        );
         assert!(rotated(&[], 2).is_empty());
     }
 
     #[test]
     fn scenarios_are_numbered_and_frontdesk_runs_in_each() {
         let all = all();
-        assert_eq!(all.iter().map(|s| s.number).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
+        assert_eq!(
+            all.iter().map(|s| s.number).collect::<Vec<_>>(),
+            vec![1, 2, 3, 4]
+        );
         assert!(all.iter().all(|s| s.systems.contains(&System::Frontdesk)));
-        assert_eq!(all.iter().filter(|s| s.store == StoreKind::Redis).count(), 1);
+        assert_eq!(
+            all.iter().filter(|s| s.store == StoreKind::Redis).count(),
+            1
+        );
     }
 }

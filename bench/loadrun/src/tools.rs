@@ -6,7 +6,11 @@ use std::process::Command;
 /// Directories searched after `PATH`: Debian installs nginx under sbin, which a non-root `PATH`
 /// often lacks, and `cargo install` puts oha under `~/.cargo/bin`.
 fn extra_dirs() -> Vec<PathBuf> {
-    let mut dirs = vec![PathBuf::from("/usr/sbin"), PathBuf::from("/usr/local/sbin"), PathBuf::from("/sbin")];
+    let mut dirs = vec![
+        PathBuf::from("/usr/sbin"),
+        PathBuf::from("/usr/local/sbin"),
+        PathBuf::from("/sbin"),
+    ];
     if let Some(home) = std::env::var_os("CARGO_HOME") {
         dirs.push(Path::new(&home).join("bin"));
     } else if let Some(home) = std::env::var_os("HOME") {
@@ -33,7 +37,11 @@ pub fn locate(name: &str) -> Option<PathBuf> {
 pub fn first_line_of(command: &mut Command) -> String {
     match command.output() {
         Ok(out) => {
-            let text = if out.stdout.is_empty() { out.stderr } else { out.stdout };
+            let text = if out.stdout.is_empty() {
+                out.stderr
+            } else {
+                out.stdout
+            };
             String::from_utf8_lossy(&text)
                 .lines()
                 .find(|l| !l.trim().is_empty())
@@ -60,7 +68,13 @@ mod tests {
 
     #[test]
     fn reports_the_first_line_printed() {
-        assert_eq!(first_line_of(Command::new("sh").args(["-c", "echo; echo tool 1.2; echo more"])), "tool 1.2");
-        assert_eq!(first_line_of(Command::new("sh").args(["-c", "echo on-stderr >&2"])), "on-stderr");
+        assert_eq!(
+            first_line_of(Command::new("sh").args(["-c", "echo; echo tool 1.2; echo more"])),
+            "tool 1.2"
+        );
+        assert_eq!(
+            first_line_of(Command::new("sh").args(["-c", "echo on-stderr >&2"])),
+            "on-stderr"
+        );
     }
 }

@@ -31,12 +31,18 @@ impl Upstream {
             .enable_io()
             .build()
             .map_err(Error::io("upstream runtime"))?;
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(Error::io("bind the upstream"))?;
-        std_listener.set_nonblocking(true).map_err(Error::io("bind the upstream"))?;
-        let addr = std_listener.local_addr().map_err(Error::io("bind the upstream"))?;
+        let std_listener =
+            std::net::TcpListener::bind("127.0.0.1:0").map_err(Error::io("bind the upstream"))?;
+        std_listener
+            .set_nonblocking(true)
+            .map_err(Error::io("bind the upstream"))?;
+        let addr = std_listener
+            .local_addr()
+            .map_err(Error::io("bind the upstream"))?;
         let listener = {
             let _entered = runtime.enter();
-            tokio::net::TcpListener::from_std(std_listener).map_err(Error::io("bind the upstream"))?
+            tokio::net::TcpListener::from_std(std_listener)
+                .map_err(Error::io("bind the upstream"))?
         };
         runtime.spawn(async move {
             loop {
@@ -60,13 +66,16 @@ impl Upstream {
     }
 }
 
-async fn answer(request: Request<Incoming>) -> std::result::Result<Response<Full<Bytes>>, Infallible> {
+async fn answer(
+    request: Request<Incoming>,
+) -> std::result::Result<Response<Full<Bytes>>, Infallible> {
     // Read the whole body, as a real backend would, before answering.
     let _ = request.into_body().collect().await;
     let mut response = Response::new(Full::new(Bytes::from_static(ANSWER)));
-    response
-        .headers_mut()
-        .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
     Ok(response)
 }
 
