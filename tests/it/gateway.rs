@@ -220,3 +220,23 @@ fn draining_flips_readiness_and_lets_in_flight_requests_finish() {
     }
     drain.join().unwrap();
 }
+
+#[test]
+fn upstream_connections_are_pooled() {
+    let (server, upstream) = server_with_upstream();
+    for i in 0..5 {
+        assert_eq!(
+            http::post(&server.base, &format!("/echo/{i}"), &[], b"x")
+                .unwrap()
+                .status,
+            200
+        );
+    }
+    assert_eq!(upstream.count(), 5);
+    // Two worker threads may each open one; never one per request.
+    assert!(
+        upstream.connections() <= 2,
+        "{} connections for 5 requests",
+        upstream.connections()
+    );
+}

@@ -37,6 +37,7 @@ struct State {
     /// `false` holds requests (after recording them) until set back to `true`.
     gate: watch::Sender<bool>,
     held: AtomicUsize,
+    connections: AtomicUsize,
 }
 
 pub struct Upstream {
@@ -54,6 +55,7 @@ impl Upstream {
             status: AtomicU16::new(200),
             gate,
             held: AtomicUsize::new(0),
+            connections: AtomicUsize::new(0),
         });
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
@@ -73,6 +75,7 @@ impl Upstream {
                         accepted = listener.accept() => {
                             let Ok((stream, _)) = accepted else { continue };
                             let state = thread_state.clone();
+                            state.connections.fetch_add(1, Ordering::SeqCst);
                             tokio::spawn(async move {
                                 let service = service_fn(move |req| handle(state.clone(), req));
                                 let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
@@ -109,6 +112,11 @@ impl Upstream {
 
     pub fn release(&self) {
         self.state.gate.send_replace(true);
+    }
+
+    /// TCP connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.state.connections.load(Ordering::SeqCst)
     }
 
     /// Requests currently held.

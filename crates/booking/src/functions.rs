@@ -96,10 +96,43 @@ impl Ctx<'_> {
         duration_min: u32,
         service: Option<&str>,
     ) -> Result<Vec<Slot>, CalendarError> {
+        self.free_slots_within(from, self.tenant.search_days, duration_min, service)
+            .await
+    }
+
+    /// Free slots for a check: the requested day alone when that answers it (the requested time
+    /// is free, or the day has free times to list), else the whole search window for
+    /// alternatives. Most checks end at the cheaper first step.
+    async fn free_slots_for_check(
+        &self,
+        date: Date,
+        requested: Option<Timestamp>,
+        duration_min: u32,
+        service: Option<&str>,
+    ) -> Result<Vec<Slot>, CalendarError> {
+        let day = self
+            .free_slots_within(date, 0, duration_min, service)
+            .await?;
+        let answered = match requested {
+            Some(start) => day.iter().any(|s| s.start == start),
+            None => !day.is_empty(),
+        };
+        if answered {
+            Ok(day)
+        } else {
+            self.free_slots(date, duration_min, service).await
+        }
+    }
+
+    async fn free_slots_within(
+        &self,
+        from: Date,
+        days: u16,
+        duration_min: u32,
+        service: Option<&str>,
+    ) -> Result<Vec<Slot>, CalendarError> {
         let from = self.today().map_or(from, |today| from.max(today));
-        let to = from
-            .checked_add(i32::from(self.tenant.search_days).days())
-            .unwrap_or(from);
+        let to = from.checked_add(i32::from(days).days()).unwrap_or(from);
         let query = SlotQuery {
             from,
             to,
@@ -300,8 +333,14 @@ pub(crate) async fn check_availability(ctx: &Ctx<'_>, args: &CheckArgs) -> Value
     let Ok(placement) = ctx.tenant.hours.adjust(args.date, args.time) else {
         return ctx.configuration_error();
     };
+    let requested = placement.time.and_then(|t| ctx.instant(placement.date, t));
     let free = match ctx
-        .free_slots(placement.date, args.duration_min, args.service.as_deref())
+        .free_slots_for_check(
+            placement.date,
+            requested,
+            args.duration_min,
+            args.service.as_deref(),
+        )
         .await
     {
         Ok(free) => free,
@@ -321,7 +360,7 @@ pub(crate) async fn check_availability(ctx: &Ctx<'_>, args: &CheckArgs) -> Value
         reply.insert("adjusted".into(), adjusted);
     }
     let mut message: Vec<String> = ctx.adjusted_sentence(&placement).into_iter().collect();
-    let (available, alts) = match placement.time.and_then(|t| ctx.instant(placement.date, t)) {
+    let (available, alts) = match requested {
         Some(start) => {
             let available = free.iter().any(|s| s.start == start);
             let alts = if available {
