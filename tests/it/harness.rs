@@ -18,6 +18,11 @@ pub const CALCOM_SECRET: &str = "cal_webhook_secret_test";
 /// The timestamp the shipped fixtures were signed at.
 pub const FIXTURE_MS: u64 = 1_767_355_200_000;
 
+/// The Redis the tests share (`make test` finds or starts one and sets `REDIS_URL`).
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").expect("REDIS_URL must name a Redis for these tests: run `make test`, or export it")
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

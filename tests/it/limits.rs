@@ -4,7 +4,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::harness::{Setup, TestServer, free_port, wait_until};
+use crate::harness::{Setup, TestServer, free_port, redis_url, wait_until};
 use crate::http;
 
 const POLICY: &str = r#"
@@ -19,10 +19,6 @@ routes:
     match: { path: /shadowed }
     limits: [shadowed]
 "#;
-
-fn redis_url() -> String {
-    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
 
 fn unique_prefix() -> String {
     format!("fdtest:{}:{}:", std::process::id(), free_port())

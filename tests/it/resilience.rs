@@ -179,7 +179,7 @@ fn admin_can_force_a_breaker_open_with_the_token() {
 #[test]
 fn a_trip_on_one_replica_is_honoured_by_the_other() {
     let upstream = Upstream::start();
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let url = crate::harness::redis_url();
     let store = format!(
         "store:\n  backend: redis\n  redis: {{ url: \"{url}\", prefix: \"fdtest:{}:{}:\" }}\n",
         std::process::id(),
