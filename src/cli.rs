@@ -101,7 +101,8 @@ fn run(path: &Path) -> ExitCode {
     // Cal.com is reached over TLS; one process-wide crypto provider (ring) serves it.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let logging = &config.file.logging;
-    crate::telemetry::init_logging(logging.format, &logging.level, std::io::stderr);
+    let _log_writer =
+        crate::telemetry::init_logging(logging.format, &logging.level, std::io::stderr());
     crate::telemetry::install_panic_hook();
     let prepared = match server::prepare(config, Options::default()) {
         Ok(p) => p,

@@ -2,7 +2,8 @@
 //!
 //! Every log line passes through the PII redactor on its way out, whatever code emitted it and
 //! whatever field or error message carries the data: redaction happens on the formatted line in
-//! the writer, not at call sites that could forget it. Panic messages take the same path.
+//! the writer ([`RedactingSink`]), not at call sites that could forget it. Panic messages take
+//! the same path.
 
 pub mod metrics;
 
@@ -15,62 +16,32 @@ use tracing_subscriber::fmt::MakeWriter;
 
 use crate::config::LogFormat;
 
-/// Writes formatted log lines through the redactor.
-#[derive(Clone)]
-pub struct RedactingWriter<W> {
+/// Redacts each formatted event before it reaches `inner`. The formatter and the non-blocking
+/// writer both hand over one whole event per write, so a finding never straddles two writes.
+pub struct RedactingSink<W> {
     redactor: Arc<Redactor>,
     inner: W,
 }
 
-impl<W> RedactingWriter<W> {
-    pub fn new(redactor: Arc<Redactor>, inner: W) -> Self {
-        Self { redactor, inner }
+impl<W> RedactingSink<W> {
+    pub fn new(inner: W) -> Self {
+        Self {
+            redactor: log_redactor(),
+            inner,
+        }
     }
 }
 
-/// One formatted event, redacted when flushed to the sink.
-pub struct RedactedLine<W: Write> {
-    redactor: Arc<Redactor>,
-    sink: W,
-    buffer: Vec<u8>,
-}
-
-impl<W: Write> Write for RedactedLine<W> {
+impl<W: Write> Write for RedactingSink<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.buffer.extend_from_slice(buf);
+        let text = String::from_utf8_lossy(buf);
+        self.inner
+            .write_all(self.redactor.redact_text(&text).as_bytes())?;
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        if self.buffer.is_empty() {
-            return Ok(());
-        }
-        let text = String::from_utf8_lossy(&self.buffer);
-        let redacted = self.redactor.redact_text(&text);
-        self.sink.write_all(redacted.as_bytes())?;
-        self.buffer.clear();
-        self.sink.flush()
-    }
-}
-
-impl<W: Write> Drop for RedactedLine<W> {
-    fn drop(&mut self) {
-        let _ = self.flush();
-    }
-}
-
-impl<'a, M> MakeWriter<'a> for RedactingWriter<M>
-where
-    M: MakeWriter<'a>,
-{
-    type Writer = RedactedLine<M::Writer>;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        RedactedLine {
-            redactor: self.redactor.clone(),
-            sink: self.inner.make_writer(),
-            buffer: Vec::with_capacity(256),
-        }
+        self.inner.flush()
     }
 }
 
@@ -83,9 +54,36 @@ pub fn log_redactor() -> Arc<Redactor> {
         .clone()
 }
 
-/// Installs the global subscriber writing redacted lines to `sink`. Later calls are no-ops, so
-/// tests that start several servers in one process share the first subscriber.
-pub fn init_logging<M>(format: LogFormat, level: &str, sink: M)
+/// Installs the global subscriber for `frontdesk run`: events are formatted on the request
+/// thread, then redacted and written to `sink` by a writer thread, so neither the redactor nor a
+/// slow log pipe sits on the request path. Nothing is dropped: when the writer falls 128k lines
+/// behind, request threads wait. Keep the guard alive until exit; dropping it flushes.
+pub fn init_logging<W: Write + Send + 'static>(
+    format: LogFormat,
+    level: &str,
+    sink: W,
+) -> tracing_appender::non_blocking::WorkerGuard {
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("frontdesk-log")
+        .finish(RedactingSink::new(sink));
+    install(format, level, writer);
+    guard
+}
+
+/// Like [`init_logging`], but each line is redacted and written before the event returns (tests
+/// read what was logged right after the fact).
+pub fn init_logging_sync<W: Write + Clone + Send + Sync + 'static>(
+    format: LogFormat,
+    level: &str,
+    sink: W,
+) {
+    install(format, level, move || RedactingSink::new(sink.clone()));
+}
+
+/// Installs the global subscriber. Later calls are no-ops, so tests that start several servers
+/// in one process share the first subscriber.
+fn install<M>(format: LogFormat, level: &str, writer: M)
 where
     M: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
@@ -93,7 +91,6 @@ where
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         EnvFilter::new(format!("pingora_core=warn,pingora_proxy=warn,{level}"))
     });
-    let writer = RedactingWriter::new(log_redactor(), sink);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer);

@@ -20,7 +20,8 @@ pub const FIXTURE_MS: u64 = 1_767_355_200_000;
 
 /// The Redis the tests share (`make test` finds or starts one and sets `REDIS_URL`).
 pub fn redis_url() -> String {
-    std::env::var("REDIS_URL").expect("REDIS_URL must name a Redis for these tests: run `make test`, or export it")
+    std::env::var("REDIS_URL")
+        .expect("REDIS_URL must name a Redis for these tests: run `make test`, or export it")
 }
 
 pub fn free_port() -> u16 {
@@ -52,6 +53,7 @@ pub mod logs {
         BUFFER.get_or_init(|| Mutex::new(Vec::new()))
     }
 
+    #[derive(Clone)]
     pub struct Capture;
 
     impl Write for Capture {
@@ -65,7 +67,11 @@ pub mod logs {
     }
 
     pub fn install() {
-        frontdesk::telemetry::init_logging(frontdesk::config::LogFormat::Json, "info", || Capture);
+        frontdesk::telemetry::init_logging_sync(
+            frontdesk::config::LogFormat::Json,
+            "info",
+            Capture,
+        );
     }
 
     pub fn text() -> String {
