@@ -226,6 +226,22 @@ fn find_row(
 }
 
 /// Whether any granule of `[start_ms, end_ms)` on `resource` is taken.
+/// The first of `resources` free over `[start_ms, end_ms)`, inside the caller's transaction.
+fn first_free<'r>(
+    tx: &Transaction<'_>,
+    scope: &TenantScope,
+    resources: impl IntoIterator<Item = &'r String>,
+    start_ms: i64,
+    end_ms: i64,
+) -> rusqlite::Result<Option<String>> {
+    for resource in resources {
+        if !occupied(tx, scope, resource, start_ms, end_ms)? {
+            return Ok(Some(resource.clone()));
+        }
+    }
+    Ok(None)
+}
+
 fn occupied(
     tx: &Transaction<'_>,
     scope: &TenantScope,
@@ -425,14 +441,7 @@ impl CalendarProvider for LocalCalendar {
             .pool
             .run(move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let mut chosen = None;
-                for r in &resources {
-                    if !occupied(&tx, &scope, r, start_ms, end_ms)? {
-                        chosen = Some(r.clone());
-                        break;
-                    }
-                }
-                let Some(resource) = chosen else {
+                let Some(resource) = first_free(&tx, &scope, &resources, start_ms, end_ms)? else {
                     return Ok(Write::SlotTaken);
                 };
                 tx.execute(
@@ -556,14 +565,7 @@ impl CalendarProvider for LocalCalendar {
                 )?;
                 let preferred = std::iter::once(&row.resource)
                     .chain(resources.iter().filter(|r| **r != row.resource));
-                let mut chosen = None;
-                for r in preferred {
-                    if !occupied(&tx, &scope, r, start_ms, end_ms)? {
-                        chosen = Some(r.clone());
-                        break;
-                    }
-                }
-                let Some(resource) = chosen else {
+                let Some(resource) = first_free(&tx, &scope, preferred, start_ms, end_ms)? else {
                     // Dropping the transaction rolls back the deletion above.
                     return Ok(Write::SlotTaken);
                 };
