@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use crate::harness::{CALCOM_SECRET, FIXTURE_MS, RETELL_KEY, Setup, TestServer, fixture, logs};
+use crate::harness::{
+    CALCOM_SECRET, FIXTURE_MS, RETELL_KEY, Setup, TestServer, fixture, logs, post_retell,
+};
 use crate::http;
 use crate::upstream::Upstream;
 use frontdesk::stages::auth::{sign_calcom, sign_retell};
@@ -185,14 +187,7 @@ fn unsigned_floods_are_cut_off_before_signature_work() {
     // A correctly signed request from the same address is refused too while the budget is spent:
     // the address has proven itself hostile.
     let body = fixture("retell_call_started.json");
-    let sig = sign_retell(RETELL_KEY, &body, FIXTURE_MS);
-    let r = http::post(
-        &server.base,
-        "/retell/webhook",
-        &[("x-retell-signature", &sig)],
-        &body,
-    )
-    .unwrap();
+    let r = post_retell(&server.base, "/retell/webhook", &body).unwrap();
     assert_eq!(r.status, 429);
     assert!(r.header("retry-after").is_some());
 }
@@ -201,28 +196,17 @@ fn unsigned_floods_are_cut_off_before_signature_work() {
 fn a_valid_request_replayed_after_the_window_is_refused() {
     let (server, upstream) = server();
     let body = fixture("retell_call_started.json");
-    let sig = sign_retell(RETELL_KEY, &body, FIXTURE_MS);
     assert_eq!(
-        http::post(
-            &server.base,
-            "/retell/webhook",
-            &[("x-retell-signature", &sig)],
-            &body
-        )
-        .unwrap()
-        .status,
+        post_retell(&server.base, "/retell/webhook", &body)
+            .unwrap()
+            .status,
         200
     );
     server.setup().clock.advance(Duration::from_secs(301));
     assert_eq!(
-        http::post(
-            &server.base,
-            "/retell/webhook",
-            &[("x-retell-signature", &sig)],
-            &body
-        )
-        .unwrap()
-        .status,
+        post_retell(&server.base, "/retell/webhook", &body)
+            .unwrap()
+            .status,
         401
     );
     assert_eq!(upstream.count(), 1);
@@ -232,26 +216,13 @@ fn a_valid_request_replayed_after_the_window_is_refused() {
 fn concurrent_duplicate_deliveries_reach_the_upstream_once() {
     let (server, upstream) = server();
     let body = fixture("retell_call_ended.json");
-    let sig = sign_retell(RETELL_KEY, &body, FIXTURE_MS);
     let barrier = std::sync::Arc::new(std::sync::Barrier::new(20));
     let handles: Vec<_> = (0..20)
         .map(|_| {
-            let (base, body, sig, barrier) = (
-                server.base.clone(),
-                body.clone(),
-                sig.clone(),
-                barrier.clone(),
-            );
+            let (base, body, barrier) = (server.base.clone(), body.clone(), barrier.clone());
             std::thread::spawn(move || {
                 barrier.wait();
-                http::post(
-                    &base,
-                    "/retell/webhook",
-                    &[("x-retell-signature", &sig)],
-                    &body,
-                )
-                .unwrap()
-                .status
+                post_retell(&base, "/retell/webhook", &body).unwrap().status
             })
         })
         .collect();
@@ -269,41 +240,25 @@ fn concurrent_duplicate_deliveries_reach_the_upstream_once() {
 fn a_failed_forward_lets_the_retry_through() {
     let (server, upstream) = server();
     let body = fixture("retell_call_analyzed.json");
-    let sig = sign_retell(RETELL_KEY, &body, FIXTURE_MS);
     upstream.set_status(503);
     assert_eq!(
-        http::post(
-            &server.base,
-            "/retell/webhook",
-            &[("x-retell-signature", &sig)],
-            &body
-        )
-        .unwrap()
-        .status,
+        post_retell(&server.base, "/retell/webhook", &body)
+            .unwrap()
+            .status,
         503
     );
     upstream.set_status(200);
     assert_eq!(
-        http::post(
-            &server.base,
-            "/retell/webhook",
-            &[("x-retell-signature", &sig)],
-            &body
-        )
-        .unwrap()
-        .status,
+        post_retell(&server.base, "/retell/webhook", &body)
+            .unwrap()
+            .status,
         200
     );
     assert_eq!(upstream.count(), 2);
     assert_eq!(
-        http::post(
-            &server.base,
-            "/retell/webhook",
-            &[("x-retell-signature", &sig)],
-            &body
-        )
-        .unwrap()
-        .status,
+        post_retell(&server.base, "/retell/webhook", &body)
+            .unwrap()
+            .status,
         200
     );
     assert_eq!(upstream.count(), 2, "the third delivery is a duplicate");
@@ -314,13 +269,7 @@ fn logs_carry_no_key_signature_or_body_text() {
     let (server, _upstream) = server();
     let body = fixture("retell_call_ended.json");
     let sig = sign_retell(RETELL_KEY, &body, FIXTURE_MS);
-    http::post(
-        &server.base,
-        "/retell/webhook",
-        &[("x-retell-signature", &sig)],
-        &body,
-    )
-    .unwrap();
+    post_retell(&server.base, "/retell/webhook", &body).unwrap();
     http::post(
         &server.base,
         "/retell/webhook",

@@ -18,6 +18,12 @@ pub const CALCOM_SECRET: &str = "cal_webhook_secret_test";
 /// The timestamp the shipped fixtures were signed at.
 pub const FIXTURE_MS: u64 = 1_767_355_200_000;
 
+/// POSTs `body` signed the way Retell signs, at the fixtures' signing time.
+pub fn post_retell(base: &str, path: &str, body: &[u8]) -> std::io::Result<crate::http::Response> {
+    let signature = frontdesk::stages::auth::sign_retell(RETELL_KEY, body, FIXTURE_MS);
+    crate::http::post(base, path, &[("x-retell-signature", &signature)], body)
+}
+
 /// The Redis the tests share (`make test` finds or starts one and sets `REDIS_URL`).
 pub fn redis_url() -> String {
     std::env::var("REDIS_URL")

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::harness::{FIXTURE_MS, RETELL_KEY, Setup, fixture, repo_path};
+use crate::harness::{Setup, fixture, post_retell, repo_path};
 use crate::http;
 use crate::upstream::Upstream;
 
@@ -29,39 +29,12 @@ fn every_metric_in_alerts_and_dashboard_is_exported() {
     let server = Setup::shipped(Some(upstream.addr)).start();
     // A little of every kind of traffic.
     let body = fixture("retell_call_ended.json");
-    let sig = frontdesk::stages::auth::sign_retell(RETELL_KEY, &body, FIXTURE_MS);
-    http::post(
-        &server.base,
-        "/retell/webhook",
-        &[("x-retell-signature", &sig)],
-        &body,
-    )
-    .unwrap();
-    http::post(
-        &server.base,
-        "/retell/webhook",
-        &[("x-retell-signature", &sig)],
-        &body,
-    )
-    .unwrap();
+    post_retell(&server.base, "/retell/webhook", &body).unwrap();
+    post_retell(&server.base, "/retell/webhook", &body).unwrap();
     let call = fixture("retell_fn_check_availability.json");
-    let sig = frontdesk::stages::auth::sign_retell(RETELL_KEY, &call, FIXTURE_MS);
-    http::post(
-        &server.base,
-        "/retell/function",
-        &[("x-retell-signature", &sig)],
-        &call,
-    )
-    .unwrap();
+    post_retell(&server.base, "/retell/function", &call).unwrap();
     let invalid = br#"{"name":"check_availability","args":{"date":"someday"},"call":{"call_id":"c","agent_id":"oBeDLoLOeuAbiuaMFXRtDOLriTJ5tSxD"}}"#;
-    let sig = frontdesk::stages::auth::sign_retell(RETELL_KEY, invalid, FIXTURE_MS);
-    http::post(
-        &server.base,
-        "/retell/function",
-        &[("x-retell-signature", &sig)],
-        invalid,
-    )
-    .unwrap();
+    post_retell(&server.base, "/retell/function", invalid).unwrap();
     http::post(&server.admin, "/admin/reload", &[], b"").unwrap();
 
     let exported: BTreeSet<String> = http::get(&server.admin, "/metrics")
