@@ -7,6 +7,7 @@ mod card;
 mod email;
 mod iban;
 mod ip;
+mod numbering;
 mod numeric;
 mod phone;
 mod secret;
@@ -34,6 +35,10 @@ pub(crate) struct Scanner {
 
 impl Scanner {
     pub(crate) fn new(toggles: DetectorToggles) -> Self {
+        if toggles.phone {
+            // Compiles the numbering plans now, not while the first phone number waits.
+            numbering::warm_up();
+        }
         let secrets = if toggles.token {
             secret::SecretScanner::new()
         } else {

@@ -33,7 +33,10 @@ impl Group {
 #[derive(Debug)]
 pub(super) struct Cluster<'t> {
     pub(super) text: &'t [u8],
-    pub(super) groups: Vec<Group>,
+    /// The groups, in order; only the first `group_count` are set (a fixed array, so reading a
+    /// cluster never allocates).
+    group_slots: [Group; MAX_GROUPS],
+    group_count: usize,
     /// Position of a leading `+` or `(` before the first group.
     pub(super) lead: Option<usize>,
     /// `x123` extension after the last group: its end.
@@ -45,13 +48,17 @@ pub(super) struct Cluster<'t> {
 }
 
 impl Cluster<'_> {
+    pub(super) fn groups(&self) -> &[Group] {
+        &self.group_slots[..self.group_count]
+    }
+
     /// Separator bytes between group `g` and `g + 1`.
     pub(super) fn gap(&self, g: usize) -> &[u8] {
-        &self.text[self.groups[g].end..self.groups[g + 1].start]
+        &self.text[self.groups()[g].end..self.groups()[g + 1].start]
     }
 
     pub(super) fn digits(&self, range: std::ops::Range<usize>) -> usize {
-        self.groups[range].iter().map(Group::len).sum()
+        self.groups()[range].iter().map(Group::len).sum()
     }
 
     /// Copies the digits of `range` into `buf`, returning the filled prefix.
@@ -61,7 +68,7 @@ impl Cluster<'_> {
         buf: &'b mut [u8; 32],
     ) -> &'b [u8] {
         let mut n = 0;
-        for g in &self.groups[range] {
+        for g in &self.groups()[range] {
             for &b in &self.text[g.start..g.end] {
                 if n < buf.len() {
                     buf[n] = b;
@@ -77,9 +84,8 @@ pub(super) fn scan(text: &[u8], toggles: &DetectorToggles, out: &mut Vec<Finding
     let mut i = 0;
     let n = text.len();
     while i < n {
-        // Hot loop: clean text is mostly letters and punctuation.
-        match text[i..].iter().position(u8::is_ascii_digit) {
-            Some(off) => i += off,
+        match next_digit(text, i) {
+            Some(at) => i = at,
             None => return,
         }
         if !boundary_before(text, i) {
@@ -114,6 +120,30 @@ pub(super) fn scan(text: &[u8], toggles: &DetectorToggles, out: &mut Vec<Finding
         classify(&cluster, toggles, out);
         i = end.max(i + 1);
     }
+}
+
+/// Position of the first ASCII digit at or after `from`. The hot loop over clean text: no
+/// crate searches for a byte class, so it reads eight bytes at a time (SWAR): `b ^ b'0'` is
+/// below 10 exactly for digits, and the classic "has byte less than" trick flags such bytes.
+/// Borrows only run towards higher bytes, so the lowest flag is always exact.
+#[inline]
+fn next_digit(text: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = ONES * 0x80;
+    let mut i = from;
+    while let Some(block) = text.get(i..i + 8) {
+        let word = u64::from_le_bytes(block.try_into().unwrap_or_default());
+        let t = word ^ (ONES * u64::from(b'0'));
+        let flags = t.wrapping_sub(ONES * 10) & !t & HIGH;
+        if flags != 0 {
+            return Some(i + (flags.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    text[i..]
+        .iter()
+        .position(u8::is_ascii_digit)
+        .map(|off| i + off)
 }
 
 /// Fewest digits any numeric detector accepts (IPv4 `1.2.3.4`).
@@ -155,14 +185,16 @@ fn parse_cluster(text: &[u8], first: usize) -> Cluster<'_> {
         .checked_sub(1)
         .filter(|&p| matches!(text[p], b'+' | b'('))
         .filter(|&p| boundary_before(text, p));
-    let mut groups = Vec::with_capacity(4);
+    let mut group_slots = [Group::default(); MAX_GROUPS];
+    let mut group_count = 0;
     let mut i = first;
     let mut ext_end = None;
     loop {
         let end = digit_run_end(text, i);
-        groups.push(Group { start: i, end });
+        group_slots[group_count] = Group { start: i, end };
+        group_count += 1;
         i = end;
-        if groups.len() == MAX_GROUPS {
+        if group_count == MAX_GROUPS {
             break;
         }
         // `345-899-3560x4587`: an extension ends the cluster.
@@ -185,7 +217,8 @@ fn parse_cluster(text: &[u8], first: usize) -> Cluster<'_> {
     let tainted_end = !boundary_after(text, i);
     Cluster {
         text,
-        groups,
+        group_slots,
+        group_count,
         lead,
         ext_end,
         tainted_end,
@@ -214,7 +247,7 @@ enum Verdict {
 }
 
 fn classify(cluster: &Cluster<'_>, toggles: &DetectorToggles, out: &mut Vec<Finding>) {
-    let k = cluster.groups.len();
+    let k = cluster.groups().len();
     let blocked = blocked_groups(cluster);
     let mut a = 0;
     while a < k {
@@ -254,7 +287,7 @@ fn classify(cluster: &Cluster<'_>, toggles: &DetectorToggles, out: &mut Vec<Find
 
 /// Where a candidate beginning with group `a` starts: including a leading `+`/`(`.
 fn span_start(cluster: &Cluster<'_>, a: usize) -> usize {
-    let g = cluster.groups[a];
+    let g = cluster.groups()[a];
     if a == 0 {
         return cluster.lead.unwrap_or(g.start);
     }
@@ -266,7 +299,7 @@ fn span_start(cluster: &Cluster<'_>, a: usize) -> usize {
 }
 
 fn judge(cluster: &Cluster<'_>, a: usize, b: usize, toggles: &DetectorToggles) -> Verdict {
-    let groups = &cluster.groups;
+    let groups = cluster.groups();
     let last_end = groups[b - 1].end;
     // IPv4: exactly four groups of 1-3 digits joined by single dots.
     if b - a == 4
@@ -314,7 +347,7 @@ fn close_paren(text: &[u8], start: usize, end: usize) -> usize {
 
 fn ipv4_octets(cluster: &Cluster<'_>, a: usize) -> Option<[u8; 4]> {
     let mut octets = [0u8; 4];
-    for (o, g) in octets.iter_mut().zip(&cluster.groups[a..a + 4]) {
+    for (o, g) in octets.iter_mut().zip(&cluster.groups()[a..a + 4]) {
         let s = std::str::from_utf8(&cluster.text[g.start..g.end]).ok()?;
         if g.len() > 3 {
             return None;
@@ -328,7 +361,7 @@ fn ipv4_octets(cluster: &Cluster<'_>, a: usize) -> Option<[u8; 4]> {
 /// years: no candidate may use them.
 fn blocked_groups(cluster: &Cluster<'_>) -> [bool; MAX_GROUPS] {
     let mut blocked = [false; MAX_GROUPS];
-    let groups = &cluster.groups;
+    let groups = cluster.groups();
     let k = groups.len();
     let len = |g: usize| groups[g].len();
     let value = |g: usize| {
@@ -377,7 +410,7 @@ fn blocked_groups(cluster: &Cluster<'_>) -> [bool; MAX_GROUPS] {
 }
 
 fn is_year(cluster: &Cluster<'_>, g: usize) -> bool {
-    let grp = cluster.groups[g];
+    let grp = cluster.groups()[g];
     let t = &cluster.text[grp.start..grp.end];
     grp.len() == 4 && (t.starts_with(b"19") || t.starts_with(b"20"))
 }
@@ -412,6 +445,29 @@ mod tests {
             found("ruf +49 (0)171 1234567 an"),
             [(Kind::Phone, "+49 (0)171 1234567")]
         );
+    }
+
+    #[test]
+    fn next_digit_finds_the_first_digit_in_any_position() {
+        let text: Vec<u8> = (0..40).map(|k| b'a' + (k % 26) as u8).collect();
+        assert_eq!(next_digit(&text, 0), None);
+        for at in 0..text.len() {
+            for other in [b'/', b':', b'@', 0x80, 0xB9, 0xFF] {
+                let mut t = text.clone();
+                t[at] = other;
+                assert_eq!(next_digit(&t, 0), None);
+            }
+            for digit in b'0'..=b'9' {
+                let mut t = text.clone();
+                t[at] = digit;
+                let second = (at + 3 < t.len()).then_some(at + 3);
+                if let Some(p) = second {
+                    t[p] = b'5';
+                }
+                assert_eq!(next_digit(&t, 0), Some(at));
+                assert_eq!(next_digit(&t, at + 1), second);
+            }
+        }
     }
 
     #[test]

@@ -1,16 +1,15 @@
 //! Telephone numbers in a digit cluster. International numbers (`+…`, `00…`) and unseparated
 //! national numbers — the forms that collide with ids and timestamps — must be confirmed by
-//! libphonenumber's metadata (the `phonenumber` crate); separated national forms
+//! libphonenumber's metadata (see `numbering`); separated national forms
 //! (`030 1234567`, `(030) 123-456`, `555-123-4567`) are accepted by shape, because the grouping
 //! itself is the evidence and fictional or foreign ranges must not leak just because they are
 //! not in the metadata.
 
-use phonenumber::country::Id;
-
+use super::numbering::{self, Region};
 use super::numeric::Cluster;
 
 /// Regions tried, in order, for numbers written with a national trunk prefix `0`.
-const TRUNK_REGIONS: [Id; 3] = [Id::DE, Id::AT, Id::CH];
+const TRUNK_REGIONS: [Region; 3] = [Region::De, Region::At, Region::Ch];
 
 /// Whether groups `a..b` of `cluster` (with their `digits`) form a phone number.
 pub(super) fn is_phone(cluster: &Cluster<'_>, a: usize, b: usize, digits: &[u8]) -> bool {
@@ -24,13 +23,14 @@ pub(super) fn is_phone(cluster: &Cluster<'_>, a: usize, b: usize, digits: &[u8])
     }
     let separated = b - a > 1;
     if digits[0] == b'0' {
-        return confirmed_national(digits)
-            || (separated && (9..=13).contains(&n) && groups_shaped(cluster, a, b, true));
+        // The shape is checked first: it is cheap, and either is enough.
+        return (separated && (9..=13).contains(&n) && groups_shaped(cluster, a, b, true))
+            || confirmed_national(digits);
     }
     if !separated {
         // Ten unseparated digits: only a valid North American number, never an epoch second or
         // an id.
-        return n == 10 && confirmed_in(digits, Id::US);
+        return n == 10 && numbering::is_valid_in(Region::Nanp, digits);
     }
     n <= 12 && (nanp_shaped(cluster, a, b) || groups_shaped(cluster, a, b, false))
 }
@@ -45,15 +45,15 @@ fn separators_plausible(cluster: &Cluster<'_>, a: usize, b: usize) -> bool {
     if b - a < 3 || !gaps.clone().all(|g| cluster.gap(g) == b".") {
         return false;
     }
-    let thousands = (1..=3).contains(&cluster.groups[a].len())
-        && cluster.groups[a + 1..b].iter().all(|g| g.len() == 3);
+    let thousands = (1..=3).contains(&cluster.groups()[a].len())
+        && cluster.groups()[a + 1..b].iter().all(|g| g.len() == 3);
     !thousands
 }
 
 /// Groups of two or more digits, at most one longer than four (`99 668472`, `0341 8387176`).
 /// `(0)` — the trunk in `+49 (0)171` — is exempt.
 fn groups_shaped(cluster: &Cluster<'_>, a: usize, b: usize, trunk: bool) -> bool {
-    let groups = &cluster.groups[a..b];
+    let groups = &cluster.groups()[a..b];
     if groups.iter().any(|g| g.len() < 2) {
         return false;
     }
@@ -63,17 +63,21 @@ fn groups_shaped(cluster: &Cluster<'_>, a: usize, b: usize, trunk: bool) -> bool
 
 /// `555-123-4567`, `(555) 123-4567`, `555.123.4567`, `1-800-555-0199`.
 fn nanp_shaped(cluster: &Cluster<'_>, a: usize, b: usize) -> bool {
-    let lens: Vec<usize> = cluster.groups[a..b].iter().map(|g| g.len()).collect();
-    matches!(lens.as_slice(), [3, 3, 4] | [1, 3, 3, 4])
+    let groups = &cluster.groups()[a..b];
+    let lens_are = |lens: &[usize]| {
+        groups.len() == lens.len() && groups.iter().zip(lens).all(|(g, &l)| g.len() == l)
+    };
+    lens_are(&[3, 3, 4]) || lens_are(&[1, 3, 3, 4])
 }
 
-/// `+49 (0)30 1234567`, `0049 30 1234567`: parsed with the country code, which must exist.
+/// `+49 (0)30 1234567`, `0049 30 1234567`: the digits after `+`/`00`, less a `(0)` trunk, must
+/// start with an assigned country code and leave a plausible number.
 fn international(cluster: &Cluster<'_>, a: usize, b: usize, plus: bool) -> bool {
-    let mut e164 = String::with_capacity(20);
-    e164.push('+');
+    let mut e164 = [0u8; 32];
+    let mut len = 0;
     let mut skip = if plus { 0 } else { 2 };
     for g in a..b {
-        let grp = cluster.groups[g];
+        let grp = cluster.groups()[g];
         // `(0)` after the country code is a trunk prefix that international dialling drops.
         let trunk = g > a
             && &cluster.text[grp.start..grp.end] == b"0"
@@ -85,25 +89,20 @@ fn international(cluster: &Cluster<'_>, a: usize, b: usize, plus: bool) -> bool 
         for &d in &cluster.text[grp.start..grp.end] {
             if skip > 0 {
                 skip -= 1;
-            } else {
-                e164.push(char::from(d));
+            } else if len < e164.len() {
+                e164[len] = d;
+                len += 1;
             }
         }
     }
-    let significant = e164.len() - 1;
-    (8..=15).contains(&significant) && phonenumber::parse(None, &e164).is_ok()
+    (8..=15).contains(&len) && numbering::has_country_code(&e164[..len])
 }
 
 /// A national number starting with the trunk `0`, valid in Germany, Austria or Switzerland.
 fn confirmed_national(digits: &[u8]) -> bool {
-    TRUNK_REGIONS.iter().any(|&id| confirmed_in(digits, id))
-}
-
-fn confirmed_in(digits: &[u8], region: Id) -> bool {
-    std::str::from_utf8(digits)
-        .ok()
-        .and_then(|s| phonenumber::parse(Some(region), s).ok())
-        .is_some_and(|n| n.is_valid())
+    TRUNK_REGIONS
+        .iter()
+        .any(|&region| numbering::is_valid_in(region, &digits[1..]))
 }
 
 #[cfg(test)]
