@@ -102,7 +102,13 @@ fn run(path: &Path) -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let logging = &config.file.logging;
     let _log_writer =
-        crate::telemetry::init_logging(logging.format, &logging.level, std::io::stderr());
+        match crate::telemetry::init_logging(logging.format, &logging.level, std::io::stderr()) {
+            Ok(guard) => guard,
+            Err(e) => {
+                eprintln!("frontdesk cannot start its log writer: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
     crate::telemetry::install_panic_hook();
     let prepared = match server::prepare(config, Options::default()) {
         Ok(p) => p,

@@ -14,6 +14,8 @@ use pingora::connectors::http::Connector;
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::*;
 use pingora::protocols::http::client::HttpSession;
+use pingora::protocols::http::v1::client::{HttpSession as Http1Session, http_req_header_to_wire};
+use tokio::io::AsyncWriteExt;
 
 use super::proxy::write_reply;
 use crate::app::App;
@@ -154,13 +156,14 @@ impl Forwarder {
             let started = Instant::now();
             let remaining = deadline.saturating_duration_since(started);
             let attempt = self.attempt(target, session, &forward.body, &retry_after);
-            let result =
-                tokio::time::timeout(remaining, attempt)
-                    .await
-                    .unwrap_or(Attempt::Failed {
-                        observed: Observed::Timeout,
-                        started_answer: false,
-                    });
+            // Pingora's timer, not tokio's: registering a tokio timer earlier than any other
+            // unparks the runtime (an eventfd write) on every request.
+            let result = pingora::prelude::timeout(remaining, attempt)
+                .await
+                .unwrap_or(Attempt::Failed {
+                    observed: Observed::Timeout,
+                    started_answer: false,
+                });
             let elapsed = started.elapsed();
             UPSTREAM_DURATION
                 .with_label_values(&[name])
@@ -241,25 +244,20 @@ impl Forwarder {
             }
             _ => Observed::ConnectError,
         };
-        let mut upstream = match self.connector.get_http_session(&target.peer).await {
+        let upstream = match self.connector.get_http_session(&target.peer).await {
             Ok((upstream, _reused)) => upstream,
             Err(e) => return before_answer(classify(&e)),
         };
-        upstream.set_read_timeout(Some(target.timeouts.read));
-        upstream.set_write_timeout(Some(target.timeouts.write));
-
         let sent = async {
             let request = upstream_request(session, &target.host, body.len())?;
-            upstream.write_request_header(Box::new(request)).await?;
-            if !body.is_empty() {
-                upstream.write_request_body(body.clone(), true).await?;
-            }
-            upstream.finish_request_body().await?;
-            upstream.read_response_header().await
+            let mut upstream = send_request(upstream, request, body, target).await?;
+            upstream.read_response_header().await?;
+            Ok::<_, Box<pingora::Error>>(upstream)
         };
-        if let Err(e) = sent.await {
-            return before_answer(classify(&e));
-        }
+        let mut upstream = match sent.await {
+            Ok(upstream) => upstream,
+            Err(e) => return before_answer(classify(&e)),
+        };
         let Some(response) = upstream.response_header() else {
             return before_answer(Observed::ConnectError);
         };
@@ -300,6 +298,56 @@ impl Forwarder {
             .release_http_session(upstream, &target.peer, Some(target.timeouts.idle))
             .await;
     }
+}
+
+/// Largest body sent in the same write as the request header.
+const COALESCED_BODY: usize = 16 * 1024;
+
+/// Sends the request. Pingora flushes the header on its own, then the body: two packets and two
+/// wake-ups of the upstream per request. For an HTTP/1.1 request with a small body, header and
+/// body go out in one write instead, and the session is rebuilt on the same connection to read
+/// the answer. (HEAD keeps Pingora's path: reading its bodiless answer needs the request.)
+async fn send_request(
+    upstream: HttpSession,
+    request: RequestHeader,
+    body: &Bytes,
+    target: &Target,
+) -> Result<HttpSession> {
+    let mut upstream = match upstream {
+        HttpSession::H1(h1)
+            if !body.is_empty()
+                && body.len() <= COALESCED_BODY
+                && request.method != http::Method::HEAD =>
+        {
+            let mut wire = http_req_header_to_wire(&request).ok_or_else(|| {
+                Error::explain(ErrorType::InvalidHTTPHeader, "request line cannot be sent")
+            })?;
+            wire.extend_from_slice(body);
+            let mut stream = h1.into_inner();
+            let write = async {
+                stream.write_all(&wire).await?;
+                stream.flush().await
+            };
+            match pingora::prelude::timeout(target.timeouts.write, write).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Error::e_because(ErrorType::WriteError, "sending request", e),
+                Err(_) => return Error::e_explain(ErrorType::WriteTimedout, "sending request"),
+            }
+            HttpSession::H1(Http1Session::new_with_options(stream, &target.peer))
+        }
+        mut other => {
+            other.set_write_timeout(Some(target.timeouts.write));
+            other.write_request_header(Box::new(request)).await?;
+            if !body.is_empty() {
+                other.write_request_body(body.clone(), true).await?;
+            }
+            other.finish_request_body().await?;
+            other
+        }
+    };
+    upstream.set_read_timeout(Some(target.timeouts.read));
+    upstream.set_write_timeout(Some(target.timeouts.write));
+    Ok(upstream)
 }
 
 fn upstream_request(session: &Session, host: &str, body_len: usize) -> Result<RequestHeader> {

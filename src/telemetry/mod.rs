@@ -2,9 +2,10 @@
 //!
 //! Every log line passes through the PII redactor on its way out, whatever code emitted it and
 //! whatever field or error message carries the data: redaction happens on the formatted line in
-//! the writer ([`RedactingSink`]), not at call sites that could forget it. Panic messages take
-//! the same path.
+//! the writer (the log pipe's writer thread, or [`RedactingSink`] when writing synchronously),
+//! not at call sites that could forget it. Panic messages take the same path.
 
+mod log_pipe;
 pub mod metrics;
 
 use std::io::{self, Write};
@@ -16,8 +17,8 @@ use tracing_subscriber::fmt::MakeWriter;
 
 use crate::config::LogFormat;
 
-/// Redacts each formatted event before it reaches `inner`. The formatter and the non-blocking
-/// writer both hand over one whole event per write, so a finding never straddles two writes.
+/// Redacts each formatted event before it reaches `inner`. The formatter hands over one whole
+/// event per write, so a finding never straddles two writes.
 pub struct RedactingSink<W> {
     redactor: Arc<Redactor>,
     inner: W,
@@ -55,20 +56,17 @@ pub fn log_redactor() -> Arc<Redactor> {
 }
 
 /// Installs the global subscriber for `frontdesk run`: events are formatted on the request
-/// thread, then redacted and written to `sink` by a writer thread, so neither the redactor nor a
-/// slow log pipe sits on the request path. Nothing is dropped: when the writer falls 128k lines
-/// behind, request threads wait. Keep the guard alive until exit; dropping it flushes.
+/// thread, then redacted and written to `sink` in batches by a writer thread (see
+/// [`log_pipe`]), so neither the redactor nor a slow log pipe sits on the request path. Keep the
+/// guard alive until exit; dropping it writes what is queued.
 pub fn init_logging<W: Write + Send + 'static>(
     format: LogFormat,
     level: &str,
     sink: W,
-) -> tracing_appender::non_blocking::WorkerGuard {
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("frontdesk-log")
-        .finish(RedactingSink::new(sink));
-    install(format, level, writer);
-    guard
+) -> io::Result<log_pipe::LogPipeGuard> {
+    let (pipe, guard) = log_pipe::LogPipe::start(log_redactor(), sink)?;
+    install(format, level, pipe);
+    Ok(guard)
 }
 
 /// Like [`init_logging`], but each line is redacted and written before the event returns (tests
