@@ -1,10 +1,12 @@
-//! Rate limits: every limit a route lists must pass. `shared` limits go through the store (exact
-//! across replicas sharing Redis), `local` ones through this replica's memory. Shadow limits
-//! count would-be denials and let the request pass.
+//! Rate limits: every limit a route lists must pass. `local` limits are checked first, in this
+//! replica's memory (no round trip, so floods are cut off cheaply); then the `shared` ones go
+//! through the store together — one Redis round trip per request, exact across replicas.
+//! Shadow limits count would-be denials and let the request pass.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use frontdesk_store::{Decision, Store};
+use frontdesk_store::{Decision, GcraCheck, Store};
 
 use super::reply::Reply;
 use crate::app::App;
@@ -12,60 +14,90 @@ use crate::policy::template::RequestView;
 use crate::policy::{Limit, LimitMode, LimitScope};
 use crate::telemetry::metrics::RATELIMIT_DECISIONS;
 
-/// Checks `limits` in order; the first enforced denial answers 429.
+/// Checks `limits` (local ones first, then shared ones); the first enforced denial answers 429.
 pub async fn enforce(
     app: &App,
-    limits: &[std::sync::Arc<Limit>],
+    limits: &[Arc<Limit>],
     view: &RequestView<'_>,
 ) -> Result<(), Reply> {
-    for limit in limits {
-        let decision = check(app, limit, view, 1).await;
-        if decision.allowed {
-            RATELIMIT_DECISIONS
-                .with_label_values(&[&limit.name, "allowed"])
-                .inc();
+    for scope in [LimitScope::Local, LimitScope::Shared] {
+        let in_scope: Vec<&Limit> = limits
+            .iter()
+            .map(Arc::as_ref)
+            .filter(|l| l.scope == scope)
+            .collect();
+        if in_scope.is_empty() {
             continue;
         }
-        match limit.mode {
-            LimitMode::Shadow => {
-                RATELIMIT_DECISIONS
-                    .with_label_values(&[&limit.name, "shadow_denied"])
-                    .inc();
-                tracing::info!(limit = %limit.name, route = view.route, "shadow limit would deny");
-            }
-            LimitMode::Enforce => {
-                RATELIMIT_DECISIONS
-                    .with_label_values(&[&limit.name, "denied"])
-                    .inc();
-                return Err(too_many_requests(&limit.name, &decision));
-            }
+        let keys: Vec<String> = in_scope.iter().map(|l| store_key(l, view)).collect();
+        let checks: Vec<GcraCheck<'_>> = in_scope
+            .iter()
+            .zip(&keys)
+            .map(|(limit, key)| GcraCheck {
+                key,
+                rate: limit.rate,
+                cost: 1,
+                stops: limit.mode == LimitMode::Enforce,
+            })
+            .collect();
+        let decisions = store_for(app, scope)
+            .gcra_all(&checks)
+            .await
+            .unwrap_or_else(|_| checks.iter().map(|c| allow_on_error(c.rate)).collect());
+        for (limit, decision) in in_scope.iter().zip(&decisions) {
+            record(limit, decision, view)?;
         }
+    }
+    Ok(())
+}
+
+/// Counts one decision; an enforced denial becomes the 429 answer.
+fn record(limit: &Limit, decision: &Decision, view: &RequestView<'_>) -> Result<(), Reply> {
+    let outcome = match (decision.allowed, limit.mode) {
+        (true, _) => "allowed",
+        (false, LimitMode::Shadow) => {
+            tracing::info!(limit = %limit.name, route = view.route, "shadow limit would deny");
+            "shadow_denied"
+        }
+        (false, LimitMode::Enforce) => "denied",
+    };
+    RATELIMIT_DECISIONS
+        .with_label_values(&[&limit.name, outcome])
+        .inc();
+    if outcome == "denied" {
+        return Err(too_many_requests(&limit.name, decision));
     }
     Ok(())
 }
 
 /// One GCRA decision for `limit`, charging `cost` (0 only peeks).
 pub async fn check(app: &App, limit: &Limit, view: &RequestView<'_>, cost: u32) -> Decision {
-    let key = format!(
-        "rl:{}:{}",
-        limit.name,
-        limit.key.render(view, &limit.fallback)
-    );
-    let store: &dyn Store = match limit.scope {
+    store_for(app, limit.scope)
+        .gcra(&store_key(limit, view), limit.rate, cost)
+        .await
+        .unwrap_or_else(|_| allow_on_error(limit.rate))
+}
+
+fn store_key(limit: &Limit, view: &RequestView<'_>) -> String {
+    format!("{}:{}", limit.name, limit.key.render(view, &limit.fallback))
+}
+
+fn store_for(app: &App, scope: LimitScope) -> &dyn Store {
+    match scope {
         LimitScope::Shared => app.store.as_ref(),
         LimitScope::Local => app.local.as_ref(),
-    };
-    match store.gcra(&key, limit.rate, cost).await {
-        Ok(decision) => decision,
-        // The shared store already applies its configured fallback; a failure reaching here
-        // comes from the local store, which cannot fail: let the request pass.
-        Err(_) => Decision {
-            allowed: true,
-            limit: limit.rate.burst,
-            remaining: 0,
-            retry_after: Duration::ZERO,
-            reset_after: Duration::ZERO,
-        },
+    }
+}
+
+/// The shared store already applies its configured fallback; a failure reaching here comes
+/// from the local store, which cannot fail: let the request pass.
+fn allow_on_error(rate: frontdesk_store::Rate) -> Decision {
+    Decision {
+        allowed: true,
+        limit: rate.burst,
+        remaining: 0,
+        retry_after: Duration::ZERO,
+        reset_after: Duration::ZERO,
     }
 }
 

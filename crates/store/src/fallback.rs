@@ -18,7 +18,7 @@ use crate::config::LimitFallback;
 use crate::health::StoreHealth;
 use crate::memory::MemoryStore;
 use crate::metrics::STORE_ERRORS;
-use crate::{Decision, Rate, Store, StoreError};
+use crate::{Decision, GcraCheck, Rate, Store, StoreError};
 
 /// How often a degraded store probes its primary unless configured otherwise.
 pub const DEFAULT_PROBE_INTERVAL: Duration = Duration::from_secs(1);
@@ -159,6 +159,19 @@ impl FallbackStore {
         }
     }
 
+    /// [`Self::limit_fallback`] over a sequence, with [`Store::gcra_all`]'s stopping rule.
+    fn limits_fallback(&self, checks: &[GcraCheck<'_>]) -> Vec<Decision> {
+        let mut decisions = Vec::with_capacity(checks.len());
+        for check in checks {
+            let decision = self.limit_fallback(check.key, check.rate, check.cost);
+            decisions.push(decision);
+            if check.stops && !decision.allowed {
+                break;
+            }
+        }
+        decisions
+    }
+
     fn limit_fallback(&self, key: &str, rate: Rate, cost: u32) -> Decision {
         match self.limits {
             LimitFallback::Local => self.local.check_rate(key, rate, cost),
@@ -228,6 +241,15 @@ impl Store for FallbackStore {
             .run(
                 || self.primary.gcra(key, rate, cost),
                 || self.limit_fallback(key, rate, cost),
+            )
+            .await)
+    }
+
+    async fn gcra_all(&self, checks: &[GcraCheck<'_>]) -> Result<Vec<Decision>, StoreError> {
+        Ok(self
+            .run(
+                || self.primary.gcra_all(checks),
+                || self.limits_fallback(checks),
             )
             .await)
     }

@@ -59,6 +59,34 @@ pub struct Decision {
     pub reset_after: Duration,
 }
 
+/// One check of [`Store::gcra_all`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GcraCheck<'a> {
+    pub key: &'a str,
+    pub rate: Rate,
+    /// Requests to charge (0 only peeks).
+    pub cost: u32,
+    /// Whether a denial of this check ends the sequence (an enforced limit; a shadow limit's
+    /// denial does not).
+    pub stops: bool,
+}
+
+/// [`Store::gcra_all`] as a sequence of [`Store::gcra`] calls.
+pub async fn gcra_in_turn<S: Store + ?Sized>(
+    store: &S,
+    checks: &[GcraCheck<'_>],
+) -> Result<Vec<Decision>, StoreError> {
+    let mut decisions = Vec::with_capacity(checks.len());
+    for check in checks {
+        let decision = store.gcra(check.key, check.rate, check.cost).await?;
+        decisions.push(decision);
+        if check.stops && !decision.allowed {
+            break;
+        }
+    }
+    Ok(decisions)
+}
+
 /// Why a store operation failed. Callers never turn this into a failed request: they fall back.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -76,6 +104,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Atomically checks and, when allowed, records `cost` requests against `key` (GCRA).
     async fn gcra(&self, key: &str, rate: Rate, cost: u32) -> Result<Decision, StoreError>;
+
+    /// Checks in order, each charged when it allows, until the first denial of a check that
+    /// [stops](GcraCheck::stops) the sequence: the same decisions as calling [`Store::gcra`] on
+    /// each in turn, in one round trip where the backend can. Returns one decision per check
+    /// made (a stopping denial is the last one).
+    async fn gcra_all(&self, checks: &[GcraCheck<'_>]) -> Result<Vec<Decision>, StoreError> {
+        gcra_in_turn(self, checks).await
+    }
 
     /// Stores `value` under `key` only if the key is absent; `true` when this call stored it.
     async fn set_if_absent(

@@ -18,9 +18,9 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, RedisError, Script};
 
-use crate::gcra::{Params, never};
+use crate::gcra::Params;
 use crate::redact::redact_url;
-use crate::{Decision, Rate, Store, StoreError};
+use crate::{Decision, GcraCheck, Rate, Store, StoreError, gcra_in_turn};
 
 static GCRA_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("gcra.lua")));
 
@@ -163,28 +163,49 @@ impl Store for RedisStore {
     }
 
     async fn gcra(&self, key: &str, rate: Rate, cost: u32) -> Result<Decision, StoreError> {
-        let Some(params) = Params::new(rate, 1_000) else {
-            return Ok(never(rate));
+        let check = GcraCheck {
+            key,
+            rate,
+            cost,
+            stops: true,
         };
-        let key = self.key("rl:", key);
-        let (allowed, remaining, retry_after, reset_after): (i64, i64, u64, u64) = self
-            .run(|mut conn| async move {
-                GCRA_SCRIPT
-                    .key(&key)
-                    .arg(params.interval)
-                    .arg(params.burst)
-                    .arg(cost)
-                    .invoke_async(&mut conn)
-                    .await
-            })
+        let decisions = self.gcra_all(&[check]).await?;
+        decisions
+            .first()
+            .copied()
+            .ok_or_else(|| StoreError::Unavailable("redis error reply".to_owned()))
+    }
+
+    async fn gcra_all(&self, checks: &[GcraCheck<'_>]) -> Result<Vec<Decision>, StoreError> {
+        let params: Option<Vec<Params>> =
+            checks.iter().map(|c| Params::new(c.rate, 1_000)).collect();
+        let Some(params) = params else {
+            // A rate that lets nothing through is decided here, not in Redis: one call each.
+            return gcra_in_turn(self, checks).await;
+        };
+        let mut invocation = GCRA_SCRIPT.prepare_invoke();
+        for (check, p) in checks.iter().zip(&params) {
+            invocation
+                .key(self.key("rl:", check.key))
+                .arg(p.interval)
+                .arg(p.burst)
+                .arg(check.cost)
+                .arg(u8::from(check.stops));
+        }
+        let flat: Vec<u64> = self
+            .run(|mut conn| async move { invocation.invoke_async(&mut conn).await })
             .await?;
-        Ok(Decision {
-            allowed: allowed == 1,
-            limit: rate.burst,
-            remaining: u32::try_from(remaining).unwrap_or(0),
-            retry_after: Duration::from_micros(retry_after),
-            reset_after: Duration::from_micros(reset_after),
-        })
+        Ok(flat
+            .chunks_exact(4)
+            .zip(checks)
+            .map(|(d, check)| Decision {
+                allowed: d[0] == 1,
+                limit: check.rate.burst,
+                remaining: u32::try_from(d[1]).unwrap_or(u32::MAX),
+                retry_after: Duration::from_micros(d[2]),
+                reset_after: Duration::from_micros(d[3]),
+            })
+            .collect())
     }
 
     async fn set_if_absent(

@@ -177,3 +177,49 @@ async fn debug_output_hides_the_password() {
     assert!(!shown.contains("hunter2"), "{shown}");
     assert!(shown.contains("127.0.0.1:1"), "{shown}");
 }
+
+/// A route's limits in one round trip: charged in order until the first stopping denial, the
+/// same decisions the memory store makes checking them one by one.
+#[tokio::test]
+async fn several_limits_in_one_call_stop_at_the_first_enforced_denial() {
+    use frontdesk_store::{GcraCheck, ManualClock, MemoryStore};
+
+    let redis = store(&unique_prefix("redis_all"));
+    let memory = MemoryStore::new(Arc::new(ManualClock::new(1_700_000_000_000)));
+    let check = |key, burst, stops| GcraCheck {
+        key,
+        rate: hourly(burst),
+        cost: 1,
+        stops,
+    };
+    // `tight` allows 2; `shadow` allows 1 but does not stop; `after` comes last.
+    let checks = [
+        check("ip", 100, true),
+        check("shadow", 1, false),
+        check("tight", 2, true),
+        check("after", 100, true),
+    ];
+    for backend in [&redis as &dyn Store, &memory] {
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            let decisions = backend.gcra_all(&checks).await.unwrap();
+            seen.push(decisions.iter().map(|d| d.allowed).collect::<Vec<_>>());
+        }
+        assert_eq!(
+            seen,
+            [
+                vec![true, true, true, true],
+                vec![true, false, true, true],
+                vec![true, false, false],
+                vec![true, false, false],
+            ],
+            "{}",
+            backend.backend()
+        );
+        // `after` was charged only while `tight` allowed: twice.
+        let after = backend.gcra("after", hourly(100), 0).await.unwrap();
+        assert_eq!(after.remaining, 98, "{}", backend.backend());
+        let ip = backend.gcra("ip", hourly(100), 0).await.unwrap();
+        assert_eq!(ip.remaining, 96, "{}", backend.backend());
+    }
+}
