@@ -1,12 +1,16 @@
 //! Single-thread throughput of `redact_text` on a PII-free log corpus and on PII-dense text,
-//! against a naive baseline (one regex per detector, run in sequence) in the same bench.
+//! against a naive baseline (one regex per detector, run in sequence) in the same bench; and of
+//! `redact_body` on a ~200 KiB Retell `call_ended` event with the shipped field rules, against
+//! merely parsing and re-serialising it with serde_json.
 //!
 //! `cargo bench -p frontdesk-redact --bench redact -- --warm-up-time 1 --measurement-time 3`
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use frontdesk_redact::{DetectorToggles, RedactionConfig, Redactor};
+use frontdesk_redact::{
+    DetectorToggles, FieldKind, FieldRuleConfig, FieldRules, RedactionConfig, Redactor,
+};
 use regex::Regex;
 
 /// Corpus size per benchmark input.
@@ -145,5 +149,80 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// A `call_ended` event whose transcript (text, turn objects with word timings, and the same
+/// turns with tool calls) makes it about 200 KiB.
+fn call_ended_body() -> Vec<u8> {
+    let turns = [
+        "Agent: Praxis Sonnenschein, guten Tag. Wie kann ich helfen?",
+        "User: Hier ist Jürgen Müller, meine Nummer ist 0171 3920012, ich brauche einen Termin.",
+        "Agent: Gern. Dienstag um zehn oder Mittwoch um elf Uhr dreißig?",
+        "User: Dienstag passt. Die Bestätigung bitte an juergen.mueller@example.de schicken.",
+    ];
+    let (mut text, mut objects) = (String::new(), Vec::new());
+    while text.len() * 4 < 200 * 1024 {
+        for (i, turn) in turns.iter().enumerate() {
+            text.push_str(turn);
+            text.push('\n');
+            let words: Vec<_> = turn
+                .split(' ')
+                .take(6)
+                .enumerate()
+                .map(|(k, w)| serde_json::json!({"word": w, "start": i as f64 + k as f64 * 0.3, "end": i as f64 + k as f64 * 0.3 + 0.25}))
+                .collect();
+            objects.push(serde_json::json!({"role": if i % 2 == 0 { "agent" } else { "user" }, "content": turn, "words": words}));
+        }
+    }
+    serde_json::to_vec(&serde_json::json!({
+        "event": "call_ended",
+        "call": {
+            "call_id": "Jabr9TXYYJHfvl6Syypi88rdAHYHmcq6",
+            "agent_id": "oBeDLoLOeuAbiuaMFXRtDOLriTJ5tSxD",
+            "from_number": "+4930123456",
+            "to_number": "+4930999999",
+            "start_timestamp": 1767355180000u64,
+            "end_timestamp": 1767355400000u64,
+            "transcript": text,
+            "transcript_object": objects,
+            "transcript_with_tool_calls": objects,
+        }
+    }))
+    .expect("serialisable")
+}
+
+fn bench_json(c: &mut Criterion) {
+    let body = call_ended_body();
+    let rules = FieldRules::compile(
+        &[
+            ("call.from_number", FieldKind::Phone),
+            ("call.to_number", FieldKind::Phone),
+            ("call.transcript", FieldKind::Text),
+            ("call.transcript_object[*].content", FieldKind::Text),
+            (
+                "call.transcript_with_tool_calls[*].content",
+                FieldKind::Text,
+            ),
+        ]
+        .map(|(path, kind)| FieldRuleConfig {
+            path: path.to_owned(),
+            kind,
+        }),
+    )
+    .expect("bench rules");
+    // As a route's profile by default: field rules plus the detectors on every other string.
+    let redactor = Redactor::default();
+    let mut group = c.benchmark_group("call_ended_json");
+    group.throughput(Throughput::Bytes(body.len() as u64));
+    group.bench_function("frontdesk", |b| {
+        b.iter(|| redactor.redact_body(black_box(&body), &rules).body.len())
+    });
+    group.bench_function("serde_json_round_trip", |b| {
+        b.iter(|| {
+            let value: serde_json::Value = serde_json::from_slice(black_box(&body)).expect("json");
+            serde_json::to_vec(&value).expect("json").len()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_json);
 criterion_main!(benches);

@@ -87,6 +87,14 @@ impl FieldRules {
         self.rules.is_empty()
     }
 
+    /// Whether some rule could match `path` or a position below it: a walker skips the
+    /// lookups of a subtree no rule reaches (the word lists of a transcript, say).
+    pub(crate) fn reaches(&self, path: &[Step<'_>]) -> bool {
+        self.rules
+            .iter()
+            .any(|rule| matches_prefix(&rule.segments, path))
+    }
+
     /// The kind of the first rule matching the position `path`, if any.
     pub(crate) fn lookup(&self, path: &[Step<'_>]) -> Option<FieldKind> {
         self.rules
@@ -177,19 +185,61 @@ fn matches(pattern: &[Segment], path: &[Step<'_>]) -> bool {
     let Some((step, path_rest)) = path.split_first() else {
         return false;
     };
-    let step_ok = match (first, step) {
+    step_matches(first, step) && matches(rest, path_rest)
+}
+
+/// Whether `pattern` matches `path` followed by some (possibly no) further steps.
+fn matches_prefix(pattern: &[Segment], path: &[Step<'_>]) -> bool {
+    let Some((step, path_rest)) = path.split_first() else {
+        return true;
+    };
+    match pattern.split_first() {
+        None => false,
+        Some((Segment::AnyDepth, _)) => true,
+        Some((first, rest)) => step_matches(first, step) && matches_prefix(rest, path_rest),
+    }
+}
+
+fn step_matches(segment: &Segment, step: &Step<'_>) -> bool {
+    match (segment, step) {
         (Segment::Key(k), Step::Key(s)) => k == s,
         (Segment::AnyKey, Step::Key(_)) => true,
         (Segment::Index(i), Step::Index(j)) => i == j,
         (Segment::AnyIndex, Step::Index(_)) => true,
         _ => false,
-    };
-    step_ok && matches(rest, path_rest)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reaches_only_subtrees_a_rule_can_match() {
+        use Step::{Index, Key};
+        let r = rules(&[
+            ("call.transcript_object[*].content", FieldKind::Text),
+            ("meta.**.secret", FieldKind::Token),
+        ])
+        .unwrap();
+        assert!(r.reaches(&[]));
+        assert!(r.reaches(&[Key("call"), Key("transcript_object"), Index(4)]));
+        assert!(r.reaches(&[
+            Key("call"),
+            Key("transcript_object"),
+            Index(4),
+            Key("content")
+        ]));
+        assert!(!r.reaches(&[
+            Key("call"),
+            Key("transcript_object"),
+            Index(4),
+            Key("words")
+        ]));
+        assert!(!r.reaches(&[Key("call"), Key("agent_id")]));
+        assert!(r.reaches(&[Key("meta"), Key("a"), Key("b"), Index(0)]));
+        assert!(!r.reaches(&[Key("other")]));
+    }
 
     fn rules(paths: &[(&str, FieldKind)]) -> Result<FieldRules, ConfigError> {
         let configs: Vec<_> = paths

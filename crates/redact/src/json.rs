@@ -37,7 +37,7 @@ pub(crate) fn redact(
         path: Vec::new(),
         counts,
     };
-    walker.value(None);
+    walker.value(None, !rules.is_empty());
     let mut out = walker.out;
     out.extend_from_slice(&body[walker.copied..]);
     Ok(out)
@@ -73,13 +73,19 @@ impl<'a> Walker<'a, '_> {
         self.copied = end;
     }
 
-    /// Walks one value; `inherited` is the rule of an enclosing container.
-    fn value(&mut self, inherited: Option<FieldKind>) {
+    /// Walks one value; `inherited` is the rule of an enclosing container, `reached` whether
+    /// a rule can match here or below (else no lookups are made).
+    fn value(&mut self, inherited: Option<FieldKind>, reached: bool) {
         self.skip_ws();
-        let rule = self.rules.lookup(&self.path).or(inherited);
+        let own = if reached {
+            self.rules.lookup(&self.path)
+        } else {
+            None
+        };
+        let rule = own.or(inherited);
         match self.bytes.get(self.pos) {
-            Some(b'{') => self.object(rule),
-            Some(b'[') => self.array(rule),
+            Some(b'{') => self.object(rule, reached),
+            Some(b'[') => self.array(rule, reached),
             Some(b'"') => {
                 let (start, end, raw) = self.string();
                 self.string_value(start, end, raw, rule);
@@ -108,7 +114,7 @@ impl<'a> Walker<'a, '_> {
         }
     }
 
-    fn object(&mut self, rule: Option<FieldKind>) {
+    fn object(&mut self, rule: Option<FieldKind>, reached: bool) {
         self.pos += 1;
         loop {
             self.skip_ws();
@@ -128,12 +134,12 @@ impl<'a> Walker<'a, '_> {
             self.pos += 1; // the `:`
             // Keys are matched as written: rule paths cannot express escapes anyway.
             self.path.push(Step::Key(raw));
-            self.value(rule);
+            self.child(rule, reached);
             self.path.pop();
         }
     }
 
-    fn array(&mut self, rule: Option<FieldKind>) {
+    fn array(&mut self, rule: Option<FieldKind>, reached: bool) {
         self.pos += 1;
         let mut index = 0;
         loop {
@@ -150,10 +156,16 @@ impl<'a> Walker<'a, '_> {
                 _ => {}
             }
             self.path.push(Step::Index(index));
-            self.value(rule);
+            self.child(rule, reached);
             self.path.pop();
             index += 1;
         }
+    }
+
+    /// Walks the value at the position just pushed onto `path`.
+    fn child(&mut self, rule: Option<FieldKind>, parent_reached: bool) {
+        let reached = parent_reached && self.rules.reaches(&self.path);
+        self.value(rule, reached);
     }
 
     /// Reads a string literal at `pos`: its byte span (quotes included) and its raw contents.
