@@ -28,6 +28,7 @@ mod metrics;
 pub mod parse;
 pub mod provider;
 mod sqlite_pool;
+mod taken_cache;
 pub mod tenants;
 
 pub use directory::{Tenant, TenantConfigError, TenantDirectory, TenantScope};

@@ -8,7 +8,7 @@
 //! The granule is fixed (not the tenant's slot granularity) so that changing a tenant's grid
 //! never invalidates existing rows.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,6 +26,7 @@ use crate::provider::{
     SlotQuery,
 };
 use crate::sqlite_pool::{PoolError, SqlitePool};
+use crate::taken_cache::{RangeKey, Taken, TakenCache};
 use crate::tenants::CalendarConfig;
 
 /// Occupancy granule in milliseconds (5 minutes).
@@ -80,6 +81,8 @@ pub enum LocalCalendarError {
 pub struct LocalCalendar {
     pool: Arc<SqlitePool>,
     clock: Arc<dyn Clock>,
+    /// Occupancy recently read for free slots (see `taken_cache`).
+    taken: TakenCache,
 }
 
 impl LocalCalendar {
@@ -102,11 +105,42 @@ impl LocalCalendar {
         Ok(Self {
             pool: Arc::new(pool),
             clock,
+            taken: TakenCache::default(),
         })
     }
 
     fn now(&self) -> i64 {
         i64::try_from(self.clock.now_ms()).unwrap_or(i64::MAX)
+    }
+
+    /// Occupied granules in `from_ms..to_ms`, per resource.
+    async fn read_taken(
+        &self,
+        scope: &TenantScope,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Taken, CalendarError> {
+        let scope = scope.clone();
+        self.pool
+            .run(move |conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT resource, slot_start_ms FROM occupancy
+                     WHERE company_id = ?1 AND branch_id = ?2
+                       AND slot_start_ms >= ?3 AND slot_start_ms < ?4",
+                )?;
+                let rows = stmt.query_map(
+                    params![scope.company_id, scope.branch_id, from_ms, to_ms],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
+                )?;
+                let mut taken = Taken::new();
+                for row in rows {
+                    let (resource, granule) = row?;
+                    taken.entry(resource).or_default().insert(granule);
+                }
+                Ok(taken)
+            })
+            .await
+            .map_err(pool_error)
     }
 }
 
@@ -387,29 +421,23 @@ impl CalendarProvider for LocalCalendar {
         };
         let duration_ms = i64::from(query.duration_min) * 60_000;
         let range = (first.as_millisecond(), last.as_millisecond() + duration_ms);
-        let scope = tenant.scope.clone();
-        let taken: HashMap<String, HashSet<i64>> = self
-            .pool
-            .run(move |conn| {
-                let mut stmt = conn.prepare_cached(
-                    "SELECT resource, slot_start_ms FROM occupancy
-                     WHERE company_id = ?1 AND branch_id = ?2
-                       AND slot_start_ms >= ?3 AND slot_start_ms < ?4",
-                )?;
-                let mut taken: HashMap<String, HashSet<i64>> = HashMap::new();
-                let lo = range.0.div_euclid(GRANULE_MS) * GRANULE_MS;
-                let rows = stmt.query_map(
-                    params![scope.company_id, scope.branch_id, lo, range.1],
-                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
-                )?;
-                for row in rows {
-                    let (resource, granule) = row?;
-                    taken.entry(resource).or_default().insert(granule);
-                }
-                Ok(taken)
-            })
-            .await
-            .map_err(pool_error)?;
+        let lo = range.0.div_euclid(GRANULE_MS) * GRANULE_MS;
+        let key: RangeKey = (
+            tenant.scope.company_id.clone(),
+            tenant.scope.branch_id.clone(),
+            lo,
+            range.1,
+        );
+        let taken = match self.taken.get(&key, self.clock.now_ms()) {
+            Some(taken) => taken,
+            None => {
+                let generation = self.taken.generation();
+                let fetched = Arc::new(self.read_taken(&tenant.scope, lo, range.1).await?);
+                self.taken
+                    .store(key, generation, self.clock.now_ms(), fetched.clone());
+                fetched
+            }
+        };
         let empty = HashSet::new();
         let free = candidates
             .into_iter()
@@ -477,6 +505,7 @@ impl CalendarProvider for LocalCalendar {
                 }))
             })
             .await;
+        self.taken.invalidate();
         finish(result)?.into_booking()
     }
 
@@ -528,6 +557,7 @@ impl CalendarProvider for LocalCalendar {
                 Ok(Write::Done(row))
             })
             .await;
+        self.taken.invalidate();
         finish(result)?.into_booking()
     }
 
@@ -582,6 +612,7 @@ impl CalendarProvider for LocalCalendar {
                 Ok(Write::Done(Ok(row)))
             })
             .await;
+        self.taken.invalidate();
         finish(result)??.into_booking()
     }
 

@@ -314,3 +314,36 @@ async fn reschedule_moves_occupancy_and_keeps_duration() {
         .unwrap();
     assert!(free.iter().any(|s| s.start == nine_thirty));
 }
+
+/// Free slots are cached briefly: a booking made through the same calendar shows at once; one
+/// made by another process on the same file shows once the short cache time has passed.
+#[tokio::test]
+async fn free_slots_see_own_writes_at_once_and_other_processes_within_a_second() {
+    let f = common::fixture();
+    let tenant = common::demo();
+    let clock: Arc<dyn Clock> = Arc::new(f.clock.clone());
+    let here = LocalCalendar::open(&f.db_path(), clock.clone()).unwrap();
+    let elsewhere = LocalCalendar::open(&f.db_path(), clock).unwrap();
+    let query = SlotQuery {
+        from: date(2026, 1, 6),
+        to: date(2026, 1, 6),
+        duration_min: 30,
+        service: None,
+    };
+    let starts = |slots: Vec<frontdesk_booking::Slot>| -> BTreeSet<String> {
+        slots.iter().map(|s| s.start.to_string()).collect()
+    };
+    let ten = new_booking(10, 0).start.to_string();
+    let eleven = new_booking(11, 0).start.to_string();
+    let before = starts(here.free_slots(&tenant, &query).await.unwrap());
+    assert!(before.contains(&ten) && before.contains(&eleven));
+
+    here.create(&tenant, &new_booking(10, 0)).await.unwrap();
+    let after_own = starts(here.free_slots(&tenant, &query).await.unwrap());
+    assert!(!after_own.contains(&ten), "own write shows at once");
+
+    elsewhere.create(&tenant, &new_booking(11, 0)).await.unwrap();
+    f.clock.advance(std::time::Duration::from_millis(1_000));
+    let later = starts(here.free_slots(&tenant, &query).await.unwrap());
+    assert!(!later.contains(&eleven), "another process's write shows after a second");
+}
