@@ -44,8 +44,15 @@ bench: build ## criterion micro-benches and the end-to-end load run (writes docs
 bench-load: build ## the end-to-end load run only (LOADRUN_ARGS=--quick: a one-minute smoke test)
 	@LOADRUN_SKIP_BUILD=1 bench/run.sh $(LOADRUN_ARGS)
 
-fuzz: ## build the fuzz targets (needs cargo-fuzz)
-	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz build
+FUZZ_SECONDS ?= 60
+fuzz: ## run every fuzz target for FUZZ_SECONDS each, seeded with the fixtures (installs cargo-fuzz)
+	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+	@# Stable toolchain: RUSTC_BOOTSTRAP for cargo-fuzz's flags, no sanitizer (it needs nightly).
+	cd fuzz && for target in $$(RUSTC_BOOTSTRAP=1 $(CARGO) fuzz list); do \
+	  corpus="$$(mktemp -d)" && cp ../tests/fixtures/*.json "$$corpus"/ && \
+	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -s none "$$target" "$$corpus" -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    || exit 1; rm -rf "$$corpus"; \
+	done
 
 clean-var: ## forget the embedded calendar's data
 	rm -rf var

@@ -279,7 +279,12 @@ pub fn goals(results: &Results) -> Vec<Goal> {
 pub fn markdown(results: &Results, plots: &[(u8, String)]) -> String {
     let mut md = String::new();
     let s = &results.settings;
-    let _ = writeln!(md, "### Load run {}\n", results.finished_at);
+    // Named like its files (`bench/results/<started_at>*`), so the two are easy to match.
+    let _ = writeln!(
+        md,
+        "### Load run {} (finished {})\n",
+        results.started_at, results.finished_at
+    );
     let _ = writeln!(
         md,
         "{} CPU(s) ({}), 1-minute load average {:.2} before and {:.2} after the run. \
