@@ -342,8 +342,14 @@ async fn free_slots_see_own_writes_at_once_and_other_processes_within_a_second()
     let after_own = starts(here.free_slots(&tenant, &query).await.unwrap());
     assert!(!after_own.contains(&ten), "own write shows at once");
 
-    elsewhere.create(&tenant, &new_booking(11, 0)).await.unwrap();
+    elsewhere
+        .create(&tenant, &new_booking(11, 0))
+        .await
+        .unwrap();
     f.clock.advance(std::time::Duration::from_millis(1_000));
     let later = starts(here.free_slots(&tenant, &query).await.unwrap());
-    assert!(!later.contains(&eleven), "another process's write shows after a second");
+    assert!(
+        !later.contains(&eleven),
+        "another process's write shows after a second"
+    );
 }
