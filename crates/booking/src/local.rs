@@ -113,6 +113,17 @@ impl LocalCalendar {
         i64::try_from(self.clock.now_ms()).unwrap_or(i64::MAX)
     }
 
+    /// Runs a writing transaction; afterwards every cached occupancy read is stale.
+    async fn write<T, F>(&self, f: F) -> Result<T, PoolError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut rusqlite::Connection) -> Result<T, PoolError> + Send + 'static,
+    {
+        let result = self.pool.run(f).await;
+        self.taken.invalidate();
+        result
+    }
+
     /// Occupied granules in `from_ms..to_ms`, per resource.
     async fn read_taken(
         &self,
@@ -466,8 +477,7 @@ impl CalendarProvider for LocalCalendar {
         let uid = new_uid(&scope, start_ms, now_ms);
         let b = booking.clone();
         let result = self
-            .pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let Some(resource) = first_free(&tx, &scope, &resources, start_ms, end_ms)? else {
                     return Ok(Write::SlotTaken);
@@ -505,7 +515,6 @@ impl CalendarProvider for LocalCalendar {
                 }))
             })
             .await;
-        self.taken.invalidate();
         finish(result)?.into_booking()
     }
 
@@ -536,8 +545,7 @@ impl CalendarProvider for LocalCalendar {
         let booking_ref = booking_ref.to_owned();
         let now_ms = self.now();
         let result = self
-            .pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let Some(mut row) = find_row(&tx, &scope, &booking_ref)? else {
                     return Ok(Write::NotFound);
@@ -557,7 +565,6 @@ impl CalendarProvider for LocalCalendar {
                 Ok(Write::Done(row))
             })
             .await;
-        self.taken.invalidate();
         finish(result)?.into_booking()
     }
 
@@ -573,8 +580,7 @@ impl CalendarProvider for LocalCalendar {
         let booking_ref = booking_ref.to_owned();
         let tenant = tenant.clone();
         let result = self
-            .pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let Some(mut row) = find_row(&tx, &scope, &booking_ref)? else {
                     return Ok(Write::NotFound);
@@ -612,7 +618,6 @@ impl CalendarProvider for LocalCalendar {
                 Ok(Write::Done(Ok(row)))
             })
             .await;
-        self.taken.invalidate();
         finish(result)??.into_booking()
     }
 
