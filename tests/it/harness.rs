@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use frontdesk::app::App;
 use frontdesk::config::Config;
+use frontdesk::gateway::StartError;
 use frontdesk::gateway::signals::{Control, SignalWatch};
-use frontdesk::server::{self, Options};
+use frontdesk::server::{self, BootError, Options};
 use frontdesk_store::{Clock, ManualClock};
 use tokio::sync::mpsc;
 
@@ -30,11 +31,21 @@ pub fn redis_url() -> String {
         .expect("REDIS_URL must name a Redis for these tests: run `make test`, or export it")
 }
 
+/// A port for a server a test starts: free now, and below the kernel's ephemeral range
+/// (32768 and up on Linux), so no `bind(0)` or outgoing connection of a parallel test can take
+/// it before the server binds it — a port taken that way once sent one test's probes to another
+/// test's upstream. Random, so parallel test processes rarely pick the same one; the harness
+/// retries when they do.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    use std::hash::{BuildHasher, Hasher};
+    loop {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u32(std::process::id());
+        let port = 10_000 + u16::try_from(hasher.finish() % 22_000).unwrap_or(0);
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 pub fn fixture(name: &str) -> Vec<u8> {
@@ -192,7 +203,7 @@ pub struct TestServer {
     pub app: Arc<App>,
     setup: Option<Setup>,
     control: mpsc::Sender<Control>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    thread: Option<std::thread::JoinHandle<Result<(), BootError>>>,
 }
 
 impl TestServer {
@@ -202,37 +213,48 @@ impl TestServer {
 
     pub fn start_with(setup: Setup, watch_policies: bool) -> Self {
         logs::install();
-        let (listen, admin) = (free_port(), free_port());
-        let mut config = Config::load(&setup.config_file(listen, admin))
-            .unwrap_or_else(|e| panic!("config: {e:?}"));
-        config.file.server.watch_policies = watch_policies;
-        let options = Options {
-            clock: Arc::new(setup.clock.clone()) as Arc<dyn Clock>,
-        };
-        let prepared = server::prepare(config, options).unwrap_or_else(|e| panic!("prepare: {e}"));
-        let app = prepared.app.clone();
-        let (tx, rx) = mpsc::channel(4);
-        let watch = Box::new(SignalWatch::controlled(app.clone(), rx));
-        let thread = std::thread::spawn(move || {
-            prepared.serve(watch).expect("serve");
-        });
-        let server = Self {
-            base: format!("http://127.0.0.1:{listen}"),
-            admin: format!("http://127.0.0.1:{admin}"),
-            app,
-            setup: Some(setup),
-            control: tx,
-            thread: Some(thread),
-        };
-        server.wait_ready();
-        server
-    }
-
-    fn wait_ready(&self) {
-        assert!(
-            wait_until(Duration::from_secs(20), || probe(&self.admin, &self.base)),
-            "server did not become ready"
-        );
+        let mut setup = Some(setup);
+        for _ in 0..5 {
+            let (listen, admin) = (free_port(), free_port());
+            let current = setup.take().expect("setup kept for the next attempt");
+            let mut config = Config::load(&current.config_file(listen, admin))
+                .unwrap_or_else(|e| panic!("config: {e:?}"));
+            config.file.server.watch_policies = watch_policies;
+            let options = Options {
+                clock: Arc::new(current.clock.clone()) as Arc<dyn Clock>,
+            };
+            let prepared =
+                server::prepare(config, options).unwrap_or_else(|e| panic!("prepare: {e}"));
+            let app = prepared.app.clone();
+            let (tx, rx) = mpsc::channel(4);
+            let watch = Box::new(SignalWatch::controlled(app.clone(), rx));
+            let thread = std::thread::spawn(move || prepared.serve(watch));
+            let mut server = Self {
+                base: format!("http://127.0.0.1:{listen}"),
+                admin: format!("http://127.0.0.1:{admin}"),
+                app,
+                setup: Some(current),
+                control: tx,
+                thread: None,
+            };
+            let up = wait_until(Duration::from_secs(20), || {
+                thread.is_finished() || probe(&server.admin, &server.base)
+            });
+            if !thread.is_finished() {
+                assert!(up, "server did not become ready");
+                server.thread = Some(thread);
+                return server;
+            }
+            // Another test bound one of the ports between choosing and binding: try others.
+            match thread.join().expect("serve thread") {
+                Err(e @ BootError::Start(StartError::Bind { .. })) => {
+                    eprintln!("retrying on other ports: {e}");
+                    setup = server.setup.take();
+                }
+                other => panic!("serve ended before ready: {other:?}"),
+            }
+        }
+        panic!("no free ports after 5 attempts");
     }
 
     pub fn setup(&self) -> &Setup {
@@ -243,7 +265,7 @@ impl TestServer {
     pub fn restart(mut self) -> TestServer {
         let _ = self.control.blocking_send(Control::Stop);
         if let Some(t) = self.thread.take() {
-            t.join().expect("server thread");
+            t.join().expect("server thread").expect("serve");
         }
         let setup = self.setup.take().expect("running");
         TestServer::start(setup)
@@ -257,7 +279,7 @@ impl TestServer {
     pub fn drain(mut self) {
         let _ = self.control.blocking_send(Control::Drain);
         if let Some(t) = self.thread.take() {
-            t.join().expect("server thread");
+            t.join().expect("server thread").expect("serve");
         }
     }
 }
