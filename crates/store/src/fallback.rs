@@ -165,7 +165,7 @@ impl FallbackStore {
         for check in checks {
             let decision = self.limit_fallback(check.key, check.rate, check.cost);
             decisions.push(decision);
-            if check.stops && !decision.allowed {
+            if check.ends_sequence(&decision) {
                 break;
             }
         }

@@ -71,6 +71,13 @@ pub struct GcraCheck<'a> {
     pub stops: bool,
 }
 
+impl GcraCheck<'_> {
+    /// Whether `decision` (this check's) ends a [`Store::gcra_all`] sequence.
+    pub fn ends_sequence(&self, decision: &Decision) -> bool {
+        self.stops && !decision.allowed
+    }
+}
+
 /// [`Store::gcra_all`] as a sequence of [`Store::gcra`] calls.
 pub async fn gcra_in_turn<S: Store + ?Sized>(
     store: &S,
@@ -80,7 +87,7 @@ pub async fn gcra_in_turn<S: Store + ?Sized>(
     for check in checks {
         let decision = store.gcra(check.key, check.rate, check.cost).await?;
         decisions.push(decision);
-        if check.stops && !decision.allowed {
+        if check.ends_sequence(&decision) {
             break;
         }
     }
