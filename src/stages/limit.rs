@@ -15,28 +15,33 @@ use crate::policy::{Limit, LimitMode, LimitScope};
 use crate::telemetry::metrics::RATELIMIT_DECISIONS;
 
 /// Checks `limits` (local ones first, then shared ones); the first enforced denial answers 429.
+/// `peek` (an authentication-failure budget) is checked first in its scope without being
+/// charged: once it is spent, the request is refused.
 pub async fn enforce(
     app: &App,
     limits: &[Arc<Limit>],
+    peek: Option<&Limit>,
     view: &RequestView<'_>,
 ) -> Result<(), Reply> {
     for scope in [LimitScope::Local, LimitScope::Shared] {
-        let in_scope: Vec<&Limit> = limits
-            .iter()
-            .map(Arc::as_ref)
-            .filter(|l| l.scope == scope)
+        let peeked = peek.filter(|p| p.scope == scope);
+        let charged = limits.iter().map(Arc::as_ref).filter(|l| l.scope == scope);
+        let in_scope: Vec<(&Limit, u32)> = peeked
+            .map(|p| (p, 0))
+            .into_iter()
+            .chain(charged.map(|l| (l, 1)))
             .collect();
         if in_scope.is_empty() {
             continue;
         }
-        let keys: Vec<String> = in_scope.iter().map(|l| store_key(l, view)).collect();
+        let keys: Vec<String> = in_scope.iter().map(|(l, _)| store_key(l, view)).collect();
         let checks: Vec<GcraCheck<'_>> = in_scope
             .iter()
             .zip(&keys)
-            .map(|(limit, key)| GcraCheck {
+            .map(|((limit, cost), key)| GcraCheck {
                 key,
                 rate: limit.rate,
-                cost: 1,
+                cost: *cost,
                 stops: limit.mode == LimitMode::Enforce,
             })
             .collect();
@@ -44,15 +49,18 @@ pub async fn enforce(
             .gcra_all(&checks)
             .await
             .unwrap_or_else(|_| checks.iter().map(|c| allow_on_error(c.rate)).collect());
-        for (limit, decision) in in_scope.iter().zip(&decisions) {
-            record(limit, decision, view)?;
+        for ((limit, cost), decision) in in_scope.iter().zip(&decisions) {
+            // A peek that passes decides nothing about this request.
+            if *cost > 0 || !decision.allowed {
+                record(limit, decision, view)?;
+            }
         }
     }
     Ok(())
 }
 
 /// Counts one decision; an enforced denial becomes the 429 answer.
-fn record(limit: &Limit, decision: &Decision, view: &RequestView<'_>) -> Result<(), Reply> {
+pub fn record(limit: &Limit, decision: &Decision, view: &RequestView<'_>) -> Result<(), Reply> {
     let outcome = match (decision.allowed, limit.mode) {
         (true, _) => "allowed",
         (false, LimitMode::Shadow) => {
@@ -70,7 +78,7 @@ fn record(limit: &Limit, decision: &Decision, view: &RequestView<'_>) -> Result<
     Ok(())
 }
 
-/// One GCRA decision for `limit`, charging `cost` (0 only peeks).
+/// One GCRA decision for `limit`, charging `cost` (0 peeks: would one more request pass).
 pub async fn check(app: &App, limit: &Limit, view: &RequestView<'_>, cost: u32) -> Decision {
     store_for(app, limit.scope)
         .gcra(&store_key(limit, view), limit.rate, cost)

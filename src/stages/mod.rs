@@ -1,5 +1,5 @@
 //! The request path after the body is read, as plain functions over the compiled route and the
-//! buffered request: parse → auth → tenant → limits → dedupe → validate → dispatch.
+//! buffered request: auth → parse → tenant → limits → dedupe → validate → dispatch.
 //! No Pingora types: the gateway adapts sockets to [`Incoming`] and [`Outcome`].
 
 pub mod auth;
@@ -102,7 +102,10 @@ async fn run(app: &App, policy: &Policy, route: &Route, req: &Incoming) -> Resul
     let tenant_id = tenant.as_ref().map(|t| t.id.clone());
     view.tenant = tenant_id.as_deref();
 
-    limit::enforce(app, &route.limits, &view).await?;
+    // An address that spent its authentication-failure budget is refused even with a valid
+    // signature; that check rides along with the route's limits (one store round trip).
+    let failure_budget = route.auth.as_ref().and_then(|a| a.failure_limit.as_deref());
+    limit::enforce(app, &route.limits, failure_budget, &view).await?;
 
     let dedupe_key = match &route.dedupe {
         Some(dedupe) => {
@@ -192,19 +195,6 @@ async fn authenticate(
     view: &RequestView<'_>,
     now_ms: u64,
 ) -> Result<(), Reply> {
-    // Cheap refusal of floods before any HMAC work: a peek at the failure budget.
-    if let Some(limit) = &auth.failure_limit {
-        let mut decision = limit::check(app, limit, view, 0).await;
-        if decision.remaining == 0 {
-            // A peek never denies by itself; an empty budget means the next attempt would be.
-            decision.allowed = false;
-            decision.retry_after = limit.rate.period / limit.rate.count.max(1);
-            crate::telemetry::metrics::RATELIMIT_DECISIONS
-                .with_label_values(&[&limit.name, "denied"])
-                .inc();
-            return Err(limit::too_many_requests(&limit.name, &decision));
-        }
-    }
     let signature = auth
         .verifier
         .header()
@@ -217,8 +207,12 @@ async fn authenticate(
                 .with_label_values(&[&route.name, failure.as_str()])
                 .inc();
             tracing::warn!(route = %route.name, reason = failure.as_str(), "authentication refused");
+            // Each failure spends the address's budget; once it is spent, 429 instead of 401.
             if let Some(limit) = &auth.failure_limit {
-                limit::check(app, limit, view, 1).await;
+                let decision = limit::check(app, limit, view, 1).await;
+                if !decision.allowed {
+                    limit::record(limit, &decision, view)?;
+                }
             }
             Err(Refusal::Unauthorized.reply())
         }

@@ -124,7 +124,7 @@ fn tampered_stale_and_malformed_requests_are_refused() {
                 serde_json::json!({"error": "unauthorized", "message": "the request is not authenticated"})
             );
         } else {
-            // The address spent its failure budget (10/min): cut off before any HMAC work.
+            // The address spent its failure budget (10/min): 429 from now on.
             assert_eq!(r.status, 429, "case {i}");
         }
     }
@@ -168,7 +168,7 @@ fn tampered_stale_and_malformed_requests_are_refused() {
 }
 
 #[test]
-fn unsigned_floods_are_cut_off_before_signature_work() {
+fn unsigned_floods_spend_the_address_budget_then_get_429() {
     let (server, _upstream) = server();
     let statuses: Vec<u16> = (0..12)
         .map(|_| {

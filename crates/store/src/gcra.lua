@@ -8,7 +8,8 @@
 --
 -- KEYS[i]          key i's theoretical arrival time (TAT), microseconds since the epoch
 -- ARGV[4i-3 .. 4i] for key i: emission interval in microseconds (period / count, rounded up,
---                  >= 0), burst (> 0), cost, stop (1: a denial ends the sequence)
+--                  >= 0), burst (> 0), cost (0 peeks: allowed exactly when one more request
+--                  would be, nothing recorded), stop (1: a denial ends the sequence)
 -- Returns, per key checked, {allowed (0|1), remaining, retry_after_us, reset_after_us}, flat.
 --
 -- Lua numbers are doubles: microsecond timestamps (~2^51) stay exact. Scripts are replicated by
@@ -44,7 +45,7 @@ for i, key in ipairs(KEYS) do
     tat = now
   end
   local new_tat = tat + interval * cost
-  local allow_at = new_tat - tolerance
+  local allow_at = tat + interval * math.max(cost, 1) - tolerance
 
   if now < allow_at then
     table.insert(out, 0)

@@ -53,11 +53,13 @@ pub(crate) struct Step {
     pub new_tat: Option<u64>,
 }
 
-/// The GCRA rule. `tat` is the stored TAT, `None` for a key never seen (or expired).
+/// The GCRA rule. `tat` is the stored TAT, `None` for a key never seen (or expired). A cost of
+/// 0 peeks: allowed exactly when one more request would be, and nothing is recorded.
 pub(crate) fn step(now: u64, tat: Option<u64>, p: Params, cost: u32) -> Step {
     let tat = tat.map_or(now, |tat| tat.max(now));
     let new_tat = tat.saturating_add(p.interval.saturating_mul(u64::from(cost)));
-    let allow_at = new_tat.saturating_sub(p.tolerance);
+    let probe_tat = tat.saturating_add(p.interval.saturating_mul(u64::from(cost.max(1))));
+    let allow_at = probe_tat.saturating_sub(p.tolerance);
     let remaining_at = |tat: u64| match p.interval {
         0 => p.burst,
         interval => {

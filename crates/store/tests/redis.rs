@@ -223,3 +223,35 @@ async fn several_limits_in_one_call_stop_at_the_first_enforced_denial() {
         assert_eq!(ip.remaining, 96, "{}", backend.backend());
     }
 }
+
+/// A peek (cost 0) answers "would one more request pass?" and records nothing, in both backends.
+#[tokio::test]
+async fn a_peek_is_denied_exactly_when_the_next_request_would_be() {
+    use frontdesk_store::{ManualClock, MemoryStore};
+
+    let redis = store(&unique_prefix("redis_peek"));
+    let memory = MemoryStore::new(Arc::new(ManualClock::new(1_700_000_000_000)));
+    for backend in [&redis as &dyn Store, &memory] {
+        let name = backend.backend();
+        for _ in 0..3 {
+            let peek = backend.gcra("k", hourly(2), 0).await.unwrap();
+            assert!(peek.allowed && peek.remaining == 2, "{name}: {peek:?}");
+        }
+        assert!(backend.gcra("k", hourly(2), 1).await.unwrap().allowed);
+        assert!(
+            backend.gcra("k", hourly(2), 0).await.unwrap().allowed,
+            "{name}"
+        );
+        assert!(backend.gcra("k", hourly(2), 1).await.unwrap().allowed);
+        let peek = backend.gcra("k", hourly(2), 0).await.unwrap();
+        assert!(!peek.allowed && peek.remaining == 0, "{name}: {peek:?}");
+        assert!(
+            peek.retry_after > Duration::from_secs(3_500),
+            "{name}: {peek:?}"
+        );
+        assert!(
+            !backend.gcra("k", hourly(2), 1).await.unwrap().allowed,
+            "{name}"
+        );
+    }
+}
