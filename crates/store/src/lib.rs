@@ -64,7 +64,8 @@ pub struct Decision {
 pub struct GcraCheck<'a> {
     pub key: &'a str,
     pub rate: Rate,
-    /// Requests to charge (0 only peeks).
+    /// Requests to charge; 0 peeks (allowed exactly when one more request would be, nothing
+    /// recorded).
     pub cost: u32,
     /// Whether a denial of this check ends the sequence (an enforced limit; a shadow limit's
     /// denial does not).
@@ -109,7 +110,8 @@ pub trait Store: Send + Sync + 'static {
     /// Backend name for metrics and health (`memory`, `redis`).
     fn backend(&self) -> &'static str;
 
-    /// Atomically checks and, when allowed, records `cost` requests against `key` (GCRA).
+    /// Atomically checks and, when allowed, records `cost` requests against `key` (GCRA); a
+    /// cost of 0 peeks (see [`GcraCheck::cost`]).
     async fn gcra(&self, key: &str, rate: Rate, cost: u32) -> Result<Decision, StoreError>;
 
     /// Checks in order, each charged when it allows, until the first denial of a check that
