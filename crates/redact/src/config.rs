@@ -79,6 +79,18 @@ impl Default for DetectorToggles {
     }
 }
 
+impl DetectorToggles {
+    /// Every detector off (field rules only); switch single ones on with struct update syntax.
+    pub const NONE: Self = Self {
+        email: false,
+        phone: false,
+        iban: false,
+        card: false,
+        token: false,
+        ip: false,
+    };
+}
+
 /// One field rule: the value at `path` is replaced according to `kind`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]

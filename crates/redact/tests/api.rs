@@ -56,14 +56,7 @@ fn toggles_switch_detectors_off() {
         "ip [IP_REDACTED] mail [EMAIL_REDACTED] tel [PHONE_REDACTED] card [CARD_REDACTED] iban [IBAN_REDACTED] auth Bearer [TOKEN_REDACTED]"
     );
     let none = RedactionConfig {
-        detectors: DetectorToggles {
-            email: false,
-            phone: false,
-            iban: false,
-            card: false,
-            token: false,
-            ip: false,
-        },
+        detectors: DetectorToggles::NONE,
         ..Default::default()
     };
     assert_eq!(Redactor::new(&none).unwrap().redact_text(text), text);
