@@ -170,7 +170,14 @@ async fn run(app: &App, policy: &Policy, route: &Route, req: &Incoming) -> Resul
         Dispatch::Forward { upstream } => {
             let body = match &route.redact {
                 Some(redactor) => {
-                    match redactor.redact_body(&req.body, redactor.field_rules()).body {
+                    let rules = redactor.field_rules();
+                    // A `json: true` route has parsed the body already: no second syntax pass.
+                    let redacted = if body.is_some() {
+                        redactor.redact_parsed_json_body(&req.body, rules)
+                    } else {
+                        redactor.redact_body(&req.body, rules)
+                    };
+                    match redacted.body {
                         std::borrow::Cow::Borrowed(_) => req.body.clone(),
                         std::borrow::Cow::Owned(redacted) => Bytes::from(redacted),
                     }

@@ -12,20 +12,33 @@ use crate::kind::is_redaction_token;
 use crate::metrics::RedactionCounts;
 use crate::redactor::Redactor;
 
-/// Validates `body` and returns the redacted document.
+/// Whether a body's JSON syntax still has to be checked before it is walked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Syntax {
+    Check,
+    /// The caller already parsed it as JSON: the walk alone suffices.
+    KnownValid,
+}
+
+/// Returns the redacted document (after checking its syntax unless it is known to be valid).
 pub(crate) fn redact(
     redactor: &Redactor,
     body: &[u8],
     rules: &FieldRules,
     counts: &mut RedactionCounts,
+    syntax: Syntax,
 ) -> Result<Vec<u8>, BodyError> {
     let text = std::str::from_utf8(body).map_err(|e| BodyError::InvalidUtf8 {
         offset: e.valid_up_to(),
     })?;
-    serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|e| BodyError::InvalidJson {
-        line: e.line(),
-        column: e.column(),
-    })?;
+    if syntax == Syntax::Check {
+        serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|e| {
+            BodyError::InvalidJson {
+                line: e.line(),
+                column: e.column(),
+            }
+        })?;
+    }
     let mut walker = Walker {
         redactor,
         rules,

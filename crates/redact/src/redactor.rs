@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use crate::config::{DetectorToggles, RedactionConfig};
 use crate::error::{BodyError, ConfigError};
 use crate::fields::FieldRules;
+use crate::json::Syntax;
 use crate::kind::Kind;
 use crate::metrics::RedactionCounts;
 use crate::pseudonym::Pseudonymizer;
@@ -183,7 +184,7 @@ impl Redactor {
         rules: &FieldRules,
     ) -> Result<(Vec<u8>, RedactionCounts), BodyError> {
         let mut counts = RedactionCounts::default();
-        let out = crate::json::redact(self, body, rules, &mut counts)?;
+        let out = crate::json::redact(self, body, rules, &mut counts, Syntax::Check)?;
         counts.record();
         Ok((out, counts))
     }
@@ -191,10 +192,30 @@ impl Redactor {
     /// Redacts a forwarded body: as JSON when it parses as JSON, else as text. Borrowed when
     /// nothing changed.
     pub fn redact_body<'a>(&self, body: &'a [u8], rules: &FieldRules) -> BodyRedaction<'a> {
+        let looks_json = matches!(body.trim_ascii_start().first(), Some(b'{' | b'['));
+        self.body(body, rules, looks_json.then_some(Syntax::Check))
+    }
+
+    /// Like [`Self::redact_body`] for a body the caller has already parsed as JSON (a route
+    /// with `json: true`): its syntax is not checked a second time.
+    pub fn redact_parsed_json_body<'a>(
+        &self,
+        body: &'a [u8],
+        rules: &FieldRules,
+    ) -> BodyRedaction<'a> {
+        self.body(body, rules, Some(Syntax::KnownValid))
+    }
+
+    /// As JSON when `json` says so and the body is accepted as such, else as text.
+    fn body<'a>(
+        &self,
+        body: &'a [u8],
+        rules: &FieldRules,
+        json: Option<Syntax>,
+    ) -> BodyRedaction<'a> {
         let mut counts = RedactionCounts::default();
-        let trimmed = body.trim_ascii_start();
-        if matches!(trimmed.first(), Some(b'{' | b'['))
-            && let Ok(out) = crate::json::redact(self, body, rules, &mut counts)
+        if let Some(syntax) = json
+            && let Ok(out) = crate::json::redact(self, body, rules, &mut counts, syntax)
         {
             counts.record();
             let body = if counts.total() == 0 {

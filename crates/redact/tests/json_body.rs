@@ -185,3 +185,21 @@ fn pseudonyms_in_bodies_are_stable_and_idempotent() {
     assert_eq!(once, twice);
     assert_eq!(counts.total(), 0);
 }
+
+/// A body the caller already parsed skips the syntax check and gets the same redaction.
+#[test]
+fn an_already_parsed_body_is_redacted_the_same_way() {
+    let redactor = Redactor::default();
+    let rules = FieldRules::retell_calcom_defaults();
+    for body in [CALL_ENDED, BOOKING_CREATED] {
+        let checked = redactor.redact_body(body.as_bytes(), &rules);
+        let parsed = redactor.redact_parsed_json_body(body.as_bytes(), &rules);
+        assert!(checked.as_json && parsed.as_json);
+        assert_ne!(
+            checked.body.as_ref(),
+            body.as_bytes(),
+            "something was redacted"
+        );
+        assert_eq!(checked, parsed);
+    }
+}
