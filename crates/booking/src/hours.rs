@@ -182,16 +182,30 @@ impl BusinessHours {
         let Some(hours) = self.hours_on(date) else {
             return Vec::new();
         };
-        let Some((_, close)) = self.day_window(date, tz) else {
+        let Some((open, close)) = self.day_window(date, tz) else {
             return Vec::new();
         };
         let step = i64::from(granularity_min.max(1));
         let open_min = minutes_of_day(hours.open);
         let close_min = minutes_of_day(hours.close);
+        // On every day but a clock change one offset covers the whole window: each start is the
+        // opening plus whole minutes, without a time-zone lookup per slot (which was most of the
+        // cost of answering `check_availability`).
+        let one_offset = tz.to_datetime(open) == date.to_datetime(hours.open)
+            && tz
+                .following(open)
+                .next()
+                .is_none_or(|change| change.timestamp() >= close);
         let mut starts = Vec::new();
         let mut minute = open_min;
         while minute < close_min {
-            if let Some(start) = civil_instant(date, minute, tz) {
+            let start = if one_offset {
+                open.checked_add(jiff::SignedDuration::from_mins(minute - open_min))
+                    .ok()
+            } else {
+                civil_instant(date, minute, tz)
+            };
+            if let Some(start) = start {
                 let end =
                     start.checked_add(jiff::SignedDuration::from_mins(i64::from(duration_min)));
                 if matches!(end, Ok(end) if end <= close) {

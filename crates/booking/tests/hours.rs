@@ -245,3 +245,79 @@ proptest! {
         }
     }
 }
+
+/// Slot starts the slow way: every grid minute from opening, kept only when that wall-clock time
+/// exists and the slot ends by closing.
+fn starts_by_wall_clock(
+    hours: &BusinessHours,
+    day: Date,
+    tz: &jiff::tz::TimeZone,
+    step: i64,
+    duration: i64,
+) -> Vec<jiff::Timestamp> {
+    let Some(open) = hours.hours_on(day) else {
+        return Vec::new();
+    };
+    let Some((_, close)) = hours.day_window(day, tz) else {
+        return Vec::new();
+    };
+    let minutes = |t: Time| i64::from(t.hour()) * 60 + i64::from(t.minute());
+    (minutes(open.open)..minutes(open.close))
+        .step_by(step as usize)
+        .filter_map(|m| {
+            let civil = day.to_datetime(t((m / 60) as i8, (m % 60) as i8));
+            let instant = tz.to_timestamp(civil).ok()?;
+            (tz.to_datetime(instant) == civil).then_some(instant)
+        })
+        .filter(|s| *s + jiff::SignedDuration::from_mins(duration) <= close)
+        .collect()
+}
+
+proptest! {
+    // The one-offset fast path agrees with a per-slot lookup on every day of the year, clock
+    // change days and half-hour changes (Lord Howe) included.
+    #[test]
+    fn slot_starts_match_the_wall_clock(
+        week in arb_week(),
+        day_offset in 0i32..365,
+        zone in prop_oneof![
+            Just("Europe/Berlin"),
+            Just("America/New_York"),
+            Just("Australia/Lord_Howe"),
+            Just("Asia/Kolkata"),
+        ],
+        step in prop_oneof![Just(5i64), Just(15), Just(30), Just(60)],
+        duration in 5i64..180,
+    ) {
+        let tz = jiff::tz::TimeZone::get(zone).unwrap();
+        let hours = BusinessHours::new(week, BTreeSet::new());
+        let day = date(2026, 1, 1).checked_add(jiff::Span::new().days(day_offset)).unwrap();
+        let fast = hours.slot_starts(day, &tz, step as u32, duration as u32);
+        prop_assert_eq!(fast, starts_by_wall_clock(&hours, day, &tz, step, duration));
+    }
+
+    #[test]
+    fn slot_starts_match_the_wall_clock_on_clock_change_days(
+        week in arb_week(),
+        day in prop_oneof![
+            Just(date(2026, 3, 29)),
+            Just(date(2026, 10, 25)),
+            Just(date(2026, 3, 8)),
+            Just(date(2026, 11, 1)),
+            Just(date(2026, 4, 5)),
+            Just(date(2026, 10, 4)),
+        ],
+        zone in prop_oneof![
+            Just("Europe/Berlin"),
+            Just("America/New_York"),
+            Just("Australia/Lord_Howe"),
+        ],
+        step in prop_oneof![Just(5i64), Just(15), Just(30), Just(60)],
+        duration in 5i64..180,
+    ) {
+        let tz = jiff::tz::TimeZone::get(zone).unwrap();
+        let hours = BusinessHours::new(week, BTreeSet::new());
+        let fast = hours.slot_starts(day, &tz, step as u32, duration as u32);
+        prop_assert_eq!(fast, starts_by_wall_clock(&hours, day, &tz, step, duration));
+    }
+}
