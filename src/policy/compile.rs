@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use super::body_fields::BodyFields;
 use super::model::{AuthScheme, HandlerKind, LimitDef, PolicyFile, RouteDef};
 use super::routes::{PathPattern, RouteTable};
 use super::template::{KeyTemplate, parse_body_path};
@@ -542,6 +543,15 @@ impl Compiler<'_> {
         if self.errors.len() != before {
             return None;
         }
+        let dispatch = dispatch?;
+        let body_fields = body_fields(
+            &dispatch,
+            def.on_event.is_some(),
+            tenant.as_ref(),
+            &limits,
+            validate.as_ref(),
+            dedupe.as_ref(),
+        );
         Some((
             methods,
             pattern?,
@@ -549,18 +559,52 @@ impl Compiler<'_> {
                 name: def.name.clone(),
                 body_limit,
                 json: def.json,
+                body_fields,
                 auth,
                 tenant,
                 limits,
                 validate,
                 dedupe,
                 redact,
-                dispatch: dispatch?,
+                dispatch,
                 on_event: def.on_event,
                 idempotent: def.idempotent,
             },
         ))
     }
+}
+
+/// What a route's stages read of its body: the paths of its key templates and the validated
+/// subtree. The booking handler and event hooks read more than templates say: the whole body.
+fn body_fields(
+    dispatch: &Dispatch,
+    on_event: bool,
+    tenant: Option<&TenantSource>,
+    limits: &[Arc<Limit>],
+    validate: Option<&Validation>,
+    dedupe: Option<&Dedupe>,
+) -> BodyFields {
+    let whole_body_validated = validate.is_some_and(|v| v.at.is_none());
+    if *dispatch == Dispatch::Booking || on_event || whole_body_validated {
+        return BodyFields::All;
+    }
+    let mut fields = BodyFields::none();
+    let templates = tenant
+        .into_iter()
+        .flat_map(|t| [&t.agent_id, &t.number, &t.id])
+        .flatten()
+        .chain(limits.iter().map(|l| &l.key))
+        .chain(validate.and_then(|v| v.function.as_ref()))
+        .chain(dedupe.map(|d| &d.key));
+    for template in templates {
+        for path in template.body_paths() {
+            fields.add(path);
+        }
+    }
+    if let Some(at) = validate.and_then(|v| v.at.as_deref()) {
+        fields.add(at);
+    }
+    fields
 }
 
 fn compile_limit(name: &str, def: &LimitDef) -> Result<Limit, (&'static str, String)> {

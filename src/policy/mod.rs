@@ -3,6 +3,7 @@
 //! Requests load the current snapshot once (`PolicyHandle::current`) and keep that `Arc` to the
 //! end, so a reload never changes the rules under a request in flight.
 
+pub mod body_fields;
 pub mod compile;
 pub mod model;
 pub mod routes;
@@ -19,6 +20,7 @@ use parking_lot::Mutex;
 
 use crate::config::{Config, Diagnostic};
 use crate::stages::auth::Verifier;
+use body_fields::BodyFields;
 pub use model::{EventHook, LimitMode, LimitScope};
 use routes::RouteTable;
 use template::{KeyTemplate, PathSegment};
@@ -38,6 +40,8 @@ pub struct Route {
     pub name: String,
     pub body_limit: u64,
     pub json: bool,
+    /// What the stages read of a `json: true` body.
+    pub body_fields: BodyFields,
     pub auth: Option<Arc<AuthStage>>,
     pub tenant: Option<TenantSource>,
     pub limits: Vec<Arc<Limit>>,

@@ -98,6 +98,14 @@ impl KeyTemplate {
         self.sources().any(|s| matches!(s, Source::Body(_)))
     }
 
+    /// Every body path any part may read.
+    pub fn body_paths(&self) -> impl Iterator<Item = &[PathSegment]> {
+        self.sources().filter_map(|s| match s {
+            Source::Body(path) => Some(path.as_slice()),
+            _ => None,
+        })
+    }
+
     fn sources(&self) -> impl Iterator<Item = &Source> {
         self.parts.iter().flat_map(|p| match p {
             Part::Value(s) => s.as_slice(),

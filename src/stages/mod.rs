@@ -80,7 +80,9 @@ async fn run(app: &App, policy: &Policy, route: &Route, req: &Incoming) -> Resul
 
     let body = if route.json {
         Some(
-            serde_json::from_slice::<Value>(&req.body)
+            route
+                .body_fields
+                .parse(&req.body)
                 .map_err(|_| Refusal::MalformedJson.reply())?,
         )
     } else {

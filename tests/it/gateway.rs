@@ -240,3 +240,30 @@ fn upstream_connections_are_pooled() {
         upstream.connections()
     );
 }
+
+/// A forwarded webhook is parsed only as far as its stages read (dedupe key: event and call id),
+/// not its transcript; the booking handler and the Cal.com event hook read the whole body.
+#[test]
+fn routes_parse_only_what_their_stages_read() {
+    use frontdesk::policy::body_fields::BodyFields;
+    use frontdesk::policy::template::parse_body_path;
+
+    let setup = Setup::shipped(Some("127.0.0.1:9".parse().unwrap()));
+    let config = frontdesk::config::Config::load(&setup.config_file(1, 2)).expect("config");
+    let policy = frontdesk::policy::compile::compile(&config).expect("shipped policy");
+    let fields = |name: &str| {
+        policy
+            .routes
+            .iter()
+            .find(|r| r.name == name)
+            .map(|r| r.body_fields.clone())
+            .expect(name)
+    };
+    let mut webhook = BodyFields::none();
+    for path in ["event", "call.call_id"] {
+        webhook.add(&parse_body_path(path).unwrap());
+    }
+    assert_eq!(fields("retell_webhook"), webhook);
+    assert_eq!(fields("retell_function"), BodyFields::All);
+    assert_eq!(fields("calcom_webhook"), BodyFields::All);
+}
