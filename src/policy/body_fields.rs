@@ -9,9 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{
-    DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor,
-};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::template::PathSegment;
@@ -48,8 +46,6 @@ impl BodyFields {
         if *self == Self::All {
             return serde_json::from_slice(body);
         }
-        // Skipped strings are not decoded, so their UTF-8 is checked here, all at once.
-        std::str::from_utf8(body).map_err(|_| serde_json::Error::custom("invalid UTF-8"))?;
         let mut de = serde_json::Deserializer::from_slice(body);
         let value = Keep(self).deserialize(&mut de)?;
         de.end()?;
@@ -89,17 +85,14 @@ impl<'de> Visitor<'de> for Select<'_> {
                     let value = map.next_value_seed(Keep(fields))?;
                     kept.insert(key.into_owned(), value);
                 }
-                None => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+                None => map.next_value_seed(Skip)?,
             }
         }
         Ok(Value::Object(kept))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Value::Null)
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Value, A::Error> {
+        Skip.visit_seq(seq).map(|()| Value::Null)
     }
 
     fn visit_bool<E>(self, _: bool) -> Result<Value, E> {
@@ -124,6 +117,63 @@ impl<'de> Visitor<'de> for Select<'_> {
 
     fn visit_unit<E>(self) -> Result<Value, E> {
         Ok(Value::Null)
+    }
+}
+
+/// Reads a value without building it. Not serde's `IgnoredAny`: serde_json skips that with a
+/// laxer scan (no number range, nesting depth or surrogate checks) than it parses a `Value`
+/// with, and a skipped part must be refused exactly when a full parse would refuse it.
+struct Skip;
+
+impl<'de> DeserializeSeed<'de> for Skip {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_key_seed(Skip)?.is_some() {
+            map.next_value_seed(Skip)?;
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Skip)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
     }
 }
 
@@ -190,12 +240,21 @@ mod tests {
             br#"{"call": {"call_id": "c1"}, "x": [1, 2,]}"#,
             br#"{"call": {"call_id": "c1"}, "x": "bad \q escape"}"#,
             br#"{"call": {"call_id": "c1"}} trailing"#,
+            // What serde's own skipping lets through: range, depth and surrogates.
+            br#"{"x": 4e888}"#,
+            br#"{"x": "\ud800"}"#,
             b"{\"call\": {\"call_id\": \"c1\"}, \"x\": \"\xff\xfe\"}",
             b"{\"x\": \"raw \x01 control\"}",
             b"",
         ] {
             assert!(f.parse(bad).is_err(), "{}", String::from_utf8_lossy(bad));
             assert!(serde_json::from_slice::<Value>(bad).is_err());
+        }
+        // Nesting past serde_json's limit, in a skipped member and at the root.
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        for bad in [format!(r#"{{"x": {deep}}}"#), deep] {
+            assert!(f.parse(bad.as_bytes()).is_err());
+            assert!(serde_json::from_slice::<Value>(bad.as_bytes()).is_err());
         }
     }
 

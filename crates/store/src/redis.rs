@@ -1,8 +1,8 @@
 //! The Redis backend: state shared by every replica.
 //!
-//! One multiplexed connection per store ([`ConnectionManager`]), created lazily and re-established
-//! in the background, so startup never waits for Redis and a restarted Redis is picked up without
-//! restarting the proxy. Every operation is bounded by the configured timeout. Rate limits run as
+//! One multiplexed connection ([`ConnectionManager`]) per thread that uses the store, created
+//! lazily and re-established in the background, so startup never waits for Redis and a restarted
+//! Redis is picked up without restarting the proxy. Every operation is bounded by the configured timeout. Rate limits run as
 //! one Lua script (`gcra.lua`, sent by EVALSHA and loaded on demand) that reads the server's `TIME`,
 //! so replicas with skewed clocks still agree.
 //!
@@ -11,12 +11,13 @@
 //! collide).
 
 use std::future::Future;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, RedisError, Script};
+use thread_local::ThreadLocal;
 
 use crate::gcra::Params;
 use crate::redact::redact_url;
@@ -53,13 +54,33 @@ impl std::fmt::Debug for RedisSettings {
 #[error("invalid Redis URL")]
 pub struct InvalidRedisUrl;
 
-/// [`Store`] on Redis. Clones share one connection.
+/// [`Store`] on Redis. Clones share connections.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    connections: Arc<Connections>,
     prefix: String,
     timeout: Duration,
     target: String,
+}
+
+/// A connection per thread, made on that thread's first use, so that its driver task runs on the
+/// runtime of the requests using it. With one connection made on the background runtime, every
+/// limiter decision of a proxied request cost wake-ups of that runtime's thread on the way out
+/// and back (docs/benchmarks.md, scenario 4).
+struct Connections {
+    client: Client,
+    config: ConnectionManagerConfig,
+    per_thread: ThreadLocal<ConnectionManager>,
+}
+
+impl Connections {
+    fn current(&self) -> Result<ConnectionManager, RedisError> {
+        self.per_thread
+            .get_or_try(|| {
+                ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone())
+            })
+            .cloned()
+    }
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -84,10 +105,15 @@ impl RedisStore {
             .set_number_of_retries(2)
             .set_min_delay(Duration::from_millis(50))
             .set_max_delay(Duration::from_secs(1));
-        let conn =
-            ConnectionManager::new_lazy_with_config(client, config).map_err(|_| InvalidRedisUrl)?;
+        let connections = Connections {
+            client,
+            config,
+            per_thread: ThreadLocal::new(),
+        };
+        // Also checks the configuration once, so later connections cannot fail to be made.
+        connections.current().map_err(|_| InvalidRedisUrl)?;
         let store = Self {
-            conn,
+            connections: Arc::new(connections),
             prefix: settings.prefix.clone(),
             timeout: settings.timeout,
             target: redact_url(&settings.url),
@@ -107,9 +133,11 @@ impl RedisStore {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let mut conn = self.conn.clone();
+        let connections = self.connections.clone();
         runtime.spawn(async move {
-            let _: Result<(), RedisError> = redis::cmd("PING").query_async(&mut conn).await;
+            if let Ok(mut conn) = connections.current() {
+                let _: Result<(), RedisError> = redis::cmd("PING").query_async(&mut conn).await;
+            }
         });
     }
 
@@ -127,7 +155,11 @@ impl RedisStore {
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: Future<Output = Result<T, RedisError>>,
     {
-        match tokio::time::timeout(self.timeout, call(self.conn.clone())).await {
+        let conn = self
+            .connections
+            .current()
+            .map_err(|e| StoreError::Unavailable(classify(&e).to_owned()))?;
+        match tokio::time::timeout(self.timeout, call(conn)).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(err)) => Err(StoreError::Unavailable(classify(&err).to_owned())),
             Err(_elapsed) => Err(StoreError::Timeout(self.timeout)),
