@@ -77,10 +77,28 @@ impl Connections {
     fn current(&self) -> Result<ConnectionManager, RedisError> {
         self.per_thread
             .get_or_try(|| {
-                ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone())
+                let conn = ConnectionManager::new_lazy_with_config(
+                    self.client.clone(),
+                    self.config.clone(),
+                )?;
+                connect_in_background(&conn);
+                Ok(conn)
             })
             .cloned()
     }
+}
+
+/// Drives a new connection's first attempt to its end on its own task. Otherwise it would only
+/// progress while some operation waits on it, each for at most the operation timeout, and a
+/// Redis slower to reach than that would never be reached.
+fn connect_in_background(conn: &ConnectionManager) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let mut conn = conn.clone();
+    runtime.spawn(async move {
+        let _: Result<(), RedisError> = redis::cmd("PING").query_async(&mut conn).await;
+    });
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -94,8 +112,8 @@ impl std::fmt::Debug for RedisStore {
 }
 
 impl RedisStore {
-    /// Creates the store without waiting for Redis: the connection is made in the background and
-    /// re-made whenever it drops. Must be called inside a Tokio runtime.
+    /// Creates the store without waiting for Redis: each thread's connection is made in the
+    /// background on its first use and re-made whenever it drops.
     pub fn new(settings: &RedisSettings) -> Result<Self, InvalidRedisUrl> {
         let client = Client::open(settings.url.as_str()).map_err(|_| InvalidRedisUrl)?;
         let config = ConnectionManagerConfig::new()
@@ -110,35 +128,18 @@ impl RedisStore {
             config,
             per_thread: ThreadLocal::new(),
         };
-        // Also checks the configuration once, so later connections cannot fail to be made.
-        connections.current().map_err(|_| InvalidRedisUrl)?;
         let store = Self {
             connections: Arc::new(connections),
             prefix: settings.prefix.clone(),
             timeout: settings.timeout,
             target: redact_url(&settings.url),
         };
-        store.connect_in_background();
         Ok(store)
     }
 
     /// The Redis address with credentials removed, for health output and logs.
     pub fn target(&self) -> &str {
         &self.target
-    }
-
-    /// Drives the first connection attempt to its end on its own task; otherwise it would only
-    /// progress while some operation waits on it (each for at most `timeout`).
-    fn connect_in_background(&self) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let connections = self.connections.clone();
-        runtime.spawn(async move {
-            if let Ok(mut conn) = connections.current() {
-                let _: Result<(), RedisError> = redis::cmd("PING").query_async(&mut conn).await;
-            }
-        });
     }
 
     fn key(&self, namespace: &str, key: &str) -> String {
