@@ -255,3 +255,75 @@ async fn a_peek_is_denied_exactly_when_the_next_request_would_be() {
         );
     }
 }
+
+/// A thread's connection is driven to its end in the background from the moment it is made: a
+/// Redis whose first answer takes longer than the operation timeout is still reached, without
+/// operations having to keep waiting on it.
+#[tokio::test]
+async fn a_slow_first_connection_completes_in_the_background() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    // In front of Redis: client bytes pass at once (and are recorded), Redis's first answer on
+    // each connection is held back for longer than the operation timeout.
+    let redis: std::net::SocketAddr = redis_url()
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .parse()
+        .expect("REDIS_URL is redis://host:port");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy = listener.local_addr().unwrap();
+    let (sent_tx, mut sent) = tokio::sync::watch::channel(Vec::<u8>::new());
+    let sent_tx = Arc::new(sent_tx);
+    tokio::spawn(async move {
+        loop {
+            let (client, _) = listener.accept().await.unwrap();
+            let server = tokio::net::TcpStream::connect(redis).await.unwrap();
+            let (mut client_rx, mut client_tx) = client.into_split();
+            let (mut server_rx, mut server_tx) = server.into_split();
+            let sent_tx = sent_tx.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0; 4096];
+                while let Ok(n @ 1..) = client_rx.read(&mut buf).await {
+                    sent_tx.send_modify(|all| all.extend_from_slice(&buf[..n]));
+                    if server_tx.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            tokio::spawn(async move {
+                let mut buf = vec![0; 4096];
+                let mut first = true;
+                while let Ok(n @ 1..) = server_rx.read(&mut buf).await {
+                    if std::mem::take(&mut first) {
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                    }
+                    if client_tx.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+
+    let store = RedisStore::new(&RedisSettings {
+        url: format!("redis://{proxy}"),
+        prefix: unique_prefix("slow_connect"),
+        timeout: Duration::from_millis(500),
+        connect_timeout: Duration::from_secs(10),
+    })
+    .unwrap();
+    assert!(
+        matches!(
+            store.get("k").await,
+            Err(frontdesk_store::StoreError::Timeout(_))
+        ),
+        "the first answer is held back past the timeout"
+    );
+    // Nothing asks the store anything now; the connection's own PING still gets through.
+    let pinged = sent.wait_for(|all| all.windows(4).any(|w| w.eq_ignore_ascii_case(b"ping")));
+    tokio::time::timeout(Duration::from_secs(30), pinged)
+        .await
+        .expect("the connection finished in the background")
+        .unwrap();
+    assert_eq!(store.get("k").await.unwrap(), None);
+}
