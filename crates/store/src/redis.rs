@@ -2,9 +2,9 @@
 //!
 //! One multiplexed connection ([`ConnectionManager`]) per thread that uses the store, created
 //! lazily and re-established in the background, so startup never waits for Redis and a restarted
-//! Redis is picked up without restarting the proxy. Every operation is bounded by the configured timeout. Rate limits run as
-//! one Lua script (`gcra.lua`, sent by EVALSHA and loaded on demand) that reads the server's `TIME`,
-//! so replicas with skewed clocks still agree.
+//! Redis is picked up without restarting the proxy. Every operation is bounded by the configured
+//! timeout. Rate limits run as one Lua script (`gcra.lua`, sent by EVALSHA and loaded on demand)
+//! that reads the server's `TIME`, so replicas with skewed clocks still agree.
 //!
 //! Key layout under the configured prefix `P`: values at `P kv:<key>`, limiter state at
 //! `P rl:<key>`, group generations at `P gen:<group>` (no spaces; three namespaces that can never
