@@ -46,10 +46,12 @@ bench-load: build ## the end-to-end load run only (LOADRUN_ARGS=--quick: a one-m
 
 FUZZ_SECONDS ?= 60
 fuzz: ## run every fuzz target for FUZZ_SECONDS each, seeded with the fixtures (installs cargo-fuzz)
+	@# Seeds: each fixture as is, and behind two bytes (body_fields reads its path choice there).
 	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
 	@# Stable toolchain: RUSTC_BOOTSTRAP for cargo-fuzz's flags, no sanitizer (it needs nightly).
 	cd fuzz && for target in $$(RUSTC_BOOTSTRAP=1 $(CARGO) fuzz list); do \
 	  corpus="$$(mktemp -d)" && cp ../tests/fixtures/*.json "$$corpus"/ && \
+	  for f in ../tests/fixtures/*.json; do printf '\005\000' | cat - "$$f" > "$$corpus/prefixed-$$(basename "$$f")"; done && \
 	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -s none "$$target" "$$corpus" -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	    || exit 1; rm -rf "$$corpus"; \
 	done
