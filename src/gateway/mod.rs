@@ -2,6 +2,7 @@
 //! signals to draining and reloads, and runs it.
 
 pub mod forward;
+mod pool;
 pub mod proxy;
 pub mod signals;
 
@@ -9,12 +10,14 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use pingora::server::configuration::ServerConf;
-use pingora::server::{RunArgs, Server, ShutdownSignalWatch};
+use pingora::server::{RunArgs, Server, ShutdownSignalWatch, ShutdownWatch};
+use pingora::services::background::{BackgroundService, background_service};
 use pingora::services::listening::Service;
 
 use crate::admin::Admin;
 use crate::app::App;
 use forward::Forwarder;
+use pool::IdlePool;
 use proxy::Gateway;
 
 #[derive(Debug, thiserror::Error)]
@@ -51,9 +54,14 @@ pub fn serve(app: Arc<App>, shutdown: Box<dyn ShutdownSignalWatch>) -> Result<()
     let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();
 
+    let forwarder = Forwarder::new(&config.file.upstreams, app.clock.clone());
+    let sweep = background_service(
+        "idle upstream connections",
+        IdleSweep(forwarder.idle_pools()),
+    );
     let gateway = Gateway {
         app: app.clone(),
-        forwarder: Forwarder::new(&config.file.upstreams, app.clock.clone()),
+        forwarder,
     };
     let mut traffic = pingora::proxy::http_proxy_service_with_name(
         &server.configuration,
@@ -69,6 +77,7 @@ pub fn serve(app: Arc<App>, shutdown: Box<dyn ShutdownSignalWatch>) -> Result<()
 
     server.add_service(traffic);
     server.add_service(admin);
+    server.add_service(sweep);
     app.lifecycle.mark_ready();
     tracing::info!(listen = %config.listen, admin = %config.admin_listen, threads = config.threads(), "frontdesk serving");
     server.run(RunArgs {
@@ -76,4 +85,22 @@ pub fn serve(app: Arc<App>, shutdown: Box<dyn ShutdownSignalWatch>) -> Result<()
     });
     tracing::info!("frontdesk stopped");
     Ok(())
+}
+
+/// Closes idle upstream connections past their timeout or closed by the upstream, so that a
+/// quiet gateway does not hold them open.
+struct IdleSweep(Vec<Arc<IdlePool>>);
+
+#[async_trait::async_trait]
+impl BackgroundService for IdleSweep {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = every.tick() => self.0.iter().for_each(|pool| pool.sweep()),
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
 }

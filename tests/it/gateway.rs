@@ -241,6 +241,166 @@ fn upstream_connections_are_pooled() {
     );
 }
 
+/// Hop-by-hop headers stay on their hop; Host, Content-Length and X-Forwarded-* are frontdesk's;
+/// every other header reaches the upstream as the client sent it.
+#[test]
+fn forwards_end_to_end_headers_and_drops_hop_by_hop_ones() {
+    let (server, upstream) = server_with_upstream();
+    let headers = [
+        ("X-Custom", "kept"),
+        ("accept", "application/json"),
+        ("te", "trailers"),
+        ("keep-alive", "timeout=5"),
+        ("proxy-authorization", "Basic c2VjcmV0"),
+        ("upgrade", "websocket"),
+        ("x-forwarded-for", "203.0.113.9"),
+        ("x-forwarded-proto", "https"),
+    ];
+    let response = http::post(&server.base, "/echo/headers", &headers, b"{}").unwrap();
+    assert_eq!(response.status, 200, "{}", response.text());
+    let got = &upstream.received()[0];
+    assert_eq!(got.header("x-custom"), Some("kept"));
+    assert_eq!(got.header("accept"), Some("application/json"));
+    for hop in [
+        "te",
+        "keep-alive",
+        "proxy-authorization",
+        "upgrade",
+        "connection",
+    ] {
+        assert_eq!(got.header(hop), None, "{hop} was forwarded");
+    }
+    assert_eq!(
+        got.header("x-forwarded-for"),
+        Some("203.0.113.9, 127.0.0.1")
+    );
+    assert_eq!(got.header("x-forwarded-proto"), Some("http"));
+    assert_eq!(got.header("content-length"), Some("2"));
+    assert_eq!(got.header("host"), Some(upstream.addr.to_string().as_str()));
+    let sent_once = |name: &str| got.headers.iter().filter(|(k, _)| k == name).count();
+    assert_eq!(sent_once("host"), 1);
+    assert_eq!(sent_once("x-forwarded-for"), 1);
+}
+
+/// The answer to HEAD carries the upstream's headers and no body, and the client's connection
+/// stays usable for the next request.
+#[test]
+fn head_requests_are_answered_without_a_body() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let (server, upstream) = server_with_upstream();
+    let mut client =
+        std::net::TcpStream::connect(server.base.trim_start_matches("http://")).unwrap();
+    client
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    client
+        .write_all(b"HEAD /echo/head HTTP/1.1\r\nhost: x\r\n\r\n")
+        .unwrap();
+    let mut reader = BufReader::new(client.try_clone().unwrap());
+    let mut head = String::new();
+    while !head.ends_with("\r\n\r\n") {
+        assert!(
+            reader.read_line(&mut head).unwrap() > 0,
+            "closed after {head:?}"
+        );
+    }
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("x-upstream: test"),
+        "{head}"
+    );
+    assert_eq!(upstream.received()[0].method, "HEAD");
+
+    // Had a body followed the HEAD answer, it would be read here as the next status line.
+    client
+        .write_all(b"POST /echo/after HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 2\r\n\r\n{}")
+        .unwrap();
+    let mut rest = String::new();
+    reader.read_to_string(&mut rest).unwrap();
+    assert!(rest.starts_with("HTTP/1.1 200"), "{rest}");
+    assert!(rest.ends_with(r#"{"received_bytes":2}"#), "{rest}");
+}
+
+/// An upstream that closes connections right after answering (its keep-alive timeout shorter
+/// than frontdesk's) costs new connections, never a failed request.
+#[test]
+fn connections_the_upstream_closed_are_not_reused() {
+    let upstream = ClosingUpstream::start();
+    let setup = Setup::shipped(Some(upstream.addr));
+    setup.write("policies/zz-test.yaml", PASS_THROUGH);
+    let server = setup.start();
+    for i in 0..3 {
+        let response = http::post(&server.base, &format!("/echo/{i}"), &[], b"{}").unwrap();
+        assert_eq!(response.status, 200, "request {i}: {}", response.text());
+        // The upstream has closed this request's connection before the next request comes.
+        upstream
+            .closed
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .unwrap();
+    }
+}
+
+#[test]
+fn idle_upstream_connections_are_closed_after_their_idle_timeout() {
+    let upstream = Upstream::start();
+    let mut setup = Setup::shipped(Some(upstream.addr));
+    setup.write("policies/zz-test.yaml", PASS_THROUGH);
+    setup.config_extra = setup
+        .config_extra
+        .replace("total: 10s }", "total: 10s, idle: 300ms }");
+    let server = setup.start();
+    let response = http::post(&server.base, "/echo/once", &[], b"{}").unwrap();
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(upstream.connections(), 1);
+    assert!(
+        crate::harness::wait_until(std::time::Duration::from_secs(10), || upstream.closed()
+            == 1),
+        "the idle connection is still open"
+    );
+}
+
+/// Answers every request with `200 ok` and closes the connection, without saying so in a
+/// `Connection: close` header; reports each close.
+struct ClosingUpstream {
+    addr: std::net::SocketAddr,
+    closed: std::sync::mpsc::Receiver<()>,
+}
+
+impl ClosingUpstream {
+    fn start() -> Self {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, closed) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some((name, value)) = line.split_once(':')
+                        && name.eq_ignore_ascii_case("content-length")
+                    {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+                drop((reader, stream));
+                if tx.send(()).is_err() {
+                    return;
+                }
+            }
+        });
+        Self { addr, closed }
+    }
+}
+
 /// A forwarded webhook is parsed only as far as its stages read (dedupe key: event and call id),
 /// not its transcript; the booking handler and the Cal.com event hook read the whole body.
 #[test]

@@ -38,6 +38,7 @@ struct State {
     gate: watch::Sender<bool>,
     held: AtomicUsize,
     connections: AtomicUsize,
+    closed: AtomicUsize,
 }
 
 pub struct Upstream {
@@ -56,6 +57,7 @@ impl Upstream {
             gate,
             held: AtomicUsize::new(0),
             connections: AtomicUsize::new(0),
+            closed: AtomicUsize::new(0),
         });
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
@@ -77,8 +79,12 @@ impl Upstream {
                             let state = thread_state.clone();
                             state.connections.fetch_add(1, Ordering::SeqCst);
                             tokio::spawn(async move {
-                                let service = service_fn(move |req| handle(state.clone(), req));
+                                let service = {
+                                    let state = state.clone();
+                                    service_fn(move |req| handle(state.clone(), req))
+                                };
                                 let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                                state.closed.fetch_add(1, Ordering::SeqCst);
                             });
                         }
                     }
@@ -117,6 +123,11 @@ impl Upstream {
     /// TCP connections accepted so far.
     pub fn connections(&self) -> usize {
         self.state.connections.load(Ordering::SeqCst)
+    }
+
+    /// TCP connections closed so far (by either side).
+    pub fn closed(&self) -> usize {
+        self.state.closed.load(Ordering::SeqCst)
     }
 
     /// Requests currently held.
