@@ -2,14 +2,14 @@
 //! rendered per request without allocation beyond the output string.
 
 use std::fmt::Write as _;
-use std::net::IpAddr;
 
 use http::HeaderMap;
 use serde_json::Value;
 
 /// What a template can read from a request.
 pub struct RequestView<'a> {
-    pub client_ip: IpAddr,
+    /// The client's address as text (formatted once per request, read by every `{client_ip}`).
+    pub client_ip: &'a str,
     pub headers: &'a HeaderMap,
     pub body: Option<&'a Value>,
     pub tenant: Option<&'a str>,
@@ -230,7 +230,7 @@ mod tests {
 
     fn view<'a>(headers: &'a HeaderMap, body: Option<&'a Value>) -> RequestView<'a> {
         RequestView {
-            client_ip: "10.1.2.3".parse().unwrap(),
+            client_ip: "10.1.2.3",
             headers,
             body,
             tenant: Some("demo"),
