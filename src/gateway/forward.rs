@@ -14,6 +14,7 @@ use pingora::connectors::TransportConnector;
 use pingora::http::{HeaderNameVariant, ResponseHeader};
 use pingora::prelude::*;
 use pingora::protocols::Stream;
+use pingora::protocols::http::ServerSession as Session;
 use pingora::protocols::http::client::HttpSession;
 use pingora::protocols::http::v1::client::HttpSession as Http1Session;
 use tokio::io::AsyncWriteExt;
@@ -288,16 +289,14 @@ impl Forwarder {
         // was not told the method, so it sees an unfinished answer and closes the connection.
         let bodiless = session.req_header().method == http::Method::HEAD;
         let streamed = async {
-            session
-                .write_response_header(Box::new(response), bodiless)
-                .await?;
+            session.write_response_header(Box::new(response)).await?;
             if bodiless {
                 return Ok(());
             }
             while let Some(chunk) = upstream.read_response_body().await? {
-                session.write_response_body(Some(chunk), false).await?;
+                session.write_response_body(chunk, false).await?;
             }
-            session.write_response_body(None, true).await
+            session.write_response_body(Bytes::new(), true).await
         };
         match streamed.await {
             Ok(()) => {

@@ -59,15 +59,8 @@ pub fn serve(app: Arc<App>, shutdown: Box<dyn ShutdownSignalWatch>) -> Result<()
         "idle upstream connections",
         IdleSweep(forwarder.idle_pools()),
     );
-    let gateway = Gateway {
-        app: app.clone(),
-        forwarder,
-    };
-    let mut traffic = pingora::proxy::http_proxy_service_with_name(
-        &server.configuration,
-        gateway,
-        "frontdesk-traffic",
-    );
+    let gateway = Gateway::new(app.clone(), forwarder);
+    let mut traffic = Service::new("frontdesk-traffic".into(), gateway);
     traffic.add_tcp(&config.listen.to_string());
     traffic.threads = Some(config.threads());
 
