@@ -86,9 +86,8 @@ where
     M: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
     // Pingora's own start/stop chatter is kept to warnings unless asked for explicitly.
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new(format!("pingora_core=warn,{level}"))
-    });
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("pingora_core=warn,{level}")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer);
