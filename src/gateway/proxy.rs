@@ -52,7 +52,7 @@ impl HttpServerApp for Gateway {
             // Biased: a request already buffered is served before a stop is noticed.
             biased;
             read = session.read_request() => read,
-            _ = self.stopped.notified(), if !self.stopping.load(Ordering::Acquire) => return None,
+            () = self.until_stopping() => return None,
         };
         match read {
             Ok(true) => {}
@@ -104,6 +104,15 @@ impl Gateway {
             forwarder,
             stopping: AtomicBool::new(false),
             stopped: Notify::new(),
+        }
+    }
+
+    /// Resolves once the service is stopping (at once if it already is).
+    async fn until_stopping(&self) {
+        // Made before the flag is read, so a stop between the two still wakes it.
+        let stopped = self.stopped.notified();
+        if !self.stopping.load(Ordering::Acquire) {
+            stopped.await;
         }
     }
 
