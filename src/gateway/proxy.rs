@@ -46,7 +46,8 @@ impl HttpServerApp for Gateway {
         session: Session,
         shutdown: &ShutdownWatch,
     ) -> Option<ReusedHttpStream> {
-        // Boxed: the session is large, and this future is copied into a box per request.
+        // On the heap, as in Pingora's own proxy: the session is large, and the futures below
+        // hold it across their await points.
         let mut session = Box::new(session);
         let read = tokio::select! {
             // Biased: a request already buffered is served before a stop is noticed.
