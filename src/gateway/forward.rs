@@ -15,8 +15,7 @@ use pingora::http::{HeaderNameVariant, ResponseHeader};
 use pingora::prelude::*;
 use pingora::protocols::Stream;
 use pingora::protocols::http::ServerSession as Session;
-use pingora::protocols::http::client::HttpSession;
-use pingora::protocols::http::v1::client::HttpSession as Http1Session;
+use pingora::protocols::http::v1::client::HttpSession as UpstreamSession;
 use tokio::io::AsyncWriteExt;
 
 use super::pool::{IdlePool, MAX_IDLE};
@@ -264,14 +263,14 @@ impl Forwarder {
         let sent = async {
             let head = request_head(session, &target.host, body.len())?;
             let mut upstream = send_request(stream, head, body, target).await?;
-            upstream.read_response_header().await?;
+            upstream.read_response().await?;
             Ok::<_, Box<pingora::Error>>(upstream)
         };
         let mut upstream = match sent.await {
             Ok(upstream) => upstream,
             Err(e) => return before_answer(classify(&e)),
         };
-        let Some(response) = upstream.response_header() else {
+        let Some(response) = upstream.resp_header() else {
             return before_answer(Observed::ConnectError);
         };
         let status = response.status.as_u16();
@@ -293,7 +292,7 @@ impl Forwarder {
             if bodiless {
                 return Ok(());
             }
-            while let Some(chunk) = upstream.read_response_body().await? {
+            while let Some(chunk) = upstream.read_body_bytes().await? {
                 session.write_response_body(chunk, false).await?;
             }
             session.write_response_body(Bytes::new(), true).await
@@ -313,12 +312,10 @@ impl Forwarder {
 
 /// Returns the connection to the pool when its exchange left it reusable (answer read to its
 /// end, keep-alive on both sides); otherwise it is closed.
-async fn release(upstream: HttpSession, target: &Target) {
-    if let HttpSession::H1(mut h1) = upstream {
-        h1.respect_keepalive();
-        if let Some(stream) = h1.reuse().await {
-            target.idle.put(stream);
-        }
+async fn release(mut upstream: UpstreamSession, target: &Target) {
+    upstream.respect_keepalive();
+    if let Some(stream) = upstream.reuse().await {
+        target.idle.put(stream);
     }
 }
 
@@ -332,7 +329,7 @@ async fn send_request(
     mut head: BytesMut,
     body: &Bytes,
     target: &Target,
-) -> Result<HttpSession> {
+) -> Result<UpstreamSession> {
     let write = async {
         if body.len() <= COALESCED_BODY {
             head.extend_from_slice(body);
@@ -348,9 +345,9 @@ async fn send_request(
         Ok(Err(e)) => return Error::e_because(ErrorType::WriteError, "sending request", e),
         Err(_) => return Error::e_explain(ErrorType::WriteTimedout, "sending request"),
     }
-    let mut upstream = HttpSession::H1(Http1Session::new_with_options(stream, &target.peer));
-    upstream.set_read_timeout(Some(target.timeouts.read));
-    upstream.set_write_timeout(Some(target.timeouts.write));
+    let mut upstream = UpstreamSession::new_with_options(stream, &target.peer);
+    upstream.read_timeout = Some(target.timeouts.read);
+    upstream.write_timeout = Some(target.timeouts.write);
     Ok(upstream)
 }
 

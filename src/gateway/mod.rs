@@ -10,14 +10,14 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use pingora::server::configuration::ServerConf;
-use pingora::server::{RunArgs, Server, ShutdownSignalWatch, ShutdownWatch};
-use pingora::services::background::{BackgroundService, background_service};
+use pingora::server::{RunArgs, Server, ShutdownSignalWatch};
+use pingora::services::background::background_service;
 use pingora::services::listening::Service;
 
 use crate::admin::Admin;
 use crate::app::App;
 use forward::Forwarder;
-use pool::IdlePool;
+use pool::IdleSweep;
 use proxy::Gateway;
 
 #[derive(Debug, thiserror::Error)]
@@ -78,22 +78,4 @@ pub fn serve(app: Arc<App>, shutdown: Box<dyn ShutdownSignalWatch>) -> Result<()
     });
     tracing::info!("frontdesk stopped");
     Ok(())
-}
-
-/// Closes idle upstream connections past their timeout or closed by the upstream, so that a
-/// quiet gateway does not hold them open.
-struct IdleSweep(Vec<Arc<IdlePool>>);
-
-#[async_trait::async_trait]
-impl BackgroundService for IdleSweep {
-    async fn start(&self, mut shutdown: ShutdownWatch) {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = every.tick() => self.0.iter().for_each(|pool| pool.sweep()),
-                _ = shutdown.changed() => return,
-            }
-        }
-    }
 }

@@ -7,11 +7,13 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
 
 use pingora::protocols::Stream;
+use pingora::server::ShutdownWatch;
+use pingora::services::background::BackgroundService;
 use tokio::io::AsyncReadExt;
 
 /// Idle connections kept per upstream; the oldest is closed to make room for a newer one.
@@ -95,6 +97,24 @@ fn still_open(stream: &mut Stream) -> bool {
         .is_pending()
 }
 
+/// Closes idle upstream connections past their timeout or closed by the upstream, so that a
+/// quiet gateway does not hold them open.
+pub struct IdleSweep(pub Vec<Arc<IdlePool>>);
+
+#[async_trait::async_trait]
+impl BackgroundService for IdleSweep {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = every.tick() => self.0.iter().for_each(|pool| pool.sweep()),
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use tokio::io::AsyncWriteExt;
@@ -117,6 +137,11 @@ mod tests {
         (ours, theirs)
     }
 
+    /// Which connection the pool hands out next, by its file descriptor.
+    fn next_taken(pool: &IdlePool) -> Option<i32> {
+        pool.take().map(|s| s.id())
+    }
+
     async fn listener() -> TcpListener {
         TcpListener::bind("127.0.0.1:0").await.unwrap()
     }
@@ -136,8 +161,8 @@ mod tests {
         let (a_id, b_id) = (a.id(), b.id());
         pool.put(a);
         pool.put(b);
-        assert_eq!(pool.take().map(|s| s.id()), Some(b_id));
-        assert_eq!(pool.take().map(|s| s.id()), Some(a_id));
+        assert_eq!(next_taken(&pool), Some(b_id));
+        assert_eq!(next_taken(&pool), Some(a_id));
         assert!(pool.take().is_none());
     }
 
@@ -154,8 +179,8 @@ mod tests {
         pool.put(c);
         assert_eq!(pool.len(), 2);
         assert!(was_closed(&mut a_theirs).await);
-        assert_eq!(pool.take().map(|s| s.id()), Some(c_id));
-        assert_eq!(pool.take().map(|s| s.id()), Some(b_id));
+        assert_eq!(next_taken(&pool), Some(c_id));
+        assert_eq!(next_taken(&pool), Some(b_id));
     }
 
     #[tokio::test]
@@ -171,7 +196,7 @@ mod tests {
         pool.put(chatty);
         drop(closed_theirs);
         chatty_theirs.write_all(b"unasked").await.unwrap();
-        assert_eq!(pool.take().map(|s| s.id()), Some(open_id));
+        assert_eq!(next_taken(&pool), Some(open_id));
         assert!(pool.take().is_none());
     }
 
@@ -187,7 +212,7 @@ mod tests {
         drop(dead_theirs);
         pool.sweep();
         assert_eq!(pool.len(), 1);
-        assert_eq!(pool.take().map(|s| s.id()), Some(open_id));
+        assert_eq!(next_taken(&pool), Some(open_id));
 
         let expiring = IdlePool::new(Duration::ZERO, 8);
         let (stale, mut stale_theirs) = connection(&listener).await;

@@ -73,7 +73,11 @@ impl HttpServerApp for Gateway {
             session.shutdown().await;
             return None;
         }
-        if *shutdown.borrow() || self.stopping.load(Ordering::Acquire) {
+        if *shutdown.borrow()
+            || self.stopping.load(Ordering::Acquire)
+            || self.app.lifecycle.is_draining()
+        {
+            // Finish this request, then close: clients reconnect to a replica that stays.
             session.set_keepalive(None);
         }
         let mut ctx = RequestCtx {
@@ -118,10 +122,6 @@ impl Gateway {
     }
 
     async fn serve(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<()> {
-        if self.app.lifecycle.is_draining() {
-            // Finish this request, then close: clients reconnect to a replica that stays.
-            session.set_keepalive(None);
-        }
         let outcome = self.handle(session, ctx).await;
         match outcome {
             Ok(Outcome::Reply(reply)) => {
