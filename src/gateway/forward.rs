@@ -22,6 +22,7 @@ use super::pool::{IdlePool, MAX_IDLE};
 use super::proxy::write_reply;
 use crate::app::App;
 use crate::config::UpstreamDef;
+use crate::stages::client_ip::ip_text;
 use crate::stages::{Forward, Refusal, release_dedupe};
 use crate::telemetry::metrics::{UPSTREAM_DURATION, UPSTREAM_REQUESTS};
 
@@ -403,13 +404,14 @@ fn request_head(session: &Session, host: &str, body_len: usize) -> Result<BytesM
     put_header(
         &mut wire,
         b"Content-Length",
-        body_len.to_string().as_bytes(),
+        itoa::Buffer::new().format(body_len).as_bytes(),
     );
     if let Some(peer) = session.client_addr().and_then(|a| a.as_inet()) {
+        let peer = ip_text(peer.ip());
         let prior = original.headers.get("x-forwarded-for");
         let xff = match prior.and_then(|v| v.to_str().ok()) {
-            Some(prior) => format!("{prior}, {}", peer.ip()),
-            None => peer.ip().to_string(),
+            Some(prior) => format!("{prior}, {peer}"),
+            None => peer,
         };
         put_header(&mut wire, b"X-Forwarded-For", xff.as_bytes());
     }

@@ -1,6 +1,7 @@
 //! Key templates such as `{body.call.call_id|header.x-retell-call-id}:{tenant}`: compiled once,
 //! rendered per request without allocation beyond the output string.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use http::HeaderMap;
@@ -22,7 +23,7 @@ enum Source {
     ClientIp,
     Tenant,
     Route,
-    Header(String),
+    Header(http::HeaderName),
     Param(String),
     Body(Vec<PathSegment>),
 }
@@ -116,6 +117,12 @@ impl KeyTemplate {
     /// Renders the key; a part the request does not carry becomes `fallback`.
     pub fn render(&self, view: &RequestView<'_>, fallback: &str) -> String {
         let mut out = String::with_capacity(48);
+        self.render_into(view, fallback, &mut out);
+        out
+    }
+
+    /// [`Self::render`], appended to `out` (a key with a prefix costs one allocation).
+    pub fn render_into(&self, view: &RequestView<'_>, fallback: &str, out: &mut String) {
         for part in &self.parts {
             match part {
                 Part::Literal(text) => out.push_str(text),
@@ -133,13 +140,15 @@ impl KeyTemplate {
                 },
             }
         }
-        out
     }
 
     /// The value of the first part alone, `None` when the request carries none of it.
     pub fn render_value(&self, view: &RequestView<'_>) -> Option<String> {
         self.parts.iter().find_map(|p| match p {
-            Part::Value(sources) => sources.iter().find_map(|s| lookup(s, view)),
+            Part::Value(sources) => sources
+                .iter()
+                .find_map(|s| lookup(s, view))
+                .map(Cow::into_owned),
             Part::Literal(_) => None,
         })
     }
@@ -151,11 +160,10 @@ fn parse_source(s: &str) -> Result<Source, String> {
         "tenant" => Source::Tenant,
         "route" => Source::Route,
         _ => match s.split_once('.') {
-            Some(("header", name)) if !name.is_empty() => {
+            Some(("header", name)) if !name.is_empty() => Source::Header(
                 http::HeaderName::from_bytes(name.as_bytes())
-                    .map_err(|_| format!("invalid header name `{name}`"))?;
-                Source::Header(name.to_ascii_lowercase())
-            }
+                    .map_err(|_| format!("invalid header name `{name}`"))?,
+            ),
             Some(("param", name)) if !name.is_empty() => Source::Param(name.to_string()),
             Some(("body", path)) if !path.is_empty() => Source::Body(parse_body_path(path)?),
             _ => {
@@ -206,17 +214,19 @@ pub fn body_value<'v>(body: &'v Value, path: &[PathSegment]) -> Option<&'v Value
     })
 }
 
-fn lookup(source: &Source, view: &RequestView<'_>) -> Option<String> {
+fn lookup<'v>(source: &Source, view: &RequestView<'v>) -> Option<Cow<'v, str>> {
     let text = match source {
-        Source::ClientIp => return Some(view.client_ip.to_string()),
-        Source::Tenant => return view.tenant.map(str::to_string),
-        Source::Route => return Some(view.route.to_string()),
-        Source::Header(name) => view.headers.get(name.as_str())?.to_str().ok()?.to_string(),
-        Source::Param(name) => view.params.iter().find(|(k, _)| k == name)?.1.clone(),
+        Source::ClientIp => Cow::Borrowed(view.client_ip),
+        Source::Tenant => Cow::Borrowed(view.tenant?),
+        Source::Route => Cow::Borrowed(view.route),
+        Source::Header(name) => Cow::Borrowed(view.headers.get(name)?.to_str().ok()?),
+        Source::Param(name) => {
+            Cow::Borrowed(view.params.iter().find(|(k, _)| k == name)?.1.as_str())
+        }
         Source::Body(path) => match body_value(view.body?, path)? {
-            Value::String(s) => s.clone(),
-            Value::Number(n) => n.to_string(),
-            Value::Bool(b) => b.to_string(),
+            Value::String(s) => Cow::Borrowed(s.as_str()),
+            Value::Number(n) => Cow::Owned(n.to_string()),
+            Value::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
             _ => return None,
         },
     };

@@ -86,8 +86,13 @@ pub async fn check(app: &App, limit: &Limit, view: &RequestView<'_>, cost: u32) 
         .unwrap_or_else(|_| allow_on_error(limit.rate))
 }
 
+/// `<limit name>:<rendered key>`.
 fn store_key(limit: &Limit, view: &RequestView<'_>) -> String {
-    format!("{}:{}", limit.name, limit.key.render(view, &limit.fallback))
+    let mut key = String::with_capacity(limit.name.len() + 48);
+    key.push_str(&limit.name);
+    key.push(':');
+    limit.key.render_into(view, &limit.fallback, &mut key);
+    key
 }
 
 fn store_for(app: &App, scope: LimitScope) -> &dyn Store {

@@ -65,7 +65,7 @@ pub async fn process(app: &App, policy: &Policy, route: &Route, req: &Incoming) 
 
 async fn run(app: &App, policy: &Policy, route: &Route, req: &Incoming) -> Result<Outcome, Reply> {
     let now_ms = app.clock.now_ms();
-    let client_ip = req.client_ip.to_string();
+    let client_ip = client_ip::ip_text(req.client_ip);
     let mut view = RequestView {
         client_ip: &client_ip,
         headers: &req.headers,

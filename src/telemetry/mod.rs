@@ -5,6 +5,7 @@
 //! the writer (the log pipe's writer thread, or [`RedactingSink`] when writing synchronously),
 //! not at call sites that could forget it. Panic messages take the same path.
 
+mod json_lines;
 mod log_pipe;
 pub mod metrics;
 
@@ -92,11 +93,7 @@ where
         .with_env_filter(filter)
         .with_writer(writer);
     let installed = match format {
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .try_init(),
+        LogFormat::Json => builder.event_format(json_lines::JsonLines).try_init(),
         LogFormat::Pretty => builder.compact().try_init(),
     };
     if installed.is_err() {

@@ -1,7 +1,7 @@
 //! Text normalisation pipelines (trim, strip_html, collapse_whitespace, NFC) and the defaults
 //! each field type gets.
 
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 use crate::def::NormalizeStep;
 use crate::html::{blunt_fallback, strip_html};
@@ -75,10 +75,11 @@ impl Pipeline {
         } else {
             input.to_owned()
         };
-        if self.nfc {
+        // The checks first: nearly all text is already in form, and they cost no allocation.
+        if self.nfc && !is_nfc(&text) {
             text = text.nfc().collect();
         }
-        if self.collapse_whitespace {
+        if self.collapse_whitespace && !is_collapsed(&text) {
             text = text.split_whitespace().collect::<Vec<_>>().join(" ");
         }
         if self.trim {
@@ -91,6 +92,22 @@ impl Pipeline {
     }
 }
 
+fn is_nfc(text: &str) -> bool {
+    text.is_ascii() || is_nfc_quick(text.chars()) == IsNormalized::Yes
+}
+
+/// Whether collapsing whitespace would leave `text` as it is: single spaces between words only.
+fn is_collapsed(text: &str) -> bool {
+    let mut previous = ' ';
+    for c in text.chars() {
+        if c.is_whitespace() && (c != ' ' || previous == ' ') {
+            return false;
+        }
+        previous = c;
+    }
+    previous != ' ' || text.is_empty()
+}
+
 /// Normalises `input` with `steps` (see [`Pipeline`]); for tests, fuzzing and callers that
 /// want the same cleaning outside a schema.
 pub fn normalize(input: &str, steps: &[NormalizeStep]) -> String {
@@ -100,6 +117,34 @@ pub fn normalize(input: &str, steps: &[NormalizeStep]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_already_in_form_checks_agree_with_the_steps() {
+        for text in [
+            "",
+            " ",
+            "a",
+            "a b",
+            " a",
+            "a ",
+            "a  b",
+            "a\tb",
+            "a\u{a0}b",
+            "Müller",
+            "Mu\u{308}ller",
+            "\u{37e}",
+            "a b c",
+            "  ",
+        ] {
+            let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert_eq!(is_collapsed(text), collapsed == text, "{text:?}");
+            let composed: String = text.nfc().collect();
+            if is_nfc(text) {
+                assert_eq!(composed, text, "{text:?}");
+            }
+        }
+        assert!(!is_nfc("Mu\u{308}ller"));
+    }
 
     #[test]
     fn default_trims_and_composes() {
