@@ -43,6 +43,7 @@ where
         out.write_char('"')?;
         let mut fields = Fields {
             out: &mut out,
+            skip_log_fields: normalized.is_some(),
             result: Ok(()),
         };
         event.record(&mut fields);
@@ -56,12 +57,14 @@ where
 /// Writes each field as `,"name":value`.
 struct Fields<'w, 'a> {
     out: &'w mut Writer<'a>,
+    /// A `log` record's `log.target`, `log.file`, … are already in the metadata.
+    skip_log_fields: bool,
     result: fmt::Result,
 }
 
 impl Fields<'_, '_> {
     fn field(&mut self, field: &Field, value: impl FnOnce(&mut Writer<'_>) -> fmt::Result) {
-        if self.result.is_err() || field.name().starts_with("log.") {
+        if self.result.is_err() || (self.skip_log_fields && field.name().starts_with("log.")) {
             return;
         }
         self.result = (|| {
