@@ -196,6 +196,12 @@ impl BusinessHours {
                 .following(open)
                 .next()
                 .is_none_or(|change| change.timestamp() >= close);
+        // A slot fits when it starts by the last start that still ends by closing.
+        let Ok(last_start) =
+            close.checked_sub(jiff::SignedDuration::from_mins(i64::from(duration_min)))
+        else {
+            return Vec::new();
+        };
         let mut starts = Vec::new();
         let mut minute = open_min;
         while minute < close_min {
@@ -205,12 +211,10 @@ impl BusinessHours {
             } else {
                 civil_instant(date, minute, tz)
             };
-            if let Some(start) = start {
-                let end =
-                    start.checked_add(jiff::SignedDuration::from_mins(i64::from(duration_min)));
-                if matches!(end, Ok(end) if end <= close) {
-                    starts.push(start);
-                }
+            if let Some(start) = start
+                && start <= last_start
+            {
+                starts.push(start);
             }
             minute += step;
         }
