@@ -116,13 +116,22 @@ impl KeyTemplate {
 
     /// Renders the key; a part the request does not carry becomes `fallback`.
     pub fn render(&self, view: &RequestView<'_>, fallback: &str) -> String {
-        let mut out = String::with_capacity(48);
-        self.render_into(view, fallback, &mut out);
-        out
+        self.render_with_prefix(&[], view, fallback)
     }
 
-    /// [`Self::render`], appended to `out` (a key with a prefix costs one allocation).
-    pub fn render_into(&self, view: &RequestView<'_>, fallback: &str, out: &mut String) {
+    /// [`Self::render`] after `prefix`, each prefix part followed by `:` (`["dd", route]` gives
+    /// `dd:<route>:<key>`), in one allocation.
+    pub fn render_with_prefix(
+        &self,
+        prefix: &[&str],
+        view: &RequestView<'_>,
+        fallback: &str,
+    ) -> String {
+        let mut out = String::with_capacity(prefix.iter().map(|p| p.len() + 1).sum::<usize>() + 48);
+        for part in prefix {
+            out.push_str(part);
+            out.push(':');
+        }
         for part in &self.parts {
             match part {
                 Part::Literal(text) => out.push_str(text),
@@ -140,6 +149,7 @@ impl KeyTemplate {
                 },
             }
         }
+        out
     }
 
     /// The value of the first part alone, `None` when the request carries none of it.
@@ -260,6 +270,10 @@ mod tests {
         assert_eq!(
             t.render(&view(&HeaderMap::new(), None), "none"),
             "none:demo"
+        );
+        assert_eq!(
+            t.render_with_prefix(&["dd", "route"], &view(&headers, None), "_"),
+            "dd:route:hdr:demo"
         );
     }
 

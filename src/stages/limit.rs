@@ -88,11 +88,9 @@ pub async fn check(app: &App, limit: &Limit, view: &RequestView<'_>, cost: u32) 
 
 /// `<limit name>:<rendered key>`.
 fn store_key(limit: &Limit, view: &RequestView<'_>) -> String {
-    let mut key = String::with_capacity(limit.name.len() + 48);
-    key.push_str(&limit.name);
-    key.push(':');
-    limit.key.render_into(view, &limit.fallback, &mut key);
-    key
+    limit
+        .key
+        .render_with_prefix(&[&limit.name], view, &limit.fallback)
 }
 
 fn store_for(app: &App, scope: LimitScope) -> &dyn Store {

@@ -112,7 +112,9 @@ async fn run(app: &App, policy: &Policy, route: &Route, req: &Incoming) -> Resul
 
     let dedupe_key = match &route.dedupe {
         Some(dedupe) => {
-            let key = format!("dd:{}:{}", route.name, dedupe.key.render(&view, "_"));
+            let key = dedupe
+                .key
+                .render_with_prefix(&["dd", &route.name], &view, "_");
             // A store error was already absorbed by the fallback store; treat as first delivery.
             if !app
                 .store
