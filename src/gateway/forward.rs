@@ -24,7 +24,7 @@ use crate::app::App;
 use crate::config::UpstreamDef;
 use crate::stages::client_ip::ip_text;
 use crate::stages::{Forward, Refusal, release_dedupe};
-use crate::telemetry::metrics::{UPSTREAM_DURATION, UPSTREAM_REQUESTS};
+use crate::telemetry::metrics::UpstreamSeries;
 
 /// Headers that describe one hop and are never forwarded (RFC 9110 §7.6.1).
 const HOP_BY_HOP: &[&str] = &[
@@ -46,6 +46,7 @@ struct Target {
     budget: RetryBudget,
     host: String,
     idle: Arc<IdlePool>,
+    series: UpstreamSeries,
 }
 
 pub struct Forwarder {
@@ -97,6 +98,7 @@ impl Forwarder {
                     budget,
                     host: def.host.clone().unwrap_or_else(|| def.address.clone()),
                     idle: Arc::new(IdlePool::new(t.idle, MAX_IDLE)),
+                    series: UpstreamSeries::new(name),
                 };
                 (name.clone(), target)
             })
@@ -137,9 +139,7 @@ impl Forwarder {
             attempts_made += 1;
             let permit = match breaker.as_ref().map(|b| b.try_acquire()) {
                 Some(Err(rejected)) => {
-                    UPSTREAM_REQUESTS
-                        .with_label_values(&[name, "rejected"])
-                        .inc();
+                    target.series.rejected.inc();
                     return refuse(
                         session,
                         Refusal::UpstreamUnavailable,
@@ -175,9 +175,7 @@ impl Forwarder {
                     started_answer: false,
                 });
             let elapsed = started.elapsed();
-            UPSTREAM_DURATION
-                .with_label_values(&[name])
-                .observe(elapsed.as_secs_f64());
+            target.series.duration.observe(elapsed.as_secs_f64());
             let observed = match &result {
                 Attempt::Answered(status) if *status >= 500 || *status == 429 => {
                     Observed::Status(*status)
@@ -188,12 +186,12 @@ impl Forwarder {
             if let Some(permit) = permit {
                 permit.record(observed, elapsed);
             }
-            let outcome = match observed {
-                Observed::Success => "success",
-                Observed::Timeout => "timeout",
-                _ => "error",
+            let (outcome, counter) = match observed {
+                Observed::Success => ("success", &target.series.success),
+                Observed::Timeout => ("timeout", &target.series.timeout),
+                _ => ("error", &target.series.error),
             };
-            UPSTREAM_REQUESTS.with_label_values(&[name, outcome]).inc();
+            counter.inc();
             match result {
                 Attempt::Answered(status) => return status,
                 Attempt::Retry { after, .. } => {

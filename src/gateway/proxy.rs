@@ -19,8 +19,9 @@ use tokio::sync::Notify;
 
 use super::forward::Forwarder;
 use crate::app::{App, InFlight};
+use crate::policy::Route;
 use crate::stages::{self, Incoming, Outcome, Refusal, Reply};
-use crate::telemetry::metrics::{REQUEST_DURATION, REQUESTS};
+use crate::telemetry::metrics::UNROUTED;
 
 pub struct Gateway {
     pub app: Arc<App>,
@@ -33,7 +34,7 @@ pub struct Gateway {
 /// Per-request state.
 pub struct RequestCtx {
     started: Instant,
-    route: Option<String>,
+    route: Option<Arc<Route>>,
     status: u16,
     bytes_in: usize,
     _in_flight: InFlight,
@@ -142,7 +143,10 @@ impl Gateway {
     }
 
     fn log(&self, session: &Session, error: Option<&pingora::Error>, ctx: &RequestCtx) {
-        let route = ctx.route.as_deref().unwrap_or("none");
+        let (route, series) = match &ctx.route {
+            Some(route) => (route.name.as_str(), &route.series),
+            None => ("none", &UNROUTED),
+        };
         let status = if ctx.status == 0 {
             session
                 .response_written()
@@ -152,13 +156,7 @@ impl Gateway {
             ctx.status
         };
         let elapsed = ctx.started.elapsed();
-        let status_label = http::StatusCode::from_u16(status);
-        REQUESTS
-            .with_label_values(&[route, status_label.as_ref().map_or("0", |s| s.as_str())])
-            .inc();
-        REQUEST_DURATION
-            .with_label_values(&[route])
-            .observe(elapsed.as_secs_f64());
+        series.record(route, status, elapsed);
         tracing::info!(
             target: "access",
             route,
@@ -183,9 +181,7 @@ impl Gateway {
         }
         let header = session.req_header();
         let policy = self.app.policy.current();
-        let method = header.method.clone();
-        let path = header.uri.path().to_string();
-        let Some((route, params)) = policy.routes.find(&method, &path) else {
+        let Some((route, params)) = policy.routes.find(&header.method, header.uri.path()) else {
             // The unread body (if any) makes the connection unusable: Err closes it.
             return if session.is_body_empty() {
                 Ok(Outcome::Reply(Refusal::NoRoute.reply()))
@@ -194,7 +190,7 @@ impl Gateway {
             };
         };
         let route = route.clone();
-        ctx.route = Some(route.name.clone());
+        ctx.route = Some(route.clone());
 
         let declared = header
             .headers
@@ -212,12 +208,10 @@ impl Gateway {
             .and_then(|a| a.as_inet())
             .map(|a| a.ip())
             .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
-        let headers = session.req_header().headers.clone();
+        let headers = &session.req_header().headers;
         let client_ip =
-            stages::client_ip::client_ip(peer, &headers, &self.app.config().trusted_proxies);
+            stages::client_ip::client_ip(peer, headers, &self.app.config().trusted_proxies);
         let incoming = Incoming {
-            method,
-            path,
             headers,
             client_ip,
             params,

@@ -16,6 +16,7 @@ use super::template::{KeyTemplate, parse_body_path};
 use super::{AuthStage, Dedupe, Dispatch, Limit, Policy, Route, TenantSource, Validation};
 use crate::config::{Config, Diagnostic, SourceFile};
 use crate::stages::auth::Verifier;
+use crate::telemetry::metrics::{LimitSeries, RouteSeries};
 
 pub const DEFAULT_BODY_LIMIT: u64 = 1 << 20;
 const MAX_BODY_LIMIT: u64 = 64 << 20;
@@ -569,6 +570,7 @@ impl Compiler<'_> {
                 dispatch,
                 on_event: def.on_event,
                 idempotent: def.idempotent,
+                series: RouteSeries::new(),
             },
         ))
     }
@@ -624,6 +626,7 @@ fn compile_limit(name: &str, def: &LimitDef) -> Result<Limit, (&'static str, Str
         scope: def.scope,
         mode: def.mode,
         fallback: def.fallback.clone().unwrap_or_else(|| "_".into()),
+        series: LimitSeries::default(),
     })
 }
 

@@ -20,6 +20,7 @@ use parking_lot::Mutex;
 
 use crate::config::{Config, Diagnostic};
 use crate::stages::auth::Verifier;
+use crate::telemetry::metrics::{LimitSeries, RouteSeries};
 use body_fields::BodyFields;
 pub use model::{EventHook, LimitMode, LimitScope};
 use routes::RouteTable;
@@ -51,6 +52,7 @@ pub struct Route {
     pub dispatch: Dispatch,
     pub on_event: Option<EventHook>,
     pub idempotent: bool,
+    pub series: RouteSeries,
 }
 
 #[derive(Debug)]
@@ -69,6 +71,7 @@ pub struct Limit {
     pub scope: LimitScope,
     pub mode: LimitMode,
     pub fallback: String,
+    pub series: LimitSeries,
 }
 
 #[derive(Debug)]
@@ -125,7 +128,7 @@ pub struct PolicyHandle {
 impl PolicyHandle {
     pub fn load(config: Config) -> Result<Self, Vec<Diagnostic>> {
         let policy = compile::compile(&config)?;
-        prime_metrics(&config, &policy);
+        crate::telemetry::metrics::prime(&policy);
         let now = SystemTime::now();
         Ok(Self {
             config,
@@ -160,7 +163,7 @@ impl PolicyHandle {
         status.last_attempt = now;
         match result {
             Ok(policy) => {
-                prime_metrics(&self.config, &policy);
+                crate::telemetry::metrics::prime(&policy);
                 let policy = Arc::new(policy);
                 let changed = policy.hash != self.current.load().hash;
                 self.current.store(policy.clone());
@@ -184,9 +187,4 @@ impl PolicyHandle {
             }
         }
     }
-}
-
-fn prime_metrics(config: &Config, policy: &Policy) {
-    let upstreams: Vec<String> = config.file.upstreams.keys().cloned().collect();
-    crate::telemetry::metrics::prime(policy, &upstreams);
 }

@@ -12,7 +12,7 @@ use super::reply::Reply;
 use crate::app::App;
 use crate::policy::template::RequestView;
 use crate::policy::{Limit, LimitMode, LimitScope};
-use crate::telemetry::metrics::RATELIMIT_DECISIONS;
+use crate::telemetry::metrics::LimitOutcome;
 
 /// Checks `limits` (local ones first, then shared ones); the first enforced denial answers 429.
 /// `peek` (an authentication-failure budget) is checked first in its scope without being
@@ -62,17 +62,15 @@ pub async fn enforce(
 /// Counts one decision; an enforced denial becomes the 429 answer.
 pub fn record(limit: &Limit, decision: &Decision, view: &RequestView<'_>) -> Result<(), Reply> {
     let outcome = match (decision.allowed, limit.mode) {
-        (true, _) => "allowed",
+        (true, _) => LimitOutcome::Allowed,
         (false, LimitMode::Shadow) => {
             tracing::info!(limit = %limit.name, route = view.route, "shadow limit would deny");
-            "shadow_denied"
+            LimitOutcome::ShadowDenied
         }
-        (false, LimitMode::Enforce) => "denied",
+        (false, LimitMode::Enforce) => LimitOutcome::Denied,
     };
-    RATELIMIT_DECISIONS
-        .with_label_values(&[&limit.name, outcome])
-        .inc();
-    if outcome == "denied" {
+    limit.series.count(&limit.name, outcome);
+    if outcome == LimitOutcome::Denied {
         return Err(too_many_requests(&limit.name, decision));
     }
     Ok(())

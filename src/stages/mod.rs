@@ -21,10 +21,8 @@ use crate::telemetry::metrics::{AUTH_FAILURES, WEBHOOK_DUPLICATES};
 pub use reply::{Refusal, Reply};
 
 /// A request with its body fully read.
-pub struct Incoming {
-    pub method: http::Method,
-    pub path: String,
-    pub headers: HeaderMap,
+pub struct Incoming<'a> {
+    pub headers: &'a HeaderMap,
     pub client_ip: IpAddr,
     pub params: Vec<(String, String)>,
     pub body: Bytes,
@@ -56,19 +54,24 @@ static CALLER: LazyLock<Option<KeyTemplate>> = LazyLock::new(|| {
 
 /// Runs every stage of `route` over `req`. `policy` is the snapshot the route came from: a
 /// request sees one snapshot from start to end, whatever reloads happen meanwhile.
-pub async fn process(app: &App, policy: &Policy, route: &Route, req: &Incoming) -> Outcome {
+pub async fn process(app: &App, policy: &Policy, route: &Route, req: &Incoming<'_>) -> Outcome {
     match run(app, policy, route, req).await {
         Ok(outcome) => outcome,
         Err(reply) => Outcome::Reply(reply),
     }
 }
 
-async fn run(app: &App, policy: &Policy, route: &Route, req: &Incoming) -> Result<Outcome, Reply> {
+async fn run(
+    app: &App,
+    policy: &Policy,
+    route: &Route,
+    req: &Incoming<'_>,
+) -> Result<Outcome, Reply> {
     let now_ms = app.clock.now_ms();
     let client_ip = client_ip::ip_text(req.client_ip);
     let mut view = RequestView {
         client_ip: &client_ip,
-        headers: &req.headers,
+        headers: req.headers,
         body: None,
         tenant: None,
         route: &route.name,
@@ -203,7 +206,7 @@ async fn authenticate(
     app: &App,
     route: &Route,
     auth: &crate::policy::AuthStage,
-    req: &Incoming,
+    req: &Incoming<'_>,
     view: &RequestView<'_>,
     now_ms: u64,
 ) -> Result<(), Reply> {

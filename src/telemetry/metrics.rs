@@ -1,9 +1,13 @@
 //! Metrics owned by the gateway itself. The core crates register theirs (store, breakers,
 //! validation, redaction, bookings, slot cache) in the same default registry.
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
+use std::time::Duration;
 
-use prometheus::{HistogramVec, IntCounterVec, register_histogram_vec, register_int_counter_vec};
+use prometheus::{
+    Histogram, HistogramVec, IntCounter, IntCounterVec, register_histogram_vec,
+    register_int_counter_vec,
+};
 
 /// Latency buckets from 0.5 ms to 10 s: in-process answers take well under a millisecond,
 /// calendar round trips up to seconds.
@@ -77,6 +81,107 @@ pub static UPSTREAM_DURATION: LazyLock<HistogramVec> = LazyLock::new(|| {
     .unwrap_or_else(|e| panic!("metric frontdesk_upstream_duration_seconds: {e}"))
 });
 
+/// Statuses whose request counter a route keeps at hand; rarer ones are looked up when counted.
+const COMMON_STATUSES: [u16; 18] = [
+    200, 201, 202, 204, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 502, 503, 504,
+];
+
+/// One route's request count and duration series, looked up on first use and kept with the
+/// route: `with_label_values` hashes the labels and takes the vector's lock on every call.
+#[derive(Debug)]
+pub struct RouteSeries {
+    duration: OnceLock<Histogram>,
+    by_status: [OnceLock<IntCounter>; COMMON_STATUSES.len()],
+}
+
+impl RouteSeries {
+    pub const fn new() -> Self {
+        Self {
+            duration: OnceLock::new(),
+            by_status: [const { OnceLock::new() }; COMMON_STATUSES.len()],
+        }
+    }
+
+    /// Counts one answered request of `route` (`status` 0: nothing was answered).
+    pub fn record(&self, route: &str, status: u16, elapsed: Duration) {
+        self.duration
+            .get_or_init(|| REQUEST_DURATION.with_label_values(&[route]))
+            .observe(elapsed.as_secs_f64());
+        let counter = || {
+            let status = http::StatusCode::from_u16(status);
+            REQUESTS.with_label_values(&[route, status.as_ref().map_or("0", |s| s.as_str())])
+        };
+        match COMMON_STATUSES.iter().position(|&s| s == status) {
+            Some(slot) => self.by_status[slot].get_or_init(counter).inc(),
+            None => counter().inc(),
+        }
+    }
+}
+
+impl Default for RouteSeries {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The series of requests that matched no route (label `none`).
+pub static UNROUTED: RouteSeries = RouteSeries::new();
+
+/// What a rate limit decided about one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitOutcome {
+    Allowed,
+    Denied,
+    /// Over the limit, let through because the limit is in shadow mode.
+    ShadowDenied,
+}
+
+impl LimitOutcome {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Allowed => "allowed",
+            Self::Denied => "denied",
+            Self::ShadowDenied => "shadow_denied",
+        }
+    }
+}
+
+/// One limit's decision counters, looked up on first use and kept with the limit.
+#[derive(Debug, Default)]
+pub struct LimitSeries([OnceLock<IntCounter>; 3]);
+
+impl LimitSeries {
+    pub fn count(&self, limit: &str, outcome: LimitOutcome) {
+        self.0[outcome as usize]
+            .get_or_init(|| RATELIMIT_DECISIONS.with_label_values(&[limit, outcome.as_str()]))
+            .inc();
+    }
+}
+
+/// One upstream's exchange series, looked up once when the forwarder is built (which also shows
+/// them at zero before the first exchange).
+#[derive(Debug)]
+pub struct UpstreamSeries {
+    pub duration: Histogram,
+    pub success: IntCounter,
+    pub error: IntCounter,
+    pub timeout: IntCounter,
+    pub rejected: IntCounter,
+}
+
+impl UpstreamSeries {
+    pub fn new(target: &str) -> Self {
+        let outcome = |o: &str| UPSTREAM_REQUESTS.with_label_values(&[target, o]);
+        Self {
+            duration: UPSTREAM_DURATION.with_label_values(&[target]),
+            success: outcome("success"),
+            error: outcome("error"),
+            timeout: outcome("timeout"),
+            rejected: outcome("rejected"),
+        }
+    }
+}
+
 /// Registers every metric with its common label values, so dashboards and alerts see zeroes
 /// instead of missing series before the first event.
 pub fn init() {
@@ -94,7 +199,7 @@ pub fn init() {
 
 /// Creates the series a policy can produce, at zero, so alerts and dashboards see them before the
 /// first event (a labelled counter is absent from the exposition until then).
-pub fn prime(policy: &crate::policy::Policy, upstreams: &[String]) {
+pub fn prime(policy: &crate::policy::Policy) {
     for route in policy.routes.iter() {
         for limit in route
             .limits
@@ -114,12 +219,6 @@ pub fn prime(policy: &crate::policy::Policy, upstreams: &[String]) {
             WEBHOOK_DUPLICATES.with_label_values(&[&dedupe.source]);
         }
     }
-    for target in upstreams {
-        for outcome in ["success", "error", "timeout", "rejected"] {
-            UPSTREAM_REQUESTS.with_label_values(&[target, outcome]);
-        }
-        UPSTREAM_DURATION.with_label_values(&[target]);
-    }
 }
 
 /// The Prometheus text exposition of every registered metric.
@@ -134,4 +233,50 @@ pub fn render() -> String {
         return String::new();
     }
     String::from_utf8(out).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn requests(route: &str, status: &str) -> u64 {
+        REQUESTS.with_label_values(&[route, status]).get()
+    }
+
+    #[test]
+    fn route_series_count_common_rare_and_unanswered_statuses() {
+        let route = "series_test_route";
+        let series = RouteSeries::new();
+        for status in [200, 200, 418, 0] {
+            series.record(route, status, Duration::from_millis(3));
+        }
+        assert_eq!(requests(route, "200"), 2);
+        assert_eq!(requests(route, "418"), 1);
+        assert_eq!(requests(route, "0"), 1);
+        let duration = REQUEST_DURATION.with_label_values(&[route]);
+        assert_eq!(duration.get_sample_count(), 4);
+        assert!((duration.get_sample_sum() - 0.012).abs() < 1e-9);
+    }
+
+    #[test]
+    fn limit_series_count_each_outcome_under_its_label() {
+        let series = LimitSeries::default();
+        for outcome in [
+            LimitOutcome::Allowed,
+            LimitOutcome::Allowed,
+            LimitOutcome::Denied,
+            LimitOutcome::ShadowDenied,
+        ] {
+            series.count("series_test_limit", outcome);
+        }
+        let count = |d| {
+            RATELIMIT_DECISIONS
+                .with_label_values(&["series_test_limit", d])
+                .get()
+        };
+        assert_eq!(
+            (count("allowed"), count("denied"), count("shadow_denied")),
+            (2, 1, 1)
+        );
+    }
 }
