@@ -15,7 +15,7 @@ use super::routes::{PathPattern, RouteTable};
 use super::template::{KeyTemplate, parse_body_path};
 use super::{AuthStage, Dedupe, Dispatch, Limit, Policy, Route, TenantSource, Validation};
 use crate::config::{Config, Diagnostic, SourceFile};
-use crate::stages::auth::Verifier;
+use crate::stages::auth::{Verifier, VerifyKey};
 use crate::telemetry::metrics::{LimitSeries, RouteSeries};
 
 pub const DEFAULT_BODY_LIMIT: u64 = 1 << 20;
@@ -241,7 +241,7 @@ impl Compiler<'_> {
                 let mut keys = Vec::new();
                 for (i, key) in def.keys.iter().enumerate() {
                     match key.resolve() {
-                        Ok(Some(secret)) => keys.push(secret),
+                        Ok(Some(secret)) => keys.push(VerifyKey::new(&secret)),
                         Ok(None) => {}
                         Err(msg) => self.errors.push(source.at(&at(&format!("keys[{i}]")), msg)),
                     }

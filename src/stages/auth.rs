@@ -50,8 +50,26 @@ impl AuthFailure {
 #[derive(Debug, Clone)]
 pub struct Verifier {
     pub scheme: AuthScheme,
-    pub keys: Vec<Secret>,
+    pub keys: Vec<VerifyKey>,
     pub tolerance: Duration,
+}
+
+/// One key, already through HMAC's key schedule: a verification clones this state instead of
+/// hashing the key's two padded blocks again (a quarter of a small request's HMAC work).
+#[derive(Clone)]
+pub struct VerifyKey(HmacSha256);
+
+impl VerifyKey {
+    pub fn new(secret: &Secret) -> Self {
+        Self(hmac_parts(secret.expose().as_bytes(), &[]))
+    }
+}
+
+impl std::fmt::Debug for VerifyKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The keyed state stands for the key: never printed.
+        f.write_str("VerifyKey(..)")
+    }
 }
 
 impl Verifier {
@@ -96,9 +114,11 @@ impl Verifier {
         // Every key is tried, so timing does not reveal which key (if any) matched.
         let mut matched = false;
         for key in &self.keys {
-            matched |= hmac_parts(key.expose().as_bytes(), message)
-                .verify_slice(digest)
-                .is_ok();
+            let mut mac = key.0.clone();
+            for part in message {
+                mac.update(part);
+            }
+            matched |= mac.verify_slice(digest).is_ok();
         }
         if matched {
             Ok(())
@@ -181,9 +201,19 @@ mod tests {
     fn retell(keys: &[&str]) -> Verifier {
         Verifier {
             scheme: AuthScheme::Retell,
-            keys: keys.iter().map(|k| Secret::new(*k)).collect(),
+            keys: keys
+                .iter()
+                .map(|k| VerifyKey::new(&Secret::new(*k)))
+                .collect(),
             tolerance: Duration::from_secs(300),
         }
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_key() {
+        let printed = format!("{:?}", retell(&["key-that-must-not-print"]));
+        assert!(printed.contains("VerifyKey(..)"), "{printed}");
+        assert!(!printed.contains("key-that-must-not-print"), "{printed}");
     }
 
     #[test]
@@ -272,7 +302,7 @@ mod tests {
     fn calcom_signature() {
         let v = Verifier {
             scheme: AuthScheme::Calcom,
-            keys: vec![Secret::new("whsec")],
+            keys: vec![VerifyKey::new(&Secret::new("whsec"))],
             tolerance: Duration::ZERO,
         };
         let sig = sign_calcom("whsec", b"{}");
