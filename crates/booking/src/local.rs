@@ -450,13 +450,17 @@ impl CalendarProvider for LocalCalendar {
             }
         };
         let empty = HashSet::new();
+        // Each resource's taken granules looked up once, not once per candidate.
+        let taken_by: Vec<&HashSet<i64>> = resources
+            .iter()
+            .map(|r| taken.get(r).unwrap_or(&empty))
+            .collect();
         let free = candidates
             .into_iter()
             .filter(|start| {
                 let s = start.as_millisecond();
-                resources.iter().any(|r| {
-                    let taken = taken.get(r).unwrap_or(&empty);
-                    granules(s, s + duration_ms).all(|g| !taken.contains(&g))
+                taken_by.iter().any(|taken| {
+                    taken.is_empty() || granules(s, s + duration_ms).all(|g| !taken.contains(&g))
                 })
             })
             .map(|start| Slot { start })

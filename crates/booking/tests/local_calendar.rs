@@ -353,3 +353,38 @@ async fn free_slots_see_own_writes_at_once_and_other_processes_within_a_second()
         "another process's write shows after a second"
     );
 }
+
+#[tokio::test]
+async fn a_slot_stays_free_while_any_resource_is_free() {
+    let f = common::fixture();
+    let tenant = common::tenant_from_yaml(&common::DEMO.replace(
+        "{ provider: local }",
+        "{ provider: local, resources: [room-1, room-2] }",
+    ));
+    let calendar = LocalCalendar::open(&f.db_path(), Arc::new(f.clock.clone())).unwrap();
+    let query = SlotQuery {
+        from: date(2026, 1, 6),
+        to: date(2026, 1, 6),
+        duration_min: 30,
+        service: None,
+    };
+    let free_at = |slots: &[frontdesk_booking::Slot], h: i8, m: i8| {
+        let start = new_booking(h, m).start;
+        slots.iter().any(|s| s.start == start)
+    };
+
+    calendar.create(&tenant, &new_booking(10, 0)).await.unwrap();
+    let one_taken = calendar.free_slots(&tenant, &query).await.unwrap();
+    assert!(free_at(&one_taken, 10, 0), "room-2 is still free at 10:00");
+
+    calendar.create(&tenant, &new_booking(10, 0)).await.unwrap();
+    let both_taken = calendar.free_slots(&tenant, &query).await.unwrap();
+    assert!(!free_at(&both_taken, 10, 0), "both rooms taken at 10:00");
+    // A 30-minute slot at 09:45 would overlap 10:00-10:30 in both rooms; 10:30 is free again.
+    assert!(!free_at(&both_taken, 9, 45));
+    assert!(free_at(&both_taken, 10, 30) && free_at(&both_taken, 9, 30));
+    assert!(matches!(
+        calendar.create(&tenant, &new_booking(10, 0)).await,
+        Err(CalendarError::SlotTaken)
+    ));
+}
