@@ -209,9 +209,9 @@ impl Messages {
             &f.date,
             &[
                 ("weekday", weekday),
-                ("day", &date.day().to_string()),
+                ("day", itoa::Buffer::new().format(date.day())),
                 ("month", month),
-                ("year", &date.year().to_string()),
+                ("year", itoa::Buffer::new().format(date.year())),
             ],
         )
     }
@@ -227,9 +227,9 @@ impl Messages {
         fill(
             &f.time,
             &[
-                ("hour", &hour.to_string()),
-                ("hour12", &hour12.to_string()),
-                ("minute", &format!("{:02}", time.minute())),
+                ("hour", itoa::Buffer::new().format(hour)),
+                ("hour12", itoa::Buffer::new().format(hour12)),
+                ("minute", &two_digits(time.minute())),
                 ("ampm", if hour < 12 { "AM" } else { "PM" }),
             ],
         )
@@ -289,6 +289,16 @@ fn join(items: &[String], last_sep: &str) -> String {
 
 /// Replaces `{name}` with its value; unknown placeholders stay as written, so a typo in the
 /// catalogue is audible in review rather than silently dropped.
+/// `n` (0-99) as two digits, "05": `format!("{:02}")` costs about a thousand instructions, and
+/// every availability answer speaks a time or three.
+fn two_digits(n: i8) -> String {
+    let n = n.unsigned_abs();
+    [b'0' + n / 10 % 10, b'0' + n % 10]
+        .into_iter()
+        .map(char::from)
+        .collect()
+}
+
 fn fill(template: &str, vars: &[(&str, &str)]) -> String {
     let mut out = String::with_capacity(template.len() + 32);
     let mut rest = template;
@@ -384,6 +394,13 @@ mod tests {
             m.invalid_input(Language::De, &["frobnicate"]),
             "Könnten Sie bitte Ihre Angaben noch einmal nennen?"
         );
+    }
+
+    #[test]
+    fn two_digits_pads_like_format() {
+        for n in [0, 5, 9, 10, 30, 59] {
+            assert_eq!(two_digits(n), format!("{n:02}"));
+        }
     }
 
     #[test]
