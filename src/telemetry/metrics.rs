@@ -16,8 +16,8 @@ const LATENCY_BUCKETS: &[f64] = &[
 ];
 
 macro_rules! counter {
-    ($name:ident, $metric:literal, $help:literal, $labels:expr) => {
-        pub static $name: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    ($vis:vis $name:ident, $metric:literal, $help:literal, $labels:expr) => {
+        $vis static $name: LazyLock<IntCounterVec> = LazyLock::new(|| {
             register_int_counter_vec!($metric, $help, $labels)
                 .unwrap_or_else(|e| panic!("metric {}: {e}", $metric))
         });
@@ -37,19 +37,19 @@ counter!(
     &["limit", "decision"]
 );
 counter!(
-    AUTH_FAILURES,
+    pub AUTH_FAILURES,
     "frontdesk_auth_failures_total",
     "Refused authentications by route and reason.",
     &["route", "reason"]
 );
 counter!(
-    POLICY_RELOADS,
+    pub POLICY_RELOADS,
     "frontdesk_policy_reloads_total",
     "Policy reload attempts by result.",
     &["result"]
 );
 counter!(
-    WEBHOOK_DUPLICATES,
+    pub WEBHOOK_DUPLICATES,
     "frontdesk_webhook_duplicates_total",
     "Webhook deliveries acknowledged as duplicates, by source.",
     &["source"]
@@ -61,7 +61,7 @@ counter!(
     &["target", "outcome"]
 );
 
-pub static REQUEST_DURATION: LazyLock<HistogramVec> = LazyLock::new(|| {
+static REQUEST_DURATION: LazyLock<HistogramVec> = LazyLock::new(|| {
     register_histogram_vec!(
         "frontdesk_request_duration_seconds",
         "Time from request start to the last response byte, by route.",
@@ -71,7 +71,7 @@ pub static REQUEST_DURATION: LazyLock<HistogramVec> = LazyLock::new(|| {
     .unwrap_or_else(|e| panic!("metric frontdesk_request_duration_seconds: {e}"))
 });
 
-pub static UPSTREAM_DURATION: LazyLock<HistogramVec> = LazyLock::new(|| {
+static UPSTREAM_DURATION: LazyLock<HistogramVec> = LazyLock::new(|| {
     register_histogram_vec!(
         "frontdesk_upstream_duration_seconds",
         "Duration of upstream exchanges, by target.",

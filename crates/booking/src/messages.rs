@@ -287,8 +287,6 @@ fn join(items: &[String], last_sep: &str) -> String {
     }
 }
 
-/// Replaces `{name}` with its value; unknown placeholders stay as written, so a typo in the
-/// catalogue is audible in review rather than silently dropped.
 /// `n` (0-99) as two digits, "05": `format!("{:02}")` costs about a thousand instructions, and
 /// every availability answer speaks a time or three.
 fn two_digits(n: i8) -> String {
@@ -299,6 +297,8 @@ fn two_digits(n: i8) -> String {
         .collect()
 }
 
+/// Replaces `{name}` with its value; unknown placeholders stay as written, so a typo in the
+/// catalogue is audible in review rather than silently dropped.
 fn fill(template: &str, vars: &[(&str, &str)]) -> String {
     let mut out = String::with_capacity(template.len() + 32);
     let mut rest = template;
