@@ -108,6 +108,12 @@ pub(super) fn scan(text: &[u8], toggles: &DetectorToggles, out: &mut Vec<Finding
             }
             continue;
         }
+        // Every log line opens with a timestamp, and Cal.com payloads are full of them: skipped
+        // whole instead of split into a date cluster and a seconds cluster, both kept anyway.
+        if let Some(end) = iso_timestamp_end(text, i) {
+            i = end;
+            continue;
+        }
         // Most digit runs in logs are short (`200`, `3ms`, `17:00`): rule them out without
         // building a cluster.
         let (extent, digits, dots) = quick_extent(text, i);
@@ -144,6 +150,29 @@ fn next_digit(text: &[u8], from: usize) -> Option<usize> {
         .iter()
         .position(u8::is_ascii_digit)
         .map(|off| i + off)
+}
+
+/// End of an ISO 8601 `YYYY-MM-DDTHH:MM:SS` starting at `i`, with its fraction when that has
+/// at most six digits: seven could be a phone number, so a longer fraction is left to the
+/// detectors. `None` when a digit follows: glued digits are scanned as before.
+fn iso_timestamp_end(text: &[u8], i: usize) -> Option<usize> {
+    const SHAPE: &[u8] = b"0000-00-00T00:00:00";
+    let head = text.get(i..i + SHAPE.len())?;
+    let shaped = head.iter().zip(SHAPE).all(|(&b, &want)| match want {
+        b'0' => b.is_ascii_digit(),
+        _ => b == want,
+    });
+    if !shaped {
+        return None;
+    }
+    let mut end = i + SHAPE.len();
+    if text.get(end) == Some(&b'.') {
+        let fraction_end = digit_run_end(text, end + 1);
+        if (1..=6).contains(&(fraction_end - end - 1)) {
+            end = fraction_end;
+        }
+    }
+    (!text.get(end).is_some_and(u8::is_ascii_digit)).then_some(end)
 }
 
 /// Fewest digits any numeric detector accepts (IPv4 `1.2.3.4`).
@@ -467,6 +496,29 @@ mod tests {
                 assert_eq!(next_digit(&t, 0), Some(at));
                 assert_eq!(next_digit(&t, at + 1), second);
             }
+        }
+    }
+
+    #[test]
+    fn timestamps_are_skipped_whole_but_numbers_next_to_them_are_not() {
+        let t = |s: &str| iso_timestamp_end(s.as_bytes(), 0);
+        assert_eq!(t("2026-11-26T09:12:33.123456Z"), Some(26));
+        assert_eq!(t("2026-11-26T09:12:33Z"), Some(19));
+        assert_eq!(
+            t("2026-11-26T09:12:33.1234567Z"),
+            Some(19),
+            "long fraction left"
+        );
+        assert_eq!(t("2026-11-26T09:12:330301234567"), None, "glued digits");
+        assert_eq!(t("2026-11-26 09:12:33"), None);
+        assert_eq!(t("2026-11-26T09:12"), None);
+        assert!(found(r#"{"timestamp":"2026-11-26T09:12:33.123456Z","status":200}"#).is_empty());
+        for text in [
+            "2026-11-26T09:12:33.123456Z +49 30 1234567",
+            "2026-11-26T09:12:33.03012345678",
+        ] {
+            assert_eq!(found(text).len(), 1, "{text}: {:?}", found(text));
+            assert_eq!(found(text)[0].0, Kind::Phone, "{text}");
         }
     }
 
