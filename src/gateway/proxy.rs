@@ -189,7 +189,6 @@ impl Gateway {
                 Err(Refusal::NoRoute.reply())
             };
         };
-        let route = route.clone();
         ctx.route = Some(route.clone());
 
         let declared = header
@@ -217,7 +216,7 @@ impl Gateway {
             params,
             body,
         };
-        Ok(stages::process(&self.app, &policy, &route, &incoming).await)
+        Ok(stages::process(&self.app, &policy, route, &incoming).await)
     }
 }
 

@@ -206,8 +206,8 @@ pub fn prime(policy: &crate::policy::Policy) {
             .iter()
             .chain(route.auth.iter().filter_map(|a| a.failure_limit.as_ref()))
         {
-            for decision in ["allowed", "denied"] {
-                RATELIMIT_DECISIONS.with_label_values(&[&limit.name, decision]);
+            for outcome in [LimitOutcome::Allowed, LimitOutcome::Denied] {
+                RATELIMIT_DECISIONS.with_label_values(&[&limit.name, outcome.as_str()]);
             }
         }
         if route.auth.is_some() {
