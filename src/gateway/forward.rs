@@ -165,10 +165,14 @@ impl Forwarder {
             };
             let started = Instant::now();
             let remaining = deadline.saturating_duration_since(started);
-            let attempt = self.attempt(target, session, &forward.body, &retry_after);
             // Pingora's timer, not tokio's: registering a tokio timer earlier than any other
-            // unparks the runtime (an eventfd write) on every request.
-            let result = pingora::prelude::timeout(remaining, attempt)
+            // unparks the runtime (an eventfd write) on every request. The attempt is made inside
+            // the call: bound to a name, it would keep a second slot of its size (2.5 KiB) in
+            // this future's state, and futures are copied whole.
+            let result = pingora::prelude::timeout(
+                remaining,
+                self.attempt(target, session, &forward.body, &retry_after),
+            )
                 .await
                 .unwrap_or(Attempt::Failed {
                     observed: Observed::Timeout,

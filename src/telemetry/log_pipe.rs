@@ -7,6 +7,7 @@
 //! takes whatever accumulated every [`BATCH_INTERVAL`] and writes it with one call. Nothing is
 //! dropped: past [`MAX_QUEUED`] bytes, request threads wait for the writer.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -147,7 +148,10 @@ fn write_batches<W: Write>(shared: &Shared, redactor: &Redactor, mut sink: W) {
         out.clear();
         let mut start = 0;
         for &end in &taken.ends {
-            let event = String::from_utf8_lossy(&taken.bytes[start..end]);
+            let event = &taken.bytes[start..end];
+            // `from_utf8` first: it skips ASCII a word at a time, `from_utf8_lossy` byte by byte.
+            let event = std::str::from_utf8(event)
+                .map_or_else(|_| String::from_utf8_lossy(event), Cow::Borrowed);
             out.extend_from_slice(redactor.redact_text(&event).as_bytes());
             start = end;
         }
