@@ -229,6 +229,20 @@ mod tests {
     }
 
     #[test]
+    fn an_event_that_is_not_utf8_is_written_with_replacement_characters_and_still_redacted() {
+        let sink = Recorder::default();
+        let (mut pipe, guard) =
+            LogPipe::start(Arc::new(Redactor::default()), sink.clone()).expect("writer thread");
+        pipe.write_all(b"bad \xff byte, mail jane@example.com\n").unwrap();
+        pipe.write_all("gr\u{fc}\u{df}e\n".as_bytes()).unwrap();
+        drop(guard);
+        let text = String::from_utf8(sink.0.lock().unwrap().concat()).unwrap();
+        assert!(text.starts_with("bad \u{fffd} byte, mail "), "{text}");
+        assert!(!text.contains("@example.com"), "{text}");
+        assert!(text.ends_with("gr\u{fc}\u{df}e\n"), "{text}");
+    }
+
+    #[test]
     fn an_idle_writer_wakes_for_the_next_event() {
         let sink = Recorder::default();
         let (mut pipe, guard) =
