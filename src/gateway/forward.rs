@@ -173,11 +173,11 @@ impl Forwarder {
                 remaining,
                 self.attempt(target, session, &forward.body, &retry_after),
             )
-                .await
-                .unwrap_or(Attempt::Failed {
-                    observed: Observed::Timeout,
-                    started_answer: false,
-                });
+            .await
+            .unwrap_or(Attempt::Failed {
+                observed: Observed::Timeout,
+                started_answer: false,
+            });
             let elapsed = started.elapsed();
             target.series.duration.observe(elapsed.as_secs_f64());
             let observed = match &result {

@@ -233,7 +233,8 @@ mod tests {
         let sink = Recorder::default();
         let (mut pipe, guard) =
             LogPipe::start(Arc::new(Redactor::default()), sink.clone()).expect("writer thread");
-        pipe.write_all(b"bad \xff byte, mail jane@example.com\n").unwrap();
+        pipe.write_all(b"bad \xff byte, mail jane@example.com\n")
+            .unwrap();
         pipe.write_all("gr\u{fc}\u{df}e\n".as_bytes()).unwrap();
         drop(guard);
         let text = String::from_utf8(sink.0.lock().unwrap().concat()).unwrap();
