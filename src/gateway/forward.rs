@@ -168,7 +168,7 @@ impl Forwarder {
             // Pingora's timer, not tokio's: registering a tokio timer earlier than any other
             // unparks the runtime (an eventfd write) on every request. The attempt is made inside
             // the call: bound to a name, it would keep a second slot of its size (2.5 KiB) in
-            // this future's state, and futures are copied whole.
+            // this future's state, which every open connection's task carries.
             let result = pingora::prelude::timeout(
                 remaining,
                 self.attempt(target, session, &forward.body, &retry_after),
