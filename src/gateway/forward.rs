@@ -24,7 +24,7 @@ use crate::app::App;
 use crate::config::UpstreamDef;
 use crate::stages::client_ip::ip_text;
 use crate::stages::{Forward, Refusal, release_dedupe};
-use crate::telemetry::metrics::UpstreamSeries;
+use crate::telemetry::metrics::{UpstreamOutcome, UpstreamSeries};
 
 /// Headers that describe one hop and are never forwarded (RFC 9110 §7.6.1).
 const HOP_BY_HOP: &[&str] = &[
@@ -139,7 +139,7 @@ impl Forwarder {
             attempts_made += 1;
             let permit = match breaker.as_ref().map(|b| b.try_acquire()) {
                 Some(Err(rejected)) => {
-                    target.series.rejected.inc();
+                    target.series.count(UpstreamOutcome::Rejected);
                     return refuse(
                         session,
                         Refusal::UpstreamUnavailable,
@@ -190,12 +190,13 @@ impl Forwarder {
             if let Some(permit) = permit {
                 permit.record(observed, elapsed);
             }
-            let (outcome, counter) = match observed {
-                Observed::Success => ("success", &target.series.success),
-                Observed::Timeout => ("timeout", &target.series.timeout),
-                _ => ("error", &target.series.error),
+            let outcome = match observed {
+                Observed::Success => UpstreamOutcome::Success,
+                Observed::Timeout => UpstreamOutcome::Timeout,
+                _ => UpstreamOutcome::Error,
             };
-            counter.inc();
+            target.series.count(outcome);
+            let outcome = outcome.as_str();
             match result {
                 Attempt::Answered(status) => return status,
                 Attempt::Retry { after, .. } => {

@@ -158,27 +158,48 @@ impl LimitSeries {
     }
 }
 
+/// How one upstream exchange ended, as counted and logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamOutcome {
+    Success,
+    Error,
+    Timeout,
+    /// Not attempted: the target's circuit breaker is open.
+    Rejected,
+}
+
+impl UpstreamOutcome {
+    const ALL: [Self; 4] = [Self::Success, Self::Error, Self::Timeout, Self::Rejected];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Error => "error",
+            Self::Timeout => "timeout",
+            Self::Rejected => "rejected",
+        }
+    }
+}
+
 /// One upstream's exchange series, looked up once when the forwarder is built (which also shows
 /// them at zero before the first exchange).
 #[derive(Debug)]
 pub struct UpstreamSeries {
     pub duration: Histogram,
-    pub success: IntCounter,
-    pub error: IntCounter,
-    pub timeout: IntCounter,
-    pub rejected: IntCounter,
+    by_outcome: [IntCounter; UpstreamOutcome::ALL.len()],
 }
 
 impl UpstreamSeries {
     pub fn new(target: &str) -> Self {
-        let outcome = |o: &str| UPSTREAM_REQUESTS.with_label_values(&[target, o]);
         Self {
             duration: UPSTREAM_DURATION.with_label_values(&[target]),
-            success: outcome("success"),
-            error: outcome("error"),
-            timeout: outcome("timeout"),
-            rejected: outcome("rejected"),
+            by_outcome: UpstreamOutcome::ALL
+                .map(|o| UPSTREAM_REQUESTS.with_label_values(&[target, o.as_str()])),
         }
+    }
+
+    pub fn count(&self, outcome: UpstreamOutcome) {
+        self.by_outcome[outcome as usize].inc();
     }
 }
 
@@ -256,6 +277,24 @@ mod tests {
         let duration = REQUEST_DURATION.with_label_values(&[route]);
         assert_eq!(duration.get_sample_count(), 4);
         assert!((duration.get_sample_sum() - 0.012).abs() < 1e-9);
+    }
+
+    #[test]
+    fn upstream_series_start_at_zero_and_count_each_outcome_under_its_label() {
+        let series = UpstreamSeries::new("series_test_upstream");
+        let count = |o| {
+            UPSTREAM_REQUESTS
+                .with_label_values(&["series_test_upstream", o])
+                .get()
+        };
+        assert_eq!(count("rejected"), 0);
+        series.count(UpstreamOutcome::Timeout);
+        series.count(UpstreamOutcome::Rejected);
+        series.count(UpstreamOutcome::Rejected);
+        assert_eq!(
+            ["success", "error", "timeout", "rejected"].map(count),
+            [0, 0, 1, 2]
+        );
     }
 
     #[test]
