@@ -144,7 +144,7 @@ fn check(path: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    for warning in crate::policy::compile::warnings(&config) {
+    for warning in crate::policy::compile::warnings(&config, &policy) {
         eprintln!("warning: {warning}");
     }
     println!(

@@ -12,14 +12,16 @@ fuzz_target!(|data: &[u8]| {
     let body: Option<serde_json::Value> = serde_json::from_slice(body).ok();
     let headers = http::HeaderMap::new();
     let view = RequestView {
-        client_ip: std::net::IpAddr::from([127, 0, 0, 1]),
+        client_ip: "127.0.0.1",
+        client_net: "127.0.0.1",
         headers: &headers,
         body: body.as_ref(),
         tenant: Some("t"),
         route: "r",
         params: &[],
     };
-    let _ = template.render(&view, "_");
+    let _ = template.render_key(&["fuzz"], &view, Some(&["missing"]));
+    let _ = template.render_key(&[], &view, None);
     if let Some(value) = template.render_value(&view) {
         assert!(!value.is_empty());
     }

@@ -23,7 +23,7 @@ use super::proxy::write_reply;
 use crate::app::App;
 use crate::config::UpstreamDef;
 use crate::stages::client_ip::ip_text;
-use crate::stages::{Forward, Refusal, release_dedupe};
+use crate::stages::{Forward, Refusal, dedupe};
 use crate::telemetry::metrics::{UpstreamOutcome, UpstreamSeries};
 
 /// Headers that describe one hop and are never forwarded (RFC 9110 §7.6.1).
@@ -117,10 +117,8 @@ impl Forwarder {
     /// Forwards and streams the answer back; returns the status the client got.
     pub async fn forward(&self, app: &App, session: &mut Session, forward: Forward) -> u16 {
         let status = self.exchange(app, session, &forward).await;
-        if !(200..300).contains(&status)
-            && let Some(key) = &forward.dedupe_key
-        {
-            release_dedupe(app, key).await;
+        if let Some(claim) = &forward.dedupe {
+            dedupe::settle(app, claim, (200..300).contains(&status)).await;
         }
         status
     }

@@ -14,13 +14,14 @@ use super::model::{AuthScheme, HandlerKind, LimitDef, PolicyFile, RouteDef};
 use super::routes::{PathPattern, RouteTable};
 use super::template::{KeyTemplate, parse_body_path};
 use super::{AuthStage, Dedupe, Dispatch, Limit, Policy, Route, TenantSource, Validation};
-use crate::config::{Config, Diagnostic, SourceFile};
+use crate::config::{Config, Diagnostic, Secret, SourceFile};
 use crate::stages::auth::{Verifier, VerifyKey};
 use crate::telemetry::metrics::{LimitSeries, RouteSeries};
 
 pub const DEFAULT_BODY_LIMIT: u64 = 1 << 20;
 const MAX_BODY_LIMIT: u64 = 64 << 20;
 const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
+const DEFAULT_DEDUPE_PENDING_TTL: Duration = Duration::from_secs(120);
 
 /// Compiles everything under `config.policy_dir` plus `config.tenants_file`.
 pub fn compile(config: &Config) -> Result<Policy, Vec<Diagnostic>> {
@@ -40,13 +41,21 @@ pub fn compile(config: &Config) -> Result<Policy, Vec<Diagnostic>> {
     let tenants = match SourceFile::read(&config.tenants_file) {
         Ok(source) => {
             hasher.update(source.text.as_bytes());
-            compile_tenants(&source, &mut errors)
+            compile_tenants(&source, &mut errors).map(|dir| {
+                let shared = shared_retell_secrets(&parsed);
+                let keys = tenant_keys(&source, &dir, &shared, &mut errors);
+                (dir, keys)
+            })
         }
         Err(d) => {
             errors.push(d);
             None
         }
     };
+    let shared_key_tenants = tenants
+        .as_ref()
+        .map(|(dir, keys)| dir.len() - keys.len())
+        .unwrap_or(0);
 
     let mut compiler = Compiler {
         config,
@@ -56,6 +65,7 @@ pub fn compile(config: &Config) -> Result<Policy, Vec<Diagnostic>> {
         redaction: HashMap::new(),
         schemas: HashMap::new(),
         defined: HashMap::new(),
+        shared_key_tenants,
     };
     // Definitions first (from every file), then routes, so files may refer to each other.
     for (source, file) in &parsed {
@@ -112,9 +122,11 @@ pub fn compile(config: &Config) -> Result<Policy, Vec<Diagnostic>> {
         });
     }
     match (errors.is_empty(), tenants) {
-        (true, Some(tenants)) => Ok(Policy {
+        (true, Some((tenants, tenant_keys))) => Ok(Policy {
             routes: RouteTable::new(entries),
             tenants: Arc::new(tenants),
+            tenant_keys,
+            shared_key_tenants,
             hash: hex::encode(&hasher.finalize()[..8]),
             files: sources.iter().map(|s| s.path.clone()).collect(),
         }),
@@ -160,6 +172,64 @@ fn compile_tenants(
     }
 }
 
+/// The policy's Retell keys (every tenant without keys of its own shares them).
+fn shared_retell_secrets(parsed: &[(&SourceFile, PolicyFile)]) -> Vec<Secret> {
+    parsed
+        .iter()
+        .flat_map(|(_, file)| file.auth.values())
+        .filter(|def| def.scheme == AuthScheme::Retell)
+        .flat_map(|def| def.keys.iter())
+        .filter_map(|key| key.resolve().ok().flatten())
+        .collect()
+}
+
+/// Each tenant's own Retell keys, read now (like the policy's keys, on every reload). A key is
+/// a tenant's own only if nobody else has it: one that another tenant or the policy also holds
+/// would let a request signed for them pass as this tenant's.
+fn tenant_keys(
+    source: &SourceFile,
+    dir: &frontdesk_booking::TenantDirectory,
+    shared: &[Secret],
+    errors: &mut Vec<Diagnostic>,
+) -> HashMap<String, Vec<VerifyKey>> {
+    let mut out = HashMap::new();
+    let mut owners: Vec<(Secret, usize)> = Vec::new();
+    for (i, tenant) in dir.tenants().enumerate() {
+        if tenant.retell_keys.is_empty() {
+            continue;
+        }
+        let mut keys = Vec::new();
+        for (j, key) in tenant.retell_keys.iter().enumerate() {
+            let at = format!("tenants[{i}].retell_keys[{j}]");
+            match key.resolve() {
+                Ok(Some(secret)) => {
+                    if shared.contains(&secret) {
+                        let msg = "this key is also one of the policy's Retell keys: a tenant's own key must be its alone";
+                        errors.push(source.at(&at, msg));
+                    } else if let Some((_, other)) =
+                        owners.iter().find(|(s, owner)| *s == secret && *owner != i)
+                    {
+                        let msg = format!(
+                            "this key is also tenants[{other}]'s: a tenant's own key must be its alone"
+                        );
+                        errors.push(source.at(&at, msg));
+                    }
+                    keys.push(VerifyKey::new(&secret));
+                    owners.push((secret, i));
+                }
+                Ok(None) => {}
+                Err(msg) => errors.push(source.at(&at, msg)),
+            }
+        }
+        if keys.is_empty() {
+            let msg = "none of this tenant's retell_keys is set: its calls could not be verified";
+            errors.push(source.at(&format!("tenants[{i}].retell_keys"), msg));
+        }
+        out.insert(tenant.id.clone(), keys);
+    }
+    out
+}
+
 struct Compiler<'a> {
     config: &'a Config,
     errors: Vec<Diagnostic>,
@@ -169,6 +239,8 @@ struct Compiler<'a> {
     schemas: HashMap<String, Arc<frontdesk_validate::Schema>>,
     /// Where each `section.name` was first defined, to refuse a second definition.
     defined: HashMap<String, PathBuf>,
+    /// Tenants verified with the policy's Retell keys (see [`Policy::shared_key_tenants`]).
+    shared_key_tenants: usize,
 }
 
 impl Compiler<'_> {
@@ -489,6 +561,7 @@ impl Compiler<'_> {
             Some(Dedupe {
                 key,
                 ttl: d.ttl,
+                pending_ttl: d.pending_ttl.unwrap_or(DEFAULT_DEDUPE_PENDING_TTL),
                 status: d.status.unwrap_or(200),
                 source: d.source.clone().unwrap_or_else(|| def.name.clone()),
             })
@@ -541,6 +614,10 @@ impl Compiler<'_> {
             (None, None) => Some(Dispatch::Ack { status: ack_status }),
         };
 
+        if let Some(auth) = &auth {
+            self.check_signed_selection(source, &at, def, auth, tenant.as_ref(), validate.as_ref());
+        }
+
         if self.errors.len() != before {
             return None;
         }
@@ -573,6 +650,49 @@ impl Compiler<'_> {
                 series: RouteSeries::new(),
             },
         ))
+    }
+}
+
+impl Compiler<'_> {
+    /// A tenant or function name that only headers or the path can give is believable only when
+    /// the key that signed belongs to that tenant alone. With a Retell key shared by several
+    /// tenants, one captured request could be replayed into any of them: refused here.
+    fn check_signed_selection(
+        &mut self,
+        source: &SourceFile,
+        at: &dyn Fn(&str) -> String,
+        def: &RouteDef,
+        auth: &AuthStage,
+        tenant: Option<&TenantSource>,
+        validate: Option<&Validation>,
+    ) {
+        if auth.verifier.scheme != AuthScheme::Retell || self.shared_key_tenants <= 1 {
+            return;
+        }
+        let unsigned_only = |templates: &[Option<&KeyTemplate>]| {
+            let present: Vec<&KeyTemplate> = templates.iter().flatten().copied().collect();
+            !present.is_empty() && !present.iter().any(|t| t.has_signed_source())
+        };
+        let shared = self.shared_key_tenants;
+        if let Some(t) = tenant
+            && unsigned_only(&[t.agent_id.as_ref(), t.number.as_ref(), t.id.as_ref()])
+        {
+            let msg = format!(
+                "route `{}` takes its tenant only from unsigned headers or the path, while auth `{}`'s key is shared by {shared} tenants: a request signed for one tenant could be replayed into another. Give each tenant its own `retell_keys` in the tenants file, or select the tenant from a signed body field",
+                def.name, auth.name
+            );
+            self.errors.push(source.at(&at("tenant"), msg));
+        }
+        if def.handler.is_some()
+            && let Some(function) = validate.and_then(|v| v.function.as_ref())
+            && unsigned_only(&[Some(function)])
+        {
+            let msg = format!(
+                "route `{}` takes the function name only from unsigned headers or the path, while auth `{}`'s key is shared by {shared} tenants: a captured request could be replayed as another function in another tenant. Give each tenant its own `retell_keys`",
+                def.name, auth.name
+            );
+            self.errors.push(source.at(&at("validate.function"), msg));
+        }
     }
 }
 
@@ -625,14 +745,25 @@ fn compile_limit(name: &str, def: &LimitDef) -> Result<Limit, (&'static str, Str
         },
         scope: def.scope,
         mode: def.mode,
-        fallback: def.fallback.clone().unwrap_or_else(|| "_".into()),
+        fallback: def.fallback.clone().unwrap_or_else(|| "missing".into()),
         series: LimitSeries::default(),
     })
 }
 
 /// Things `check` points out that are allowed but probably not meant.
-pub fn warnings(config: &Config) -> Vec<String> {
+pub fn warnings(config: &Config, policy: &Policy) -> Vec<String> {
     let mut out = Vec::new();
+    for route in policy.routes.iter() {
+        let tenant_required = route.tenant.as_ref().is_some_and(|t| t.required);
+        for limit in &route.limits {
+            if limit.key.can_be_absent(tenant_required) {
+                out.push(format!(
+                    "route `{}`: limit `{}`'s key can be absent from a request; such requests are limited per tenant and client address (bucket `{}`)",
+                    route.name, limit.name, limit.fallback
+                ));
+            }
+        }
+    }
     let token_configured = config
         .file
         .admin

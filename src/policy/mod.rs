@@ -10,7 +10,7 @@ pub mod routes;
 pub mod template;
 pub mod watch;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -19,7 +19,7 @@ use arc_swap::ArcSwap;
 use parking_lot::Mutex;
 
 use crate::config::{Config, Diagnostic};
-use crate::stages::auth::Verifier;
+use crate::stages::auth::{Verifier, VerifyKey};
 use crate::telemetry::metrics::{LimitSeries, RouteSeries};
 use body_fields::BodyFields;
 pub use model::{EventHook, LimitMode, LimitScope};
@@ -31,6 +31,11 @@ use template::{KeyTemplate, PathSegment};
 pub struct Policy {
     pub routes: RouteTable<Arc<Route>>,
     pub tenants: Arc<frontdesk_booking::TenantDirectory>,
+    /// Tenants' own Retell keys by tenant id (tenants without are absent).
+    pub tenant_keys: HashMap<String, Vec<VerifyKey>>,
+    /// How many tenants verify with the policy's (shared) Retell keys: when more than one, a
+    /// shared key cannot tell which of them a request is for.
+    pub shared_key_tenants: usize,
     /// Short content hash of every file that went into this snapshot.
     pub hash: String,
     pub files: Vec<PathBuf>,
@@ -93,7 +98,10 @@ pub struct Validation {
 #[derive(Debug)]
 pub struct Dedupe {
     pub key: KeyTemplate,
+    /// How long a processed delivery is remembered.
     pub ttl: Duration,
+    /// How long a delivery in progress blocks its retries (then a retry processes it again).
+    pub pending_ttl: Duration,
     pub status: u16,
     pub source: String,
 }

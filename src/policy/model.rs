@@ -130,7 +130,8 @@ fn yes() -> bool {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LimitDef {
-    /// Key template, e.g. `{body.call.call_id|header.x-retell-call-id}`, `{tenant}`, `{client_ip}`.
+    /// Key template, e.g. `{body.call.call_id|header.x-retell-call-id}`, `{tenant}`, `{client_ip}`,
+    /// `{client_net}` (the address, or its /64 for IPv6).
     pub key: String,
     /// Sustained rate, e.g. `30/min`.
     pub rate: RateSpec,
@@ -141,7 +142,9 @@ pub struct LimitDef {
     pub scope: LimitScope,
     #[serde(default)]
     pub mode: LimitMode,
-    /// Used for a key part the request does not carry (default `_`).
+    /// Label of the bucket for a request that lacks a key part (default `missing`). Such
+    /// requests never share one bucket: theirs is keyed by this label, the tenant and the
+    /// client address.
     #[serde(default)]
     pub fallback: Option<String>,
 }
@@ -213,10 +216,16 @@ pub struct ValidateDef {
 pub struct DedupeDef {
     /// Key template, e.g. `{body.event}:{body.call.call_id}`.
     pub key: String,
-    /// How long a delivery is remembered.
+    /// How long a processed delivery is remembered.
     #[serde(with = "humantime_serde")]
     #[schemars(with = "String")]
     pub ttl: Duration,
+    /// How long a delivery still being processed makes its retries wait (answered 409, which
+    /// senders retry) before a retry is processed afresh; longer than forwarding may take
+    /// (default 2m).
+    #[serde(default, with = "humantime_serde::option")]
+    #[schemars(with = "Option<String>")]
+    pub pending_ttl: Option<Duration>,
     /// Status answered to a duplicate (default 200).
     #[serde(default)]
     pub status: Option<u16>,

@@ -11,6 +11,8 @@ use serde_json::Value;
 pub struct RequestView<'a> {
     /// The client's address as text (formatted once per request, read by every `{client_ip}`).
     pub client_ip: &'a str,
+    /// The client's network: the address for IPv4, its /64 for IPv6 (one subscriber's share).
+    pub client_net: &'a str,
     pub headers: &'a HeaderMap,
     pub body: Option<&'a Value>,
     pub tenant: Option<&'a str>,
@@ -21,6 +23,7 @@ pub struct RequestView<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Source {
     ClientIp,
+    ClientNet,
     Tenant,
     Route,
     Header(http::HeaderName),
@@ -107,6 +110,29 @@ impl KeyTemplate {
         })
     }
 
+    /// Whether some alternative reads the body, which the signature covers.
+    pub fn has_signed_source(&self) -> bool {
+        self.sources().any(Source::is_signed)
+    }
+
+    /// Whether some alternative reads a header or the path, which no signature covers.
+    pub fn has_unsigned_source(&self) -> bool {
+        self.sources().any(|s| !s.is_signed())
+    }
+
+    /// Whether some part can be absent from a request (everything but the client's address and
+    /// the route is optional; the tenant is when `tenant_required` is false).
+    pub fn can_be_absent(&self, tenant_required: bool) -> bool {
+        self.parts.iter().any(|p| match p {
+            Part::Value(sources) => !sources.iter().any(|s| match s {
+                Source::ClientIp | Source::ClientNet | Source::Route => true,
+                Source::Tenant => tenant_required,
+                _ => false,
+            }),
+            Part::Literal(_) => false,
+        })
+    }
+
     fn sources(&self) -> impl Iterator<Item = &Source> {
         self.parts.iter().flat_map(|p| match p {
             Part::Value(s) => s.as_slice(),
@@ -114,19 +140,18 @@ impl KeyTemplate {
         })
     }
 
-    /// Renders the key; a part the request does not carry becomes `fallback`.
-    pub fn render(&self, view: &RequestView<'_>, fallback: &str) -> String {
-        self.render_with_prefix(&[], view, fallback)
-    }
-
-    /// [`Self::render`] after `prefix`, each prefix part followed by `:` (`["dd", route]` gives
-    /// `dd:<route>:<key>`), in one allocation.
-    pub fn render_with_prefix(
+    /// A store key: each of `prefix` followed by `:`, then the template with every value
+    /// length-prefixed (`<len>:<value>`; a value over 128 bytes as `h` + 24 hex digits of its
+    /// hash), so two different requests can never render the same key, whatever `:` their
+    /// values hold. A part the request does not carry makes the key `None` when `missing` is
+    /// `None`; otherwise it renders as `-` followed by the `missing` parts, length-prefixed
+    /// (a namespace no present value can produce: those start with a digit or `h`).
+    pub fn render_key(
         &self,
         prefix: &[&str],
         view: &RequestView<'_>,
-        fallback: &str,
-    ) -> String {
+        missing: Option<&[&str]>,
+    ) -> Option<String> {
         let mut out = String::with_capacity(prefix.iter().map(|p| p.len() + 1).sum::<usize>() + 48);
         for part in prefix {
             out.push_str(part);
@@ -139,17 +164,45 @@ impl KeyTemplate {
                     Some(value) if value.len() > MAX_VALUE_LEN => {
                         use sha2::Digest;
                         let digest = sha2::Sha256::digest(value.as_bytes());
-                        out.push_str("h:");
+                        out.push('h');
                         for byte in &digest[..12] {
                             let _ = write!(out, "{byte:02x}");
                         }
                     }
-                    Some(value) => out.push_str(&value),
-                    None => out.push_str(fallback),
+                    Some(value) => push_counted(&mut out, &value),
+                    None => {
+                        out.push('-');
+                        for part in missing? {
+                            push_counted(&mut out, part);
+                        }
+                    }
                 },
             }
         }
-        out
+        Some(out)
+    }
+
+    /// The first part's value from alternatives of one origin only (`signed`: the body;
+    /// otherwise headers, path parameters and the rest), `None` when the request has none.
+    pub fn render_value_from(&self, view: &RequestView<'_>, signed: bool) -> Option<String> {
+        self.render_value_where(view, |s| s == signed)
+    }
+
+    /// The first part's value from the first alternative, in template order, that the request
+    /// carries and whose origin (`true`: signed) `accept` allows.
+    pub fn render_value_where(
+        &self,
+        view: &RequestView<'_>,
+        accept: impl Fn(bool) -> bool,
+    ) -> Option<String> {
+        self.parts.iter().find_map(|p| match p {
+            Part::Value(sources) => sources
+                .iter()
+                .filter(|s| accept(s.is_signed()))
+                .find_map(|s| lookup(s, view))
+                .map(Cow::into_owned),
+            Part::Literal(_) => None,
+        })
     }
 
     /// The value of the first part alone, `None` when the request carries none of it.
@@ -164,9 +217,22 @@ impl KeyTemplate {
     }
 }
 
+fn push_counted(out: &mut String, value: &str) {
+    out.push_str(itoa::Buffer::new().format(value.len()));
+    out.push(':');
+    out.push_str(value);
+}
+
+impl Source {
+    fn is_signed(&self) -> bool {
+        matches!(self, Source::Body(_))
+    }
+}
+
 fn parse_source(s: &str) -> Result<Source, String> {
     Ok(match s {
         "client_ip" => Source::ClientIp,
+        "client_net" => Source::ClientNet,
         "tenant" => Source::Tenant,
         "route" => Source::Route,
         _ => match s.split_once('.') {
@@ -178,7 +244,7 @@ fn parse_source(s: &str) -> Result<Source, String> {
             Some(("body", path)) if !path.is_empty() => Source::Body(parse_body_path(path)?),
             _ => {
                 return Err(format!(
-                    "unknown template part `{s}`: use client_ip, tenant, route, header.NAME, param.NAME or body.PATH"
+                    "unknown template part `{s}`: use client_ip, client_net, tenant, route, header.NAME, param.NAME or body.PATH"
                 ));
             }
         },
@@ -227,6 +293,7 @@ pub fn body_value<'v>(body: &'v Value, path: &[PathSegment]) -> Option<&'v Value
 fn lookup<'v>(source: &Source, view: &RequestView<'v>) -> Option<Cow<'v, str>> {
     let text = match source {
         Source::ClientIp => Cow::Borrowed(view.client_ip),
+        Source::ClientNet => Cow::Borrowed(view.client_net),
         Source::Tenant => Cow::Borrowed(view.tenant?),
         Source::Route => Cow::Borrowed(view.route),
         Source::Header(name) => Cow::Borrowed(view.headers.get(name)?.to_str().ok()?),
@@ -251,6 +318,7 @@ mod tests {
     fn view<'a>(headers: &'a HeaderMap, body: Option<&'a Value>) -> RequestView<'a> {
         RequestView {
             client_ip: "10.1.2.3",
+            client_net: "10.1.2.3",
             headers,
             body,
             tenant: Some("demo"),
@@ -259,21 +327,78 @@ mod tests {
         }
     }
 
+    fn key(t: &KeyTemplate, view: &RequestView<'_>) -> Option<String> {
+        t.render_key(&[], view, None)
+    }
+
     #[test]
-    fn renders_alternatives_and_fallbacks() {
+    fn renders_alternatives_length_prefixed() {
         let t = KeyTemplate::parse("{body.call.call_id|header.x-retell-call-id}:{tenant}").unwrap();
         let mut headers = HeaderMap::new();
         let body = json!({"call": {"call_id": "abc"}});
-        assert_eq!(t.render(&view(&headers, Some(&body)), "_"), "abc:demo");
-        headers.insert("x-retell-call-id", "hdr".parse().unwrap());
-        assert_eq!(t.render(&view(&headers, None), "_"), "hdr:demo");
         assert_eq!(
-            t.render(&view(&HeaderMap::new(), None), "none"),
-            "none:demo"
+            key(&t, &view(&headers, Some(&body))).unwrap(),
+            "3:abc:4:demo"
         );
+        headers.insert("x-retell-call-id", "hdr".parse().unwrap());
+        assert_eq!(key(&t, &view(&headers, None)).unwrap(), "3:hdr:4:demo");
         assert_eq!(
-            t.render_with_prefix(&["dd", "route"], &view(&headers, None), "_"),
-            "dd:route:hdr:demo"
+            t.render_key(&["dd", "route"], &view(&headers, None), None)
+                .unwrap(),
+            "dd:route:3:hdr:4:demo"
+        );
+    }
+
+    #[test]
+    fn a_missing_part_refuses_or_marks_the_key() {
+        let t = KeyTemplate::parse("{header.x-retell-call-id}").unwrap();
+        let headers = HeaderMap::new();
+        assert_eq!(key(&t, &view(&headers, None)), None);
+        assert_eq!(
+            t.render_key(&["l"], &view(&headers, None), Some(&["no-call-id", "demo"]))
+                .unwrap(),
+            "l:-10:no-call-id4:demo"
+        );
+        // A request whose value is the fallback's text gets a key of its own.
+        let mut literal = HeaderMap::new();
+        literal.insert("x-retell-call-id", "no-call-id".parse().unwrap());
+        assert_eq!(
+            t.render_key(&["l"], &view(&literal, None), Some(&["no-call-id", "demo"]))
+                .unwrap(),
+            "l:10:no-call-id"
+        );
+    }
+
+    #[test]
+    fn colons_in_values_cannot_merge_keys() {
+        let t = KeyTemplate::parse("{body.event}:{body.id}").unwrap();
+        let headers = HeaderMap::new();
+        let a = json!({"event": "call_ended:x", "id": "y"});
+        let b = json!({"event": "call_ended", "id": "x:y"});
+        assert_ne!(
+            key(&t, &view(&headers, Some(&a))),
+            key(&t, &view(&headers, Some(&b)))
+        );
+    }
+
+    #[test]
+    fn values_by_origin() {
+        let t = KeyTemplate::parse("{body.call.agent_id|header.x-retell-agent-id}").unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("x-retell-agent-id", "from-header".parse().unwrap());
+        let body = json!({"call": {"agent_id": "from-body"}});
+        let v = view(&headers, Some(&body));
+        assert_eq!(t.render_value_from(&v, true).as_deref(), Some("from-body"));
+        assert_eq!(
+            t.render_value_from(&v, false).as_deref(),
+            Some("from-header")
+        );
+        assert!(t.has_signed_source() && t.has_unsigned_source());
+        assert!(t.can_be_absent(true));
+        assert!(
+            !KeyTemplate::parse("{client_net}")
+                .unwrap()
+                .can_be_absent(true)
         );
     }
 
@@ -281,7 +406,10 @@ mod tests {
     fn body_paths_with_indexes_and_numbers() {
         let t = KeyTemplate::parse("{body.payload.attendees[1].id}-{body.n}").unwrap();
         let body = json!({"payload": {"attendees": [{"id": 1}, {"id": 2}]}, "n": 7});
-        assert_eq!(t.render(&view(&HeaderMap::new(), Some(&body)), "_"), "2-7");
+        assert_eq!(
+            key(&t, &view(&HeaderMap::new(), Some(&body))).unwrap(),
+            "1:2-1:7"
+        );
     }
 
     #[test]
@@ -289,8 +417,8 @@ mod tests {
         let t = KeyTemplate::parse("{header.x-k}").unwrap();
         let mut headers = HeaderMap::new();
         headers.insert("x-k", "a".repeat(5000).parse().unwrap());
-        let key = t.render(&view(&headers, None), "_");
-        assert!(key.starts_with("h:") && key.len() == 26, "{key}");
+        let key = key(&t, &view(&headers, None)).unwrap();
+        assert!(key.starts_with('h') && key.len() == 25, "{key}");
     }
 
     #[test]

@@ -79,6 +79,18 @@ impl Verifier {
         body: &[u8],
         now_ms: u64,
     ) -> Result<(), AuthFailure> {
+        self.verify_with(&self.keys, signature, body, now_ms)
+    }
+
+    /// [`Self::verify`] with `keys` instead of the scheme's own (a tenant's own keys). Missing,
+    /// malformed and stale headers are refused before any HMAC work.
+    pub fn verify_with(
+        &self,
+        keys: &[VerifyKey],
+        signature: Option<&str>,
+        body: &[u8],
+        now_ms: u64,
+    ) -> Result<(), AuthFailure> {
         match self.scheme {
             AuthScheme::None => Ok(()),
             AuthScheme::Retell => {
@@ -87,8 +99,8 @@ impl Verifier {
                 if now_ms.abs_diff(parsed.timestamp_ms) > self.tolerance.as_millis() as u64 {
                     return Err(AuthFailure::Stale);
                 }
-                let stamp = parsed.timestamp_ms.to_string();
-                self.any_key_matches(&[body, stamp.as_bytes()], &parsed.digest)
+                // The digest covers the timestamp's bytes as sent, never a re-rendered number.
+                any_key_matches(keys, &[body, parsed.stamp.as_bytes()], &parsed.digest)
             }
             AuthScheme::Calcom => {
                 let header = signature.ok_or(AuthFailure::MissingHeader)?.trim();
@@ -96,7 +108,7 @@ impl Verifier {
                     return Err(AuthFailure::NoSecret);
                 }
                 let digest = decode_digest(header).ok_or(AuthFailure::Malformed)?;
-                self.any_key_matches(&[body], &digest)
+                any_key_matches(keys, &[body], &digest)
             }
         }
     }
@@ -109,22 +121,26 @@ impl Verifier {
             AuthScheme::None => None,
         }
     }
+}
 
-    fn any_key_matches(&self, message: &[&[u8]], digest: &[u8; 32]) -> Result<(), AuthFailure> {
-        // Every key is tried, so timing does not reveal which key (if any) matched.
-        let mut matched = false;
-        for key in &self.keys {
-            let mut mac = key.0.clone();
-            for part in message {
-                mac.update(part);
-            }
-            matched |= mac.verify_slice(digest).is_ok();
+fn any_key_matches(
+    keys: &[VerifyKey],
+    message: &[&[u8]],
+    digest: &[u8; 32],
+) -> Result<(), AuthFailure> {
+    // Every key is tried, so timing does not reveal which key (if any) matched.
+    let mut matched = false;
+    for key in keys {
+        let mut mac = key.0.clone();
+        for part in message {
+            mac.update(part);
         }
-        if matched {
-            Ok(())
-        } else {
-            Err(AuthFailure::Mismatch)
-        }
+        matched |= mac.verify_slice(digest).is_ok();
+    }
+    if matched {
+        Ok(())
+    } else {
+        Err(AuthFailure::Mismatch)
     }
 }
 
@@ -140,33 +156,43 @@ fn hmac_parts(key: &[u8], parts: &[&[u8]]) -> HmacSha256 {
 
 /// A parsed `v=<ms>,d=<64 lowercase hex>` header, parsed as strictly as Retell's SDKs do.
 #[derive(Debug, PartialEq, Eq)]
-pub struct RetellSignature {
+pub struct RetellSignature<'a> {
+    /// The timestamp's digits exactly as sent: what the digest was computed over.
+    pub stamp: &'a str,
     pub timestamp_ms: u64,
     pub digest: [u8; 32],
 }
 
-impl RetellSignature {
-    pub fn parse(header: &str) -> Option<Self> {
+impl<'a> RetellSignature<'a> {
+    pub fn parse(header: &'a str) -> Option<Self> {
         let rest = header.strip_prefix("v=")?;
         let (stamp, digest) = rest.split_once(",d=")?;
-        if stamp.is_empty() || !stamp.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        if digest.len() != 64
-            || !digest
-                .bytes()
-                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        // Digits only, and no leading zero: the SDKs render the number, so `v=000<ms>` is not
+        // something Retell sends.
+        if stamp.is_empty()
+            || !stamp.bytes().all(|b| b.is_ascii_digit())
+            || (stamp.len() > 1 && stamp.starts_with('0'))
         {
             return None;
         }
         Some(Self {
+            stamp,
             timestamp_ms: stamp.parse().ok()?,
             digest: decode_digest(digest)?,
         })
     }
 }
 
+/// 64 lower-case hex digits, as both Retell's and Cal.com's SDKs emit them; the same rule for
+/// both schemes, so an upper-case digest is malformed everywhere.
 fn decode_digest(hex_digest: &str) -> Option<[u8; 32]> {
+    if hex_digest.len() != 64
+        || !hex_digest
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return None;
+    }
     let mut out = [0u8; 32];
     hex::decode_to_slice(hex_digest, &mut out).ok()?;
     Some(out)
@@ -266,6 +292,8 @@ mod tests {
             format!("v=1700000000000,d={d},extra=value"),
             format!("v=1700000000000,d={}", d.to_uppercase()),
             format!("v=,d={d}"),
+            format!("v=0001700000000000,d={d}"),
+            format!("v=+1700000000000,d={d}"),
         ];
         let v = retell(&["test-api-key"]);
         for case in cases {
@@ -313,6 +341,11 @@ mod tests {
             Err(AuthFailure::NoSecret)
         );
         assert_eq!(v.verify(Some("zz"), b"{}", 0), Err(AuthFailure::Malformed));
+        assert_eq!(
+            v.verify(Some(&sig.to_uppercase()), b"{}", 0),
+            Err(AuthFailure::Malformed),
+            "hex case is one rule for both schemes"
+        );
         assert_eq!(v.verify(None, b"{}", 0), Err(AuthFailure::MissingHeader));
     }
 }

@@ -49,9 +49,34 @@ pub fn ip_text(ip: IpAddr) -> String {
     }
 }
 
+/// The client's network as text: IPv4 addresses as they are, IPv6 addresses as their /64 (one
+/// subscriber usually holds a whole /64, so per-address budgets would be 2^64 budgets).
+pub fn net_text(ip: IpAddr, ip_text: &str) -> std::borrow::Cow<'_, str> {
+    match ip {
+        IpAddr::V4(_) => std::borrow::Cow::Borrowed(ip_text),
+        IpAddr::V6(v6) => {
+            let net = ipnet::Ipv6Net::new(v6, 64).map(|n| n.trunc());
+            std::borrow::Cow::Owned(net.map_or_else(|_| ip_text.to_owned(), |n| n.to_string()))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_clients_are_grouped_per_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        let net = |ip: IpAddr| net_text(ip, &ip_text(ip)).into_owned();
+        assert_eq!(net(a), "2001:db8:1:2::/64");
+        assert_eq!(net(a), net(b));
+        assert_ne!(net(a), net(other));
+        let v4: IpAddr = "10.1.2.3".parse().unwrap();
+        assert_eq!(net(v4), "10.1.2.3");
+    }
 
     #[test]
     fn ip_text_matches_display() {

@@ -15,33 +15,28 @@ use crate::policy::{Limit, LimitMode, LimitScope};
 use crate::telemetry::metrics::LimitOutcome;
 
 /// Checks `limits` (local ones first, then shared ones); the first enforced denial answers 429.
-/// `peek` (an authentication-failure budget) is checked first in its scope without being
-/// charged: once it is spent, the request is refused.
 pub async fn enforce(
     app: &App,
     limits: &[Arc<Limit>],
-    peek: Option<&Limit>,
     view: &RequestView<'_>,
 ) -> Result<(), Reply> {
     for scope in [LimitScope::Local, LimitScope::Shared] {
-        let peeked = peek.filter(|p| p.scope == scope);
-        let charged = limits.iter().map(Arc::as_ref).filter(|l| l.scope == scope);
-        let in_scope: Vec<(&Limit, u32)> = peeked
-            .map(|p| (p, 0))
-            .into_iter()
-            .chain(charged.map(|l| (l, 1)))
+        let in_scope: Vec<&Limit> = limits
+            .iter()
+            .map(Arc::as_ref)
+            .filter(|l| l.scope == scope)
             .collect();
         if in_scope.is_empty() {
             continue;
         }
-        let keys: Vec<String> = in_scope.iter().map(|(l, _)| store_key(l, view)).collect();
+        let keys: Vec<String> = in_scope.iter().map(|l| store_key(l, view)).collect();
         let checks: Vec<GcraCheck<'_>> = in_scope
             .iter()
             .zip(&keys)
-            .map(|((limit, cost), key)| GcraCheck {
+            .map(|(limit, key)| GcraCheck {
                 key,
                 rate: limit.rate,
-                cost: *cost,
+                cost: 1,
                 stops: limit.mode == LimitMode::Enforce,
             })
             .collect();
@@ -49,11 +44,8 @@ pub async fn enforce(
             .gcra_all(&checks)
             .await
             .unwrap_or_else(|_| checks.iter().map(|c| allow_on_error(c.rate)).collect());
-        for ((limit, cost), decision) in in_scope.iter().zip(&decisions) {
-            // A peek that passes decides nothing about this request.
-            if *cost > 0 || !decision.allowed {
-                record(limit, decision, view)?;
-            }
+        for (limit, decision) in in_scope.iter().zip(&decisions) {
+            record(limit, decision, view)?;
         }
     }
     Ok(())
@@ -76,19 +68,19 @@ pub fn record(limit: &Limit, decision: &Decision, view: &RequestView<'_>) -> Res
     Ok(())
 }
 
-/// One GCRA decision for `limit`, charging `cost` (0 peeks: would one more request pass).
-pub async fn check(app: &App, limit: &Limit, view: &RequestView<'_>, cost: u32) -> Decision {
-    store_for(app, limit.scope)
-        .gcra(&store_key(limit, view), limit.rate, cost)
-        .await
-        .unwrap_or_else(|_| allow_on_error(limit.rate))
-}
-
-/// `<limit name>:<rendered key>`.
+/// `<limit name>:<rendered key>`. A request that lacks a key part is never put in one bucket
+/// with every other such request: its bucket is named by the fallback label, the tenant and the
+/// client's address.
 fn store_key(limit: &Limit, view: &RequestView<'_>) -> String {
+    let missing = [
+        limit.fallback.as_str(),
+        view.tenant.unwrap_or(""),
+        view.client_ip,
+    ];
     limit
         .key
-        .render_with_prefix(&[&limit.name], view, &limit.fallback)
+        .render_key(&[&limit.name], view, Some(&missing))
+        .unwrap_or_default()
 }
 
 fn store_for(app: &App, scope: LimitScope) -> &dyn Store {

@@ -4,8 +4,11 @@
 
 pub mod auth;
 pub mod client_ip;
+pub mod dedupe;
+pub mod failure_budget;
 pub mod limit;
 pub mod reply;
+pub mod tenant;
 
 use std::net::IpAddr;
 use std::sync::{Arc, LazyLock};
@@ -16,9 +19,11 @@ use serde_json::Value;
 
 use crate::app::App;
 use crate::policy::template::{KeyTemplate, RequestView, body_value};
-use crate::policy::{Dispatch, EventHook, Policy, Route, TenantSource, Validation};
-use crate::telemetry::metrics::{AUTH_FAILURES, WEBHOOK_DUPLICATES};
+use crate::policy::{Dispatch, EventHook, Policy, Route, Validation};
+use crate::telemetry::metrics::{AUTH_FAILURES, TENANT_REFUSALS};
+pub use dedupe::Claim;
 pub use reply::{Refusal, Reply};
+use tenant::{Signer, TenantPick};
 
 /// A request with its body fully read.
 pub struct Incoming<'a> {
@@ -39,8 +44,9 @@ pub enum Outcome {
 pub struct Forward {
     pub upstream: String,
     pub body: Bytes,
-    /// Released when the upstream fails, so the sender's retry is processed.
-    pub dedupe_key: Option<String>,
+    /// Settled when the upstream answered: `done` on success, forgotten on failure so the
+    /// sender's retry is processed.
+    pub dedupe: Option<Claim>,
     pub idempotent: bool,
 }
 
@@ -69,82 +75,77 @@ async fn run(
 ) -> Result<Outcome, Reply> {
     let now_ms = app.clock.now_ms();
     let client_ip = client_ip::ip_text(req.client_ip);
+    let client_net = client_ip::net_text(req.client_ip, &client_ip);
+    // Parsed before the signature is checked, because the body may name the tenant and so the
+    // key; a malformed body is only reported once the signature holds.
+    let parsed = route.json.then(|| route.body_fields.parse(&req.body));
+    let body = parsed.as_ref().and_then(|p| p.as_ref().ok());
     let mut view = RequestView {
         client_ip: &client_ip,
+        client_net: &client_net,
         headers: req.headers,
-        body: None,
+        body,
         tenant: None,
         route: &route.name,
         params: &req.params,
     };
 
-    if let Some(auth) = &route.auth {
-        authenticate(app, route, auth, req, &view, now_ms).await?;
+    let pick = match &route.tenant {
+        Some(source) => TenantPick::read(&policy.tenants, source, &view),
+        None => TenantPick::Nothing,
+    };
+    let signer = match &route.auth {
+        Some(auth) => {
+            authenticate(
+                app,
+                policy,
+                route,
+                auth,
+                req,
+                &view,
+                pick.candidate(),
+                now_ms,
+            )
+            .await?
+        }
+        None => Signer::Unchecked,
+    };
+    if matches!(parsed, Some(Err(_))) {
+        return Err(Refusal::MalformedJson.reply());
     }
 
-    let body = if route.json {
-        Some(
-            route
-                .body_fields
-                .parse(&req.body)
-                .map_err(|_| Refusal::MalformedJson.reply())?,
-        )
-    } else {
-        None
-    };
-    view.body = body.as_ref();
-
-    let tenant = match &route.tenant {
-        Some(source) => {
-            let found = resolve_tenant(&policy.tenants, source, &view);
-            if found.is_none() && source.required {
-                tracing::warn!(route = %route.name, "request refused: unknown tenant");
-                return Err(Refusal::UnknownTenant.reply());
-            }
-            found
+    let tenant = match tenant::decide(pick, signer) {
+        Ok(found) => found,
+        Err(refusal) => {
+            TENANT_REFUSALS
+                .with_label_values(&[&route.name, refusal.as_str()])
+                .inc();
+            tracing::warn!(route = %route.name, reason = refusal.as_str(), "request refused: unsigned data does not prove the tenant");
+            return Err(match refusal {
+                tenant::TenantRefusal::Mismatch => Refusal::TenantMismatch.reply(),
+                tenant::TenantRefusal::Unverified => Refusal::TenantUnverified.reply(),
+            });
         }
-        None => None,
     };
-    let tenant_id = tenant.as_ref().map(|t| t.id.clone());
-    view.tenant = tenant_id.as_deref();
+    if tenant.is_none() && route.tenant.as_ref().is_some_and(|t| t.required) {
+        tracing::warn!(route = %route.name, "request refused: unknown tenant");
+        return Err(Refusal::UnknownTenant.reply());
+    }
+    view.tenant = tenant.as_ref().map(|t| t.id.as_str());
 
-    // An address that spent its authentication-failure budget is refused even with a valid
-    // signature; that check rides along with the route's limits (one store round trip).
-    let failure_budget = route.auth.as_ref().and_then(|a| a.failure_limit.as_deref());
-    limit::enforce(app, &route.limits, failure_budget, &view).await?;
+    limit::enforce(app, &route.limits, &view).await?;
 
-    let dedupe_key = match &route.dedupe {
-        Some(dedupe) => {
-            let key = dedupe
-                .key
-                .render_with_prefix(&["dd", &route.name], &view, "_");
-            // A store error was already absorbed by the fallback store; treat as first delivery.
-            if !app
-                .store
-                .set_if_absent(&key, b"1", dedupe.ttl)
-                .await
-                .unwrap_or(true)
-            {
-                WEBHOOK_DUPLICATES
-                    .with_label_values(&[&dedupe.source])
-                    .inc();
-                tracing::info!(route = %route.name, "duplicate delivery acknowledged");
-                return Ok(Outcome::Reply(Reply::json(
-                    dedupe.status,
-                    &serde_json::json!({ "status": "duplicate" }),
-                )));
-            }
-            Some(key)
-        }
+    let claim = match &route.dedupe {
+        Some(dedupe) => dedupe::claim(app, route, dedupe, &view).await?,
         None => None,
     };
 
-    let validated = match (&route.validate, body.as_ref()) {
-        (Some(validation), Some(body)) => match validate(validation, body, &view) {
+    let validated = match (&route.validate, body) {
+        (Some(validation), Some(body)) => match validate(validation, body, &view, signer) {
             Ok(v) => Some(v),
             Err(errors) => {
-                if let Some(key) = &dedupe_key {
-                    release_dedupe(app, key).await;
+                if let Some(claim) = &claim {
+                    dedupe::settle(app, claim, false).await;
                 }
                 frontdesk_validate::record_failures(&route.name, &errors);
                 return Err(invalid_input(route, tenant.as_deref(), &errors));
@@ -153,26 +154,34 @@ async fn run(
         _ => None,
     };
 
-    if let (Some(EventHook::CalcomInvalidate), Some(body)) = (route.on_event, body.as_ref()) {
+    if let (Some(EventHook::CalcomInvalidate), Some(body)) = (route.on_event, body) {
         app.functions.on_calendar_event(&policy.tenants, body).await;
     }
 
     match &route.dispatch {
-        Dispatch::Ack { status } => Ok(Outcome::Reply(Reply::empty(*status))),
+        Dispatch::Ack { status } => {
+            if let Some(claim) = &claim {
+                dedupe::settle(app, claim, true).await;
+            }
+            Ok(Outcome::Reply(Reply::empty(*status)))
+        }
         Dispatch::Booking => {
-            let (Some(tenant), Some(body)) = (tenant, body.as_ref()) else {
+            let (Some(tenant), Some(body)) = (tenant.as_deref(), body) else {
                 return Err(Refusal::UnknownTenant.reply());
             };
-            let function = function_name(route.validate.as_ref(), &view).unwrap_or_default();
+            let function =
+                function_name(route.validate.as_ref(), &view, signer).unwrap_or_default();
             let args = match validated {
                 Some(args) => args,
                 None => booking_args(route.validate.as_ref(), body),
             };
+            // Who is calling decides which bookings the call may change: from the signed body,
+            // or from headers only when the key is the tenant's alone.
             let call = crate::functions::CallInfo {
-                call_id: CALL_ID.as_ref().and_then(|t| t.render_value(&view)),
-                from_number: CALLER.as_ref().and_then(|t| t.render_value(&view)),
+                call_id: trusted_value(CALL_ID.as_ref(), &view, signer),
+                from_number: trusted_value(CALLER.as_ref(), &view, signer),
             };
-            let answer = app.functions.call(&tenant, call, &function, &args).await;
+            let answer = app.functions.call(tenant, call, &function, &args).await;
             Ok(Outcome::Reply(Reply::json(200, &answer)))
         }
         Dispatch::Forward { upstream } => {
@@ -195,67 +204,74 @@ async fn run(
             Ok(Outcome::Forward(Forward {
                 upstream: upstream.clone(),
                 body,
-                dedupe_key,
+                dedupe: claim,
                 idempotent: route.idempotent,
             }))
         }
     }
 }
 
+/// Verifies the signature with the candidate tenant's own keys when it has some, else with the
+/// route's; returns whose key it was. Failures spend the address's failure budget.
+#[allow(clippy::too_many_arguments)]
 async fn authenticate(
     app: &App,
+    policy: &Policy,
     route: &Route,
     auth: &crate::policy::AuthStage,
     req: &Incoming<'_>,
     view: &RequestView<'_>,
+    candidate: Option<&Arc<frontdesk_booking::Tenant>>,
     now_ms: u64,
-) -> Result<(), Reply> {
+) -> Result<Signer, Reply> {
     let signature = auth
         .verifier
         .header()
         .and_then(|h| req.headers.get(h))
         .and_then(|v| v.to_str().ok());
-    match auth.verifier.verify(signature, &req.body, now_ms) {
-        Ok(()) => Ok(()),
+    let (keys, signer) = match auth.verifier.scheme {
+        crate::policy::model::AuthScheme::Retell => tenant::signer_for(policy, candidate),
+        _ => (None, Signer::Shared { tenants: 0 }),
+    };
+    let keys = keys.unwrap_or(&auth.verifier.keys);
+    match auth
+        .verifier
+        .verify_with(keys, signature, &req.body, now_ms)
+    {
+        Ok(()) => Ok(signer),
         Err(failure) => {
             AUTH_FAILURES
                 .with_label_values(&[&route.name, failure.as_str()])
                 .inc();
             tracing::warn!(route = %route.name, reason = failure.as_str(), "authentication refused");
-            // Each failure spends the address's budget; once it is spent, 429 instead of 401.
-            if let Some(limit) = &auth.failure_limit {
-                let decision = limit::check(app, limit, view, 1).await;
-                if !decision.allowed {
-                    limit::record(limit, &decision, view)?;
-                }
-            }
+            failure_budget::charge(app, auth, view).await?;
             Err(Refusal::Unauthorized.reply())
         }
     }
 }
 
-fn resolve_tenant(
-    tenants: &frontdesk_booking::TenantDirectory,
-    source: &TenantSource,
+/// The template's value from the signed body, or also from headers and the path when the key
+/// that signed is the tenant's alone (alternatives in the template's order).
+fn trusted_value(
+    template: Option<&KeyTemplate>,
     view: &RequestView<'_>,
-) -> Option<Arc<frontdesk_booking::Tenant>> {
-    let value = |t: &Option<KeyTemplate>| t.as_ref().and_then(|t| t.render_value(view));
-    if let Some(id) = value(&source.id) {
-        return tenants.get(&id);
-    }
-    let agent = value(&source.agent_id);
-    let number = value(&source.number);
-    if agent.is_none() && number.is_none() {
-        return None;
-    }
-    tenants.resolve(agent.as_deref(), number.as_deref())
+    signer: Signer,
+) -> Option<String> {
+    let unsigned_ok = signer.exclusive();
+    template?.render_value_where(view, |signed| signed || unsigned_ok)
 }
 
-fn function_name(validation: Option<&Validation>, view: &RequestView<'_>) -> Option<String> {
-    validation
+/// The function to run; a name from the path or a header counts only when the key is the
+/// tenant's alone (`check` refuses routes where it could come from nowhere else otherwise).
+fn function_name(
+    validation: Option<&Validation>,
+    view: &RequestView<'_>,
+    signer: Signer,
+) -> Option<String> {
+    let template = validation
         .and_then(|v| v.function.as_ref())
-        .or(DEFAULT_FUNCTION.as_ref())
-        .and_then(|t| t.render_value(view))
+        .or(DEFAULT_FUNCTION.as_ref());
+    trusted_value(template, view, signer)
 }
 
 fn booking_args(validation: Option<&Validation>, body: &Value) -> Value {
@@ -270,13 +286,14 @@ fn validate(
     validation: &Validation,
     body: &Value,
     view: &RequestView<'_>,
+    signer: Signer,
 ) -> Result<Value, Vec<frontdesk_validate::FieldError>> {
     let target = match &validation.at {
         Some(path) => body_value(body, path).unwrap_or(&Value::Null),
         None => body,
     };
     let by_function =
-        function_name(Some(validation), view).and_then(|f| validation.by_function.get(&f));
+        function_name(Some(validation), view, signer).and_then(|f| validation.by_function.get(&f));
     match by_function.or(validation.schema.as_ref()) {
         Some(schema) => schema.validate(target),
         // A function without a schema is passed through as is; the engine answers unknown ones.
@@ -310,9 +327,4 @@ fn invalid_input(
             serde_json::json!({ "errors": listed }),
         )
     }
-}
-
-/// Forgets a delivery whose processing failed, so the sender's retry is processed.
-pub async fn release_dedupe(app: &App, key: &str) {
-    let _ = app.store.delete(key).await;
 }

@@ -21,6 +21,12 @@ pub enum Refusal {
     UnreadableBody,
     Unauthorized,
     UnknownTenant,
+    /// An unsigned selector named another tenant than the signed body.
+    TenantMismatch,
+    /// Only an unsigned selector named the tenant, and the key that signed is not its own.
+    TenantUnverified,
+    /// A retry of a delivery still being processed: the sender retries non-2xx answers.
+    DeliveryInProgress,
     UpstreamUnavailable,
     UpstreamFailed,
     UpstreamTimeout,
@@ -33,7 +39,8 @@ impl Refusal {
             Refusal::MalformedJson | Refusal::AmbiguousLength | Refusal::UnreadableBody => 400,
             Refusal::BodyTooLarge => 413,
             Refusal::Unauthorized => 401,
-            Refusal::UnknownTenant => 403,
+            Refusal::UnknownTenant | Refusal::TenantMismatch | Refusal::TenantUnverified => 403,
+            Refusal::DeliveryInProgress => 409,
             Refusal::UpstreamUnavailable => 503,
             Refusal::UpstreamFailed => 502,
             Refusal::UpstreamTimeout => 504,
@@ -57,6 +64,18 @@ impl Refusal {
             Refusal::UnknownTenant => (
                 "unknown_tenant",
                 "the request does not belong to a known tenant",
+            ),
+            Refusal::TenantMismatch => (
+                "tenant_mismatch",
+                "the request's headers name another tenant than its signed body",
+            ),
+            Refusal::TenantUnverified => (
+                "tenant_unverified",
+                "the tenant named by this request's headers is not the one its key belongs to",
+            ),
+            Refusal::DeliveryInProgress => (
+                "delivery_in_progress",
+                "an earlier delivery of this event is still being processed; retry later",
             ),
             Refusal::UpstreamUnavailable => (
                 "upstream_unavailable",

@@ -55,6 +55,24 @@ counter!(
     &["source"]
 );
 counter!(
+    pub WEBHOOK_DEDUPE,
+    "frontdesk_webhook_dedupe_total",
+    "Webhook deliveries that were not processed as first deliveries, by source and result (duplicate, in_progress, unkeyed).",
+    &["source", "result"]
+);
+counter!(
+    pub AUTH_BUDGET_TRIPS,
+    "frontdesk_auth_failure_budget_trips_total",
+    "Authentication-failure budgets spent (further failures answered 429), by auth scheme entry.",
+    &["auth"]
+);
+counter!(
+    pub TENANT_REFUSALS,
+    "frontdesk_tenant_refusals_total",
+    "Signed requests refused because unsigned data disagreed with or could not prove the tenant, by route and reason (mismatch, unverified).",
+    &["route", "reason"]
+);
+counter!(
     UPSTREAM_REQUESTS,
     "frontdesk_upstream_requests_total",
     "Upstream exchanges by target and outcome (success, error, timeout, rejected).",
@@ -214,6 +232,9 @@ pub fn init() {
     LazyLock::force(&RATELIMIT_DECISIONS);
     LazyLock::force(&AUTH_FAILURES);
     LazyLock::force(&WEBHOOK_DUPLICATES);
+    LazyLock::force(&WEBHOOK_DEDUPE);
+    LazyLock::force(&AUTH_BUDGET_TRIPS);
+    LazyLock::force(&TENANT_REFUSALS);
     LazyLock::force(&UPSTREAM_REQUESTS);
     LazyLock::force(&UPSTREAM_DURATION);
 }
@@ -231,13 +252,24 @@ pub fn prime(policy: &crate::policy::Policy) {
                 RATELIMIT_DECISIONS.with_label_values(&[&limit.name, outcome.as_str()]);
             }
         }
-        if route.auth.is_some() {
+        if let Some(auth) = &route.auth {
             for reason in crate::stages::auth::AuthFailure::ALL {
                 AUTH_FAILURES.with_label_values(&[&route.name, reason.as_str()]);
+            }
+            if auth.failure_limit.is_some() {
+                AUTH_BUDGET_TRIPS.with_label_values(&[&auth.name]);
+            }
+        }
+        if route.tenant.is_some() {
+            for reason in ["mismatch", "unverified"] {
+                TENANT_REFUSALS.with_label_values(&[&route.name, reason]);
             }
         }
         if let Some(dedupe) = &route.dedupe {
             WEBHOOK_DUPLICATES.with_label_values(&[&dedupe.source]);
+            for result in ["duplicate", "in_progress", "unkeyed"] {
+                WEBHOOK_DEDUPE.with_label_values(&[&dedupe.source, result]);
+            }
         }
     }
 }

@@ -6,17 +6,21 @@ use std::time::Instant;
 use frontdesk_calcom::fake::{Endpoint, EventTypeSpec, Failure, FakeCalcom};
 use serde_json::{Value, json};
 
-use crate::harness::{CALCOM_SECRET, FIXTURE_MS, RETELL_KEY, Setup, TestServer};
+use crate::harness::{CALCOM_SECRET, FIXTURE_MS, Setup, TestServer};
 use crate::http;
 
 const EVENT_TYPE: u64 = 4242;
 const KEY: &str = "cal_test_integration_key";
+
+/// The Cal.com tenant's own Retell key: with its own key, it does not share the policy's.
+const CALCO_RETELL_KEY: &str = "calco-own-retell-key";
 
 const TENANT: &str = r#"
   - id: calco
     company_id: calco
     branch_id: main
     agent_ids: [agent_calco]
+    retell_keys: [{ file: SECRETS_DIR/calco-retell }]
     calendar:
       provider: calcom
       api_key_env: FRONTDESK_TEST_CALCOM_KEY
@@ -44,11 +48,8 @@ fn start() -> (TestServer, Calcom) {
     fake.add_event_type(EVENT_TYPE, EventTypeSpec::weekdays("Europe/Berlin", 30));
     fake.require_api_key(KEY);
     let mut setup = Setup::shipped(None);
-    let tenants = std::fs::read_to_string(setup.path("config/tenants.yaml")).unwrap();
-    setup.write(
-        "config/tenants.yaml",
-        &format!("{}\n{TENANT}", tenants.trim_end()),
-    );
+    setup.write("secrets/calco-retell", CALCO_RETELL_KEY);
+    setup.add_tenants(TENANT);
     setup.config_extra = format!(
         "calcom:\n  base_url: {}\n  timeouts: {{ connect: 500ms, read: 2s, write: 2s, total: 3s }}\n",
         fake.base_url()
@@ -65,7 +66,7 @@ fn start() -> (TestServer, Calcom) {
 
 fn call(server: &TestServer, call_id: &str, name: &str, args: Value) -> Value {
     let body = serde_json::to_vec(&json!({ "name": name, "args": args, "call": { "call_id": call_id, "agent_id": "agent_calco", "from_number": "+4915112345678" } })).unwrap();
-    let sig = frontdesk::stages::auth::sign_retell(RETELL_KEY, &body, FIXTURE_MS);
+    let sig = frontdesk::stages::auth::sign_retell(CALCO_RETELL_KEY, &body, FIXTURE_MS);
     let r = http::post(
         &server.base,
         "/retell/function",

@@ -16,6 +16,8 @@ use tokio::sync::mpsc;
 
 pub const RETELL_KEY: &str = "test-api-key";
 pub const CALCOM_SECRET: &str = "cal_webhook_secret_test";
+/// The `demo` test tenant's own Retell key (tests/fixtures/tenants.yaml names it).
+pub const DEMO_RETELL_KEY: &str = "demo-own-retell-key";
 /// The timestamp the shipped fixtures were signed at.
 pub const FIXTURE_MS: u64 = 1_767_355_200_000;
 
@@ -116,10 +118,6 @@ impl Setup {
                 &setup.with_secret_files(&text),
             );
         }
-        setup.write(
-            "config/tenants.yaml",
-            &std::fs::read_to_string(repo_path("tests/fixtures/tenants.yaml")).unwrap(),
-        );
         let mut setup = setup;
         if let Some(addr) = upstream {
             setup.config_extra = format!(
@@ -136,17 +134,32 @@ impl Setup {
         std::fs::create_dir_all(dir.path().join("secrets")).unwrap();
         std::fs::write(dir.path().join("secrets/retell"), RETELL_KEY).unwrap();
         std::fs::write(dir.path().join("secrets/calcom"), CALCOM_SECRET).unwrap();
+        std::fs::write(dir.path().join("secrets/demo-retell"), DEMO_RETELL_KEY).unwrap();
         let setup = Self {
             dir,
             config_extra: String::new(),
             watch_policies: true,
             clock: ManualClock::new(FIXTURE_MS),
         };
-        setup.write(
-            "config/tenants.yaml",
+        setup.write_tenants(
             &std::fs::read_to_string(repo_path("tests/fixtures/tenants.yaml")).unwrap(),
         );
         setup
+    }
+
+    /// Writes the tenants file; `SECRETS_DIR` in it names this setup's secrets directory.
+    pub fn write_tenants(&self, yaml: &str) {
+        let secrets = self.dir.path().join("secrets");
+        self.write(
+            "config/tenants.yaml",
+            &yaml.replace("SECRETS_DIR", &secrets.display().to_string()),
+        );
+    }
+
+    /// Appends tenants (YAML list items) to the tenants file.
+    pub fn add_tenants(&self, items: &str) {
+        let current = std::fs::read_to_string(self.path("config/tenants.yaml")).unwrap();
+        self.write_tenants(&format!("{}\n{items}", current.trim_end()));
     }
 
     /// Replaces `env: X` secret references of the shipped policy with files in the temp dir, so

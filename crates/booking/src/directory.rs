@@ -58,9 +58,19 @@ pub struct Tenant {
     pub granularity_min: u32,
     pub max_alternatives: usize,
     pub search_days: u16,
+    /// The tenant's own Retell keys, unresolved (the gateway reads and compiles them).
+    pub retell_keys: Vec<frontdesk_secrets::SecretRef>,
+    /// Region national phone numbers are read in (see [`Tenant::phone`]).
+    pub country: Option<String>,
 }
 
 impl Tenant {
+    /// `text` as an E.164 number, national numbers read in the tenant's country: the one form
+    /// in which the engine stores and compares phone numbers.
+    pub fn phone(&self, text: &str) -> Option<String> {
+        frontdesk_validate::e164(text, self.country.as_deref())
+    }
+
     /// Today in the tenant's time zone at the instant `now_ms`.
     pub fn today(&self, now_ms: u64) -> Option<Date> {
         let ts = jiff::Timestamp::from_millisecond(i64::try_from(now_ms).ok()?).ok()?;
@@ -336,6 +346,20 @@ fn compile_tenant(cfg: &TenantConfig, scope: TenantScope) -> Result<Tenant, Fiel
         }
     }
 
+    let country = match &cfg.country {
+        Some(code) => {
+            let upper = code.to_ascii_uppercase();
+            if !frontdesk_validate::is_region(&upper) {
+                bad("country", "not an ISO 3166 alpha-2 country code (e.g. DE)");
+            }
+            Some(upper)
+        }
+        None => cfg
+            .numbers
+            .first()
+            .and_then(|n| frontdesk_validate::region_of(n)),
+    };
+
     match time_zone {
         Some(time_zone) if problems.is_empty() => Ok(Tenant {
             id: cfg.id.clone(),
@@ -349,6 +373,8 @@ fn compile_tenant(cfg: &TenantConfig, scope: TenantScope) -> Result<Tenant, Fiel
             granularity_min,
             max_alternatives: cfg.max_alternatives,
             search_days: cfg.search_days,
+            retell_keys: cfg.retell_keys.clone(),
+            country,
         }),
         _ => Err(problems),
     }

@@ -38,6 +38,15 @@ pub struct TenantConfig {
     /// Called numbers (E.164, e.g. `+4930123456`) that belong to this tenant.
     #[serde(default)]
     pub numbers: Vec<String>,
+    /// The API key(s) of this practice's own Retell workspace, several during rotation. A
+    /// request for this tenant verifies only with these; without them, with the policy's keys.
+    /// Needed to pick the tenant from an unsigned header while other tenants share a key.
+    #[serde(default)]
+    pub retell_keys: Vec<frontdesk_secrets::SecretRef>,
+    /// Country (ISO 3166 alpha-2, e.g. `DE`) in which national phone numbers are read; default:
+    /// the country of the first of `numbers`.
+    #[serde(default)]
+    pub country: Option<String>,
     pub calendar: CalendarConfig,
     /// Bookable services by name, each with its duration.
     #[serde(default)]

@@ -88,9 +88,62 @@ pub fn parse_phone(text: &str) -> Option<String> {
     })
 }
 
+/// The one phone-number normaliser for comparisons: `text` as E.164 (`+4930123456`), national
+/// numbers read in `default_region` (ISO 3166 alpha-2, e.g. `DE`). `None` when the text is no
+/// phone number, or a national number without a known region. The booking engine compares
+/// callers and bookings through this, so `030 123456` and `+49 30 123456` are one number.
+pub fn e164(text: &str, default_region: Option<&str>) -> Option<String> {
+    let syntactic = parse_phone(text)?;
+    let region = default_region.and_then(|r| r.parse::<phonenumber::country::Id>().ok());
+    if !syntactic.starts_with('+') && region.is_none() {
+        return None;
+    }
+    match phonenumber::parse(region, &syntactic) {
+        Ok(number) => Some(number.format().mode(phonenumber::Mode::E164).to_string()),
+        // libphonenumber refuses a few syntactically fine numbers; an international spelling
+        // is already canonical.
+        Err(_) if syntactic.starts_with('+') => Some(syntactic),
+        Err(_) => None,
+    }
+}
+
+/// Whether `code` is a region libphonenumber knows (ISO 3166 alpha-2, upper case).
+pub fn is_region(code: &str) -> bool {
+    code.parse::<phonenumber::country::Id>().is_ok()
+}
+
+/// The region (ISO 3166 alpha-2) an E.164 number belongs to, e.g. `DE` for `+4930…`.
+pub fn region_of(e164_number: &str) -> Option<String> {
+    let number = phonenumber::parse(None, e164_number).ok()?;
+    let id = number.country().id()?;
+    Some(format!("{id:?}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn e164_joins_national_and_international_spellings() {
+        for (input, region, want) in [
+            ("+49 30 1234567", None, Some("+49301234567")),
+            ("030 1234567", Some("DE"), Some("+49301234567")),
+            ("0049 (0) 30 123 45 67", Some("DE"), Some("+49301234567")),
+            ("0151 12345678", Some("DE"), Some("+4915112345678")),
+            ("020 7123 4567", Some("GB"), Some("+442071234567")),
+            ("030 1234567", None, None),
+            ("not a number", Some("DE"), None),
+        ] {
+            assert_eq!(
+                e164(input, region).as_deref(),
+                want,
+                "{input} in {region:?}"
+            );
+        }
+        assert_eq!(region_of("+4930123456789").as_deref(), Some("DE"));
+        assert!(is_region("DE") && !is_region("XX") && !is_region("de"));
+        assert_eq!(region_of("+14155550199").as_deref(), Some("US"));
+    }
 
     #[test]
     fn emails() {

@@ -33,6 +33,7 @@ mod normalize;
 mod temporal;
 
 pub use compile::Schema;
+pub use contact::{e164, is_region, region_of};
 pub use def::{FieldDef, FieldType, NormalizeStep, SchemaDef, UnknownFields};
 pub use error::{
     ErrorCode, FieldError, ROOT_FIELD_LABEL, SchemaError, SchemaErrorKind, UNKNOWN_FIELD_LABEL,
