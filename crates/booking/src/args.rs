@@ -268,12 +268,13 @@ impl<'a> ArgReader<'a> {
         Some(email)
     }
 
-    /// The phone given in the arguments, else the caller's number.
-    pub fn phone(&mut self, caller: Option<&str>) -> Option<String> {
+    /// The phone given in the arguments, else the caller's number; as E.164 where the tenant's
+    /// country makes that possible, so bookings and callers compare as one number.
+    pub fn phone(&mut self, caller: Option<&str>, tenant: &Tenant) -> Option<String> {
         let given = self.text("phone");
         let from_args = given.is_some();
         let raw = given.or_else(|| caller.map(str::to_owned))?;
-        let normalised = normalise_phone(&raw);
+        let normalised = tenant.phone(&raw).unwrap_or_else(|| normalise_phone(&raw));
         let digits = normalised.trim_start_matches('+').len();
         if (6..=15).contains(&digits) {
             Some(normalised)
@@ -365,7 +366,7 @@ pub fn book_args(
     let duration_min = r.duration(tenant, service.as_deref());
     let name = r.name();
     let email = r.email();
-    let phone = r.phone(caller);
+    let phone = r.phone(caller, tenant);
     let notes = r.notes();
     match (date, time, name) {
         (Some(date), Some(time), Some(name)) if r.errors.is_empty() => Ok(BookArgs {
@@ -383,7 +384,11 @@ pub fn book_args(
 }
 
 /// Parses `cancel_appointment` arguments: a booking id, or a date plus phone or e-mail.
-pub fn cancel_args(args: &Value, caller: Option<&str>) -> Result<CancelArgs, Vec<FieldError>> {
+pub fn cancel_args(
+    tenant: &Tenant,
+    args: &Value,
+    caller: Option<&str>,
+) -> Result<CancelArgs, Vec<FieldError>> {
     let mut r = ArgReader::new(args);
     if let Some(id) = r.booking_id(false) {
         return Ok(CancelArgs::ById(id));
@@ -391,7 +396,7 @@ pub fn cancel_args(args: &Value, caller: Option<&str>) -> Result<CancelArgs, Vec
     let date = r.date(true);
     let time = r.time(false);
     let email = r.email();
-    let phone = r.phone(caller);
+    let phone = r.phone(caller, tenant);
     if phone.is_none()
         && email.is_none()
         && !r
@@ -432,6 +437,27 @@ pub fn reschedule_args(args: &Value) -> Result<RescheduleArgs, Vec<FieldError>> 
 mod tests {
     use super::*;
 
+    fn tenant() -> Tenant {
+        let yaml = "tenants:\n  - id: t\n    company_id: c\n    branch_id: b\n    agent_ids: [a]\n    numbers: [\"+4930123456789\"]\n    calendar: { provider: local, resources: [r] }\n";
+        let file = crate::TenantsFile::from_yaml(yaml).unwrap();
+        let dir = crate::TenantDirectory::compile(&file).unwrap();
+        dir.tenants().next().unwrap().as_ref().clone()
+    }
+
+    #[test]
+    fn phones_become_e164_in_the_tenants_country() {
+        let by_contact = cancel_args(
+            &tenant(),
+            &json!({"date": "2026-01-06", "phone": "030 1234567"}),
+            None,
+        )
+        .unwrap();
+        assert!(
+            matches!(&by_contact, CancelArgs::ByContact { phone: Some(p), .. } if p == "+49301234567"),
+            "{by_contact:?}"
+        );
+    }
+
     #[test]
     fn phone_normalisation() {
         assert_eq!(normalise_phone("+49 30 1234-567"), "+49301234567");
@@ -455,7 +481,7 @@ mod tests {
 
     #[test]
     fn cancel_needs_a_contact_without_id() {
-        let errors = cancel_args(&json!({"date": "2026-01-06"}), None).unwrap_err();
+        let errors = cancel_args(&tenant(), &json!({"date": "2026-01-06"}), None).unwrap_err();
         assert_eq!(
             errors,
             [FieldError {
@@ -463,9 +489,14 @@ mod tests {
                 code: "required"
             }]
         );
-        let ok = cancel_args(&json!({"date": "06.01.2026"}), Some("+49301234567")).unwrap();
+        let ok = cancel_args(
+            &tenant(),
+            &json!({"date": "06.01.2026"}),
+            Some("+49301234567"),
+        )
+        .unwrap();
         assert!(matches!(ok, CancelArgs::ByContact { phone: Some(_), .. }));
-        let by_id = cancel_args(&json!({"booking_id": 17}), None).unwrap();
+        let by_id = cancel_args(&tenant(), &json!({"booking_id": 17}), None).unwrap();
         assert_eq!(by_id, CancelArgs::ById("17".into()));
     }
 }

@@ -21,14 +21,7 @@ use crate::metrics::booking_outcome;
 use crate::provider::CalendarProvider;
 use crate::tenants::CalendarConfig;
 
-/// What the engine knows about the phone call a function call belongs to.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CallContext {
-    /// Retell's `call.call_id`; without it, writes are not deduplicated across retries.
-    pub call_id: Option<String>,
-    /// The caller's number; the default for `phone`.
-    pub from_number: Option<String>,
-}
+pub use crate::call::CallContext;
 
 /// Which backend serves a tenant's calendar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -151,6 +144,7 @@ impl Engine {
         };
         let ctx = Ctx {
             tenant,
+            call: &call,
             provider: provider.as_ref(),
             messages: self.messages,
             now_ms: self.clock.now_ms(),
@@ -171,7 +165,7 @@ impl Engine {
                 }
                 Err(errors) => self.invalid_input(tenant, &errors, true),
             },
-            Function::CancelAppointment => match args::cancel_args(args, caller) {
+            Function::CancelAppointment => match args::cancel_args(tenant, args, caller) {
                 Ok(a) => {
                     let normalised = a.normalised();
                     self.once(&ctx, &call, function, &normalised, || {

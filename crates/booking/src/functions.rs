@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::alternatives::{alternatives, first_free};
 use crate::args::{BookArgs, CancelArgs, CheckArgs, RescheduleArgs};
+use crate::call::CallContext;
 use crate::directory::Tenant;
 use crate::hours::{AdjustReason, Placement};
 use crate::idempotency::Outcome;
@@ -27,12 +28,42 @@ use crate::tenants::Language;
 /// Everything one function call needs.
 pub(crate) struct Ctx<'a> {
     pub tenant: &'a Tenant,
+    pub call: &'a CallContext,
     pub provider: &'a dyn CalendarProvider,
     pub messages: &'static Messages,
     pub now_ms: u64,
 }
 
 impl Ctx<'_> {
+    /// Whether this call may change `booking`: it made it, or the caller's (verified) number is
+    /// the booking's phone, compared as E.164. Anything else reads as "not found", so a caller
+    /// learns nothing about other people's appointments.
+    fn may_change(&self, booking: &Booking) -> bool {
+        let same_call = matches!(
+            (&self.call.call_id, &booking.call_id),
+            (Some(call), Some(made_in)) if call == made_in
+        );
+        let same_phone = match (&self.call.from_number, &booking.phone) {
+            (Some(caller), Some(phone)) => {
+                let caller = self.tenant.phone(caller);
+                caller.is_some() && caller == self.tenant.phone(phone)
+            }
+            _ => false,
+        };
+        same_call || same_phone
+    }
+
+    /// The tenant's booking `reference`, if this call may change it.
+    async fn changeable(&self, reference: &str) -> Result<Booking, CalendarError> {
+        let booking = self.provider.get_booking(self.tenant, reference).await?;
+        if self.may_change(&booking) {
+            Ok(booking)
+        } else {
+            tracing::info!(tenant = %self.tenant.id, "booking reference refused: not this caller's");
+            Err(CalendarError::NotFound)
+        }
+    }
+
     fn lang(&self) -> Language {
         self.tenant.language
     }
@@ -463,6 +494,7 @@ pub(crate) async fn book_appointment(ctx: &Ctx<'_>, args: &BookArgs) -> Outcome 
             phone: args.phone.clone(),
         },
         notes: args.notes.clone(),
+        call_id: ctx.call.call_id.clone(),
     };
     match ctx.provider.create(ctx.tenant, &new).await {
         Ok(booking) => {
@@ -484,7 +516,10 @@ pub(crate) async fn book_appointment(ctx: &Ctx<'_>, args: &BookArgs) -> Outcome 
 /// `cancel_appointment`: by booking id, or by date (+ time) and the caller's phone or e-mail.
 pub(crate) async fn cancel_appointment(ctx: &Ctx<'_>, args: &CancelArgs) -> Outcome {
     let booking_ref = match args {
-        CancelArgs::ById(id) => id.clone(),
+        CancelArgs::ById(id) => match ctx.changeable(id).await {
+            Ok(booking) => booking.id,
+            Err(e) => return ctx.calendar_failure(&e),
+        },
         CancelArgs::ByContact {
             date,
             time,
@@ -503,7 +538,7 @@ pub(crate) async fn cancel_appointment(ctx: &Ctx<'_>, args: &CancelArgs) -> Outc
             };
             let matching: Vec<Booking> = found
                 .into_iter()
-                .filter(|b| b.status == BookingStatus::Accepted)
+                .filter(|b| b.status == BookingStatus::Accepted && ctx.may_change(b))
                 .filter(|b| {
                     let local = ctx.local(b.start);
                     local.date() == *date && time.is_none_or(|t| local.time() == t)
@@ -544,7 +579,7 @@ pub(crate) async fn cancel_appointment(ctx: &Ctx<'_>, args: &CancelArgs) -> Outc
 
 /// `reschedule_appointment`: moves a booking, keeping its duration.
 pub(crate) async fn reschedule_appointment(ctx: &Ctx<'_>, args: &RescheduleArgs) -> Outcome {
-    let existing = match ctx.provider.get_booking(ctx.tenant, &args.booking_id).await {
+    let existing = match ctx.changeable(&args.booking_id).await {
         Ok(b) if b.status == BookingStatus::Accepted => b,
         Ok(_) => return ctx.calendar_failure(&CalendarError::NotFound),
         Err(e) => return ctx.calendar_failure(&e),

@@ -17,6 +17,7 @@
 
 pub mod alternatives;
 pub mod args;
+mod call;
 pub mod directory;
 pub mod engine;
 mod functions;

@@ -11,14 +11,12 @@
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use frontdesk_store::Clock;
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
-use sha2::{Digest, Sha256};
 
 use crate::directory::{Tenant, TenantScope};
 use crate::provider::{
@@ -34,7 +32,8 @@ const GRANULE_MS: i64 = 5 * 60 * 1000;
 const DEFAULT_POOL_SIZE: usize = 4;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE bookings (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     uid         TEXT    NOT NULL UNIQUE,
@@ -64,7 +63,10 @@ CREATE TABLE occupancy (
     PRIMARY KEY (company_id, branch_id, resource, slot_start_ms)
 ) WITHOUT ROWID;
 CREATE INDEX occupancy_by_booking ON occupancy (booking_id);
-"#];
+"#,
+    // The call that made a booking may change it again (see `functions::may_change`).
+    "ALTER TABLE bookings ADD COLUMN call_id TEXT;",
+];
 
 /// Why the local calendar could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -218,12 +220,15 @@ struct Row {
     start_ms: i64,
     end_ms: i64,
     status: String,
+    phone: Option<String>,
+    call_id: Option<String>,
 }
 
 impl Row {
     fn into_booking(self) -> Result<Booking, CalendarError> {
         Ok(Booking {
-            id: self.id.to_string(),
+            // The row number stays inside: callers only ever see the unguessable uid.
+            id: self.uid.clone(),
             uid: self.uid,
             start: ts(self.start_ms)?,
             end: ts(self.end_ms)?,
@@ -233,11 +238,13 @@ impl Row {
                 BookingStatus::Accepted
             },
             service: self.service,
+            phone: self.phone,
+            call_id: self.call_id,
         })
     }
 }
 
-const ROW_COLUMNS: &str = "id, uid, resource, service, start_ms, end_ms, status";
+const ROW_COLUMNS: &str = "id, uid, resource, service, start_ms, end_ms, status, phone, call_id";
 
 fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     Ok(Row {
@@ -248,6 +255,8 @@ fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         start_ms: row.get(4)?,
         end_ms: row.get(5)?,
         status: row.get(6)?,
+        phone: row.get(7)?,
+        call_id: row.get(8)?,
     })
 }
 
@@ -256,15 +265,14 @@ fn find_row(
     scope: &TenantScope,
     booking_ref: &str,
 ) -> rusqlite::Result<Option<Row>> {
-    // A reference is the numeric id or the uid; both are looked up within the tenant only, so
-    // another tenant's id reads as "not found".
-    let id: Option<i64> = booking_ref.trim().parse().ok();
+    // A reference is the uid, looked up within the tenant only, so another tenant's reads as
+    // "not found". Row numbers are never references: they can be guessed.
     tx.query_row(
         &format!(
             "SELECT {ROW_COLUMNS} FROM bookings
-             WHERE company_id = ?1 AND branch_id = ?2 AND (id = ?3 OR uid = ?4)"
+             WHERE company_id = ?1 AND branch_id = ?2 AND uid = ?3"
         ),
-        params![scope.company_id, scope.branch_id, id, booking_ref.trim()],
+        params![scope.company_id, scope.branch_id, booking_ref.trim()],
         read_row,
     )
     .optional()
@@ -383,19 +391,10 @@ fn check_fits(
     Ok(end.as_millisecond())
 }
 
-static UID_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// A booking uid. It is a reference, not a secret (lookups are always scoped to the tenant);
-/// what matters is uniqueness, which the inputs make practically certain and the UNIQUE column
-/// enforces.
-fn new_uid(scope: &TenantScope, start_ms: i64, now_ms: i64) -> String {
-    let mut h = Sha256::new();
-    h.update(scope.key().as_bytes());
-    h.update(start_ms.to_le_bytes());
-    h.update(now_ms.to_le_bytes());
-    h.update(UID_COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
-    h.update(std::process::id().to_le_bytes());
-    hex::encode(&h.finalize()[..12])
+/// A booking uid: 128 random bits from the operating system's generator, so a caller who knows
+/// one booking's reference cannot derive another's (the UNIQUE column catches the impossible).
+fn new_uid() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
 }
 
 #[async_trait]
@@ -478,7 +477,7 @@ impl CalendarProvider for LocalCalendar {
         let end_ms = check_fits(tenant, booking.start, booking.duration_min, now_ms)?;
         let start_ms = booking.start.as_millisecond();
         let scope = tenant.scope.clone();
-        let uid = new_uid(&scope, start_ms, now_ms);
+        let uid = new_uid();
         let b = booking.clone();
         let result = self
             .write(move |conn| {
@@ -488,8 +487,8 @@ impl CalendarProvider for LocalCalendar {
                 };
                 tx.execute(
                     "INSERT INTO bookings (uid, company_id, branch_id, resource, service, start_ms,
-                        end_ms, status, name, email, phone, notes, created_ms, updated_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'accepted', ?8, ?9, ?10, ?11, ?12, ?12)",
+                        end_ms, status, name, email, phone, notes, created_ms, updated_ms, call_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'accepted', ?8, ?9, ?10, ?11, ?12, ?12, ?13)",
                     params![
                         uid,
                         scope.company_id,
@@ -503,6 +502,7 @@ impl CalendarProvider for LocalCalendar {
                         b.attendee.phone.as_deref().map(normalise_phone),
                         b.notes,
                         now_ms,
+                        b.call_id,
                     ],
                 )?;
                 let id = tx.last_insert_rowid();
@@ -516,6 +516,8 @@ impl CalendarProvider for LocalCalendar {
                     start_ms,
                     end_ms,
                     status: "accepted".into(),
+                    phone: b.attendee.phone.as_deref().map(normalise_phone),
+                    call_id: b.call_id,
                 }))
             })
             .await;

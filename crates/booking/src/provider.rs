@@ -46,6 +46,8 @@ pub struct NewBooking {
     pub service: Option<String>,
     pub attendee: Attendee,
     pub notes: Option<String>,
+    /// The Retell call that made the booking: that call may change it again.
+    pub call_id: Option<String>,
 }
 
 /// How to find a caller's bookings: by phone, by e-mail, or both (either matches).
@@ -72,8 +74,8 @@ impl BookingStatus {
     }
 }
 
-/// A booking as a calendar reports it. `id` and `uid` are both accepted as references; Cal.com
-/// has a numeric id and a string uid, and returns a *new* booking on reschedule.
+/// A booking as a calendar reports it. `id` is the reference handed to callers: the uid, which
+/// is unguessable, never a row number (Cal.com returns a *new* booking on reschedule).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Booking {
     pub id: String,
@@ -82,6 +84,10 @@ pub struct Booking {
     pub end: Timestamp,
     pub status: BookingStatus,
     pub service: Option<String>,
+    /// The attendee's phone as stored: who may change the booking by calling.
+    pub phone: Option<String>,
+    /// The call that made it, when the calendar keeps it.
+    pub call_id: Option<String>,
 }
 
 /// Why a calendar operation failed. Messages never carry personal data or secrets.
@@ -125,14 +131,15 @@ pub trait CalendarProvider: Send + Sync + 'static {
     async fn create(&self, tenant: &Tenant, booking: &NewBooking)
     -> Result<Booking, CalendarError>;
 
-    /// One booking by id or uid (any status).
+    /// One booking of this tenant by its reference (any status); another tenant's booking, or
+    /// (Cal.com) one of an event type that is not the tenant's, is [`CalendarError::NotFound`].
     async fn get_booking(
         &self,
         tenant: &Tenant,
         booking_ref: &str,
     ) -> Result<Booking, CalendarError>;
 
-    /// Cancels by id or uid; cancelling a cancelled booking returns it unchanged.
+    /// Cancels by reference; cancelling a cancelled booking returns it unchanged.
     async fn cancel(&self, tenant: &Tenant, booking_ref: &str) -> Result<Booking, CalendarError>;
 
     /// Moves a booking (keeping its duration) and returns the booking as it now stands.

@@ -38,6 +38,7 @@ fn new_booking(h: i8, m: i8) -> NewBooking {
             phone: Some("+49301234567".into()),
         },
         notes: None,
+        call_id: None,
     }
 }
 

@@ -213,6 +213,7 @@ async fn replay(cache_cfg: CacheConfig) -> Report {
                     phone: None,
                 },
                 notes: None,
+                call_id: None,
             };
             match w.cache.create(tenant, &booking).await {
                 Ok(b) => {

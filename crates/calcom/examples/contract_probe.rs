@@ -75,6 +75,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     phone: Some("+4930123456".to_owned()),
                 },
                 notes: Some("contract probe".to_owned()),
+                call_id: None,
             },
         )
         .await;

@@ -378,6 +378,8 @@ impl CalcomProvider {
             service: wire
                 .event_type()
                 .and_then(|id| event_type::service_of(tenant, id)),
+            phone: wire.attendees.first().and_then(|a| a.phone_number.clone()),
+            call_id: wire.call_id(),
         })
     }
 
@@ -520,6 +522,11 @@ impl CalendarProvider for CalcomProvider {
                 .notes
                 .as_ref()
                 .map(|notes| [("notes".to_owned(), notes.clone())].into_iter().collect()),
+            metadata: booking.call_id.as_ref().map(|call| {
+                [(crate::wire::CALL_ID_METADATA.to_owned(), call.clone())]
+                    .into_iter()
+                    .collect()
+            }),
         };
         let data: OneOrMany = self
             .exchange(
@@ -559,6 +566,15 @@ impl CalendarProvider for CalcomProvider {
         let wire = data
             .first()
             .ok_or_else(|| errors::from_transport(Transport::Body))?;
+        // A uid is global in Cal.com; one of an event type that is not this tenant's is another
+        // practice's booking, and does not exist for this tenant.
+        let tenants_own = wire.event_type().is_some_and(|id| {
+            event_type::calcom_config(tenant)
+                .is_ok_and(|cfg| cfg.event_types.values().any(|own| *own == id))
+        });
+        if !tenants_own {
+            return Err(CalendarError::NotFound);
+        }
         self.to_booking(tenant, wire)
     }
 

@@ -111,6 +111,8 @@ struct FakeBooking {
     end: Timestamp,
     cancelled: bool,
     attendee: Value,
+    /// What the booking request's `metadata` held (Cal.com returns it with the booking).
+    metadata: Value,
     rescheduled_from: Option<String>,
 }
 
@@ -266,8 +268,14 @@ impl FakeCalcom {
         let end = start
             .checked_add(SignedDuration::from_mins(i64::from(length)))
             .ok()?;
-        let booking =
-            world.insert_booking(event_type, start, end, json!({"name": "Walk In"}), None);
+        let booking = world.insert_booking(
+            event_type,
+            start,
+            end,
+            json!({"name": "Walk In", "phoneNumber": "+4915112345678"}),
+            json!({}),
+            None,
+        );
         Some(booking.uid)
     }
 
@@ -324,6 +332,7 @@ impl World {
         start: Timestamp,
         end: Timestamp,
         attendee: Value,
+        metadata: Value,
         rescheduled_from: Option<String>,
     ) -> FakeBooking {
         self.next_id += 1;
@@ -335,6 +344,7 @@ impl World {
             end,
             cancelled: false,
             attendee,
+            metadata,
             rescheduled_from,
         };
         self.bookings.push(booking.clone());
@@ -386,6 +396,7 @@ impl World {
             "attendees": [b.attendee],
             "guests": [],
             "bookingFieldsResponses": {},
+            "metadata": b.metadata,
         });
         if let (Some(from), Some(object)) = (&b.rescheduled_from, v.as_object_mut()) {
             object.insert("rescheduledFromUid".into(), json!(from));
@@ -773,7 +784,13 @@ fn create(world: &mut World, body: &[u8], path: &str) -> Reply {
         "language": input.attendee.language,
         "absent": false,
     });
-    let booking = world.insert_booking(input.event_type_id, start, end, attendee, None);
+    let metadata = serde_json::to_value(&input.metadata).unwrap_or(Value::Null);
+    let metadata = if metadata.is_null() {
+        json!({})
+    } else {
+        metadata
+    };
+    let booking = world.insert_booking(input.event_type_id, start, end, attendee, metadata, None);
     success(StatusCode::CREATED, world.booking_json(&booking))
 }
 
@@ -875,6 +892,7 @@ fn reschedule(world: &mut World, uid: &str, body: &[u8], path: &str) -> Reply {
         start,
         end,
         old.attendee.clone(),
+        old.metadata.clone(),
         Some(old.uid.clone()),
     );
     success(StatusCode::CREATED, world.booking_json(&moved))

@@ -31,6 +31,9 @@ pub struct WireSlot {
 pub type SlotsByDate = BTreeMap<String, Vec<WireSlot>>;
 
 /// `POST /v2/bookings` body.
+/// The metadata key under which a booking's Retell call id is kept.
+pub const CALL_ID_METADATA: &str = "frontdesk_call_id";
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateBookingBody {
@@ -42,6 +45,10 @@ pub struct CreateBookingBody {
     pub length_in_minutes: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub booking_fields_responses: Option<BTreeMap<String, String>>,
+    /// Free key-value data kept with the booking (Cal.com: at most 50 keys, values up to 500
+    /// characters); frontdesk keeps the Retell call id here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -92,9 +99,20 @@ pub struct WireBooking {
     pub attendees: Vec<WireAttendee>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rescheduled_from_uid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Value>,
 }
 
 impl WireBooking {
+    /// The Retell call that made the booking, as frontdesk recorded it in the metadata.
+    pub fn call_id(&self) -> Option<String> {
+        self.metadata
+            .as_ref()?
+            .get(CALL_ID_METADATA)?
+            .as_str()
+            .map(str::to_owned)
+    }
+
     pub fn event_type(&self) -> Option<u64> {
         self.event_type
             .as_ref()

@@ -43,6 +43,7 @@ fn booking_at(hour: i8) -> NewBooking {
             phone: None,
         },
         notes: None,
+        call_id: None,
     }
 }
 

@@ -100,6 +100,8 @@ fn booking(t: &Tenant, start: Timestamp) -> Booking {
         end: start + SignedDuration::from_mins(30),
         status: BookingStatus::Accepted,
         service: Some("s".to_owned()),
+        phone: None,
+        call_id: None,
     }
 }
 
@@ -196,6 +198,7 @@ fn no_tenant_ever_sees_another_tenants_slots() {
                                 service: Some("s".to_owned()),
                                 attendee: Default::default(),
                                 notes: None,
+                                call_id: None,
                             };
                             cache.create(&tenants[tenant], &b).await.expect("created");
                             booked.insert((tenant, d));

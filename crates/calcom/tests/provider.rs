@@ -37,6 +37,7 @@ fn new_booking(hour: i8, minute: i8) -> NewBooking {
             phone: Some("+4930111222".to_owned()),
         },
         notes: Some("Erstbesuch".to_owned()),
+        call_id: None,
     }
 }
 
