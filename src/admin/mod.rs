@@ -1,6 +1,8 @@
 //! The admin listener: health, readiness, detailed health, Prometheus metrics, policy reload and
 //! breaker controls. Reads are open; every `POST` needs the admin bearer token, or, when none is
-//! configured, a loopback listener.
+//! configured, a request that can only have come from this host: a loopback peer on a loopback
+//! listener, a loopback `Host`, and no `Origin` but the admin listener's own — so neither a web
+//! page in a browser on the host nor a DNS-rebound name can reach the controls.
 
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
@@ -28,12 +30,11 @@ impl ServeHttp for Admin {
         let method = session.req_header().method.clone();
         let path = session.req_header().uri.path().to_string();
         let query = session.req_header().uri.query().unwrap_or("").to_string();
-        let authorized = self.authorized(
-            session
-                .req_header()
-                .headers
-                .get(http::header::AUTHORIZATION),
-        );
+        let peer_is_loopback = session
+            .client_addr()
+            .and_then(|a| a.as_inet())
+            .is_some_and(|a| a.ip().is_loopback());
+        let authorized = self.authorized(&session.req_header().headers, peer_is_loopback);
         match (method.as_str(), path.as_str()) {
             ("GET", "/health") => reply(200, json!({ "status": "ok" })),
             ("GET", "/health/ready") => {
@@ -60,7 +61,13 @@ impl ServeHttp for Admin {
             ("GET", "/admin/breakers") => {
                 reply(200, json!({ "breakers": self.app.breakers.snapshots() }))
             }
-            ("POST", _) if !authorized => reply(401, json!({ "error": "unauthorized" })),
+            ("POST", _) if !authorized && self.app.admin_token.is_some() => {
+                reply(401, json!({ "error": "unauthorized" }))
+            }
+            ("POST", _) if !authorized => reply(
+                403,
+                json!({ "error": "forbidden", "message": "without an admin token, only a local request (loopback Host, no foreign Origin) may change state" }),
+            ),
             ("POST", "/admin/reload") => match self.app.policy.reload("admin") {
                 Ok(policy) => reply(
                     200,
@@ -97,15 +104,45 @@ impl ServeHttp for Admin {
 }
 
 impl Admin {
-    fn authorized(&self, header: Option<&http::HeaderValue>) -> bool {
+    fn authorized(&self, headers: &http::HeaderMap, peer_is_loopback: bool) -> bool {
         match &self.app.admin_token {
-            Some(token) => header
+            Some(token) => headers
+                .get(http::header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .is_some_and(|given| bool::from(given.as_bytes().ct_eq(token.expose().as_bytes()))),
-            None => self.app.config().admin_listen.ip().is_loopback(),
+            None => {
+                let listen = self.app.config().admin_listen;
+                listen.ip().is_loopback()
+                    && peer_is_loopback
+                    && local_only(headers, &format!("http://{listen}"))
+            }
         }
     }
+}
+
+/// A tokenless mutating request: `Host` names a loopback address (or `localhost`), and there is
+/// no `Origin`, or only the admin listener's own.
+fn local_only(headers: &http::HeaderMap, own_origin: &str) -> bool {
+    let text = |name| headers.get(name).map(|v| v.to_str().unwrap_or("\u{0}"));
+    let host_ok = text(http::header::HOST).is_some_and(is_loopback_host);
+    let origin_ok = match text(http::header::ORIGIN) {
+        None => true,
+        Some(origin) => origin.eq_ignore_ascii_case(own_origin),
+    };
+    host_ok && origin_ok
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    // `[::1]:9090`, `127.0.0.1:9090`, `localhost:9090`, each with or without the port.
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn parse_mode(mode: &str) -> Option<frontdesk_resilience::Mode> {
@@ -191,4 +228,31 @@ fn text(status: u16, content_type: &str, body: String) -> Response<Vec<u8>> {
         .header(IDENTITY_HEADER, VERSION)
         .body(body)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        for host in [
+            "127.0.0.1:9090",
+            "localhost",
+            "LOCALHOST:1",
+            "[::1]:9090",
+            "127.1.2.3",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "evil.example",
+            "evil.example:9090",
+            "10.0.0.1:9090",
+            "[2001:db8::1]:80",
+            "",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
 }

@@ -261,3 +261,43 @@ fn unreachable_calcom_is_calendar_unavailable() {
     assert_eq!(r["success"], false);
     assert_eq!(r["reason"], "calendar_unavailable", "{r}");
 }
+
+#[test]
+fn a_uid_of_another_practices_event_type_is_not_found() {
+    let (server, calcom) = start();
+    // Another practice's booking on the same Cal.com account, attended by this caller's number.
+    calcom
+        .fake
+        .add_event_type(9999, EventTypeSpec::weekdays("Europe/Berlin", 30));
+    let start: jiff::Timestamp = "2026-01-08T14:00:00Z".parse().unwrap();
+    let uid = calcom.fake.book_directly(9999, start).unwrap();
+    for function in ["cancel_appointment", "reschedule_appointment"] {
+        let answer = call(
+            &server,
+            "c-foreign",
+            function,
+            json!({ "booking_id": uid, "date": "2026-01-07", "time": "11:00" }),
+        );
+        assert_eq!(answer["reason"], "not_found", "{function}: {answer}");
+    }
+    let end = start + jiff::SignedDuration::from_mins(30);
+    assert!(calcom.fake.is_booked(9999, start, end), "untouched");
+    assert_eq!(calcom.fake.count(Endpoint::Cancel), 0);
+
+    // The tenant's own booking, made in this call, is the caller's to cancel; the call id
+    // travels in Cal.com's metadata.
+    let booked = call(
+        &server,
+        "c-own",
+        "book_appointment",
+        json!({ "date": "2026-01-06", "time": "10:00", "name": "Erika Muster", "email": "erika@example.de", "phone": "+4930555000" }),
+    );
+    assert_eq!(booked["success"], true, "{booked}");
+    let cancelled = call(
+        &server,
+        "c-own",
+        "cancel_appointment",
+        json!({ "booking_id": booked["booking"]["id"] }),
+    );
+    assert_eq!(cancelled["success"], true, "{cancelled}");
+}

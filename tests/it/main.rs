@@ -12,4 +12,5 @@ mod process;
 mod redaction;
 mod reload;
 mod resilience;
+mod trust;
 mod upstream;
