@@ -246,8 +246,7 @@ fn concurrent_duplicate_deliveries_reach_the_upstream_once() {
     // Every delivery that was told to retry, retried until acknowledged, is a duplicate.
     for _ in 0..in_progress {
         let acknowledged = crate::harness::wait_until(Duration::from_secs(10), || {
-            post_retell(&server.base, "/retell/webhook", &body)
-                .is_ok_and(|r| r.status == 200)
+            post_retell(&server.base, "/retell/webhook", &body).is_ok_and(|r| r.status == 200)
         });
         assert!(acknowledged);
     }
