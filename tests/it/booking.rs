@@ -310,3 +310,47 @@ fn a_booking_may_name_its_start_as_one_timestamp() {
         "{reply}"
     );
 }
+
+#[test]
+fn a_repeated_booking_after_a_cancel_in_the_same_call_books_for_real() {
+    let server = Setup::shipped(None).start();
+    let first = book(&server, "c-truth", "2026-01-06", "14:00");
+    assert_eq!(first["success"], true, "{first}");
+    let cancelled = call(
+        &server.base,
+        "c-truth",
+        "cancel_appointment",
+        json!({ "booking_id": first["booking"]["id"] }),
+    );
+    assert_eq!(cancelled["success"], true, "{cancelled}");
+    // The identical request again, in the same call: the kept reply is no longer true.
+    let again = book(&server, "c-truth", "2026-01-06", "14:00");
+    assert_eq!(again["success"], true, "{again}");
+    assert_eq!(again["booking"]["status"], "accepted");
+    assert_ne!(
+        again["booking"]["id"], first["booking"]["id"],
+        "a new booking"
+    );
+    let check = call(
+        &server.base,
+        "c-look",
+        "check_availability",
+        json!({ "date": "2026-01-06", "time": "14:00" }),
+    );
+    assert_eq!(check["available"], false, "the calendar holds it: {check}");
+}
+
+#[test]
+fn a_retry_after_a_restart_gets_the_booking_it_already_made() {
+    let server = Setup::shipped(None).start();
+    let first = book(&server, "c-restart", "2026-01-06", "15:00");
+    assert_eq!(first["success"], true, "{first}");
+    // The reply store (memory) is gone after the restart; the calendar database is not.
+    let server = server.restart();
+    let retry = book(&server, "c-restart", "2026-01-06", "15:00");
+    assert_eq!(retry["success"], true, "{retry}");
+    assert_eq!(retry["booking"]["id"], first["booking"]["id"], "{retry}");
+    // Another call asking for the slot is told the truth: it is taken.
+    let other = book(&server, "c-other", "2026-01-06", "15:00");
+    assert_eq!(other["reason"], "slot_unavailable", "{other}");
+}

@@ -21,7 +21,7 @@ use crate::metrics::booking_outcome;
 use crate::provider::CalendarProvider;
 use crate::tenants::CalendarConfig;
 
-pub use crate::call::CallContext;
+pub use crate::call::{CallContext, Function};
 
 /// Which backend serves a tenant's calendar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -43,38 +43,6 @@ impl ProviderKind {
 pub enum EngineError {
     #[error(transparent)]
     Messages(#[from] MessagesError),
-}
-
-/// The booking functions by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Function {
-    CheckAvailability,
-    BookAppointment,
-    CancelAppointment,
-    RescheduleAppointment,
-}
-
-impl Function {
-    /// Resolves a Retell function name (`collect_appointment` is an alias of booking).
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "check_availability" => Some(Function::CheckAvailability),
-            "book_appointment" | "collect_appointment" => Some(Function::BookAppointment),
-            "cancel_appointment" => Some(Function::CancelAppointment),
-            "reschedule_appointment" => Some(Function::RescheduleAppointment),
-            _ => None,
-        }
-    }
-
-    /// Canonical name (aliases collapse, so they share idempotency keys).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Function::CheckAvailability => "check_availability",
-            Function::BookAppointment => "book_appointment",
-            Function::CancelAppointment => "cancel_appointment",
-            Function::RescheduleAppointment => "reschedule_appointment",
-        }
-    }
 }
 
 pub struct Engine {
@@ -207,7 +175,8 @@ impl Engine {
             };
         };
         let key = Idempotency::key(&ctx.tenant.scope, call_id, function.as_str(), normalised);
-        match self.idempotency.run(key, execute).await {
+        let still_true = |reply: Value| functions::still_true(ctx, function, reply);
+        match self.idempotency.run(key, still_true, execute).await {
             Reply::Done(v) => v,
             Reply::StillPending => json!({
                 "success": false,

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::alternatives::{alternatives, first_free};
 use crate::args::{BookArgs, CancelArgs, CheckArgs, RescheduleArgs};
-use crate::call::CallContext;
+use crate::call::{CallContext, Function};
 use crate::directory::Tenant;
 use crate::hours::{AdjustReason, Placement};
 use crate::idempotency::Outcome;
@@ -468,6 +468,29 @@ pub(crate) async fn check_availability(ctx: &Ctx<'_>, args: &CheckArgs) -> Value
     );
     reply.insert("message".into(), Value::String(message.join(" ")));
     Value::Object(reply)
+}
+
+/// Whether a kept reply of `function` still states what the calendar holds: a success names a
+/// booking, which must still be in the state the reply claims (at the time it claims). A
+/// failure is never replayed: asking again costs a read, and the slot may be free by now.
+pub(crate) async fn still_true(ctx: &Ctx<'_>, function: Function, reply: Value) -> bool {
+    if reply["success"] != Value::Bool(true) {
+        return false;
+    }
+    let Some(uid) = reply["booking"]["uid"].as_str() else {
+        return false;
+    };
+    let claimed = match function {
+        Function::CancelAppointment => BookingStatus::Cancelled,
+        _ => BookingStatus::Accepted,
+    };
+    match ctx.provider.get_booking(ctx.tenant, uid).await {
+        Ok(booking) => {
+            booking.status == claimed
+                && reply["booking"]["start"].as_str() == Some(ctx.rfc3339(booking.start).as_str())
+        }
+        Err(_) => false,
+    }
 }
 
 /// `book_appointment`: writes the booking, or explains why not with alternatives.

@@ -9,7 +9,10 @@
 //! - across replicas: the first writer stores a pending marker with `set_if_absent`; the others
 //!   poll (bounded) until the final reply appears, or take over if the marker expires.
 //!
-//! Replies that say "try again" (calendar down) are not kept, so a retry really retries.
+//! Replies that say "try again" (calendar down) are not kept, so a retry really retries. A kept
+//! reply is returned only while it is still true: the caller's `still_true` re-reads what the
+//! reply states (the booking it names) from the calendar, and a reply that no longer holds is
+//! forgotten and the call executed afresh.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -108,15 +111,18 @@ impl Idempotency {
         )
     }
 
-    /// Runs `execute` at most once per key (within the TTL) and returns its reply to everyone.
-    pub async fn run<F, Fut>(&self, key: String, execute: F) -> Reply
+    /// Runs `execute` at most once per key (within the TTL) and returns its reply to everyone,
+    /// as long as `still_true` confirms the kept reply against the calendar.
+    pub async fn run<F, Fut, C, CFut>(&self, key: String, still_true: C, execute: F) -> Reply
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Outcome>,
+        C: Fn(Value) -> CFut,
+        CFut: Future<Output = bool>,
     {
         let flight = self.inflight.lock().entry(key.clone()).or_default().clone();
         let reply = flight
-            .get_or_init(|| self.execute_once(&key, execute))
+            .get_or_init(|| self.execute_once(&key, still_true, execute))
             .await
             .clone();
         let mut inflight = self.inflight.lock();
@@ -126,15 +132,27 @@ impl Idempotency {
         reply
     }
 
-    async fn execute_once<F, Fut>(&self, key: &str, execute: F) -> Reply
+    async fn execute_once<F, Fut, C, CFut>(&self, key: &str, still_true: C, execute: F) -> Reply
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Outcome>,
+        C: Fn(Value) -> CFut,
+        CFut: Future<Output = bool>,
     {
         let mut attempts = 0;
         loop {
             match self.read(key).await {
-                Ok(Some(Stored::Done(reply))) => return Reply::Done(reply),
+                Ok(Some(Stored::Done(reply))) => {
+                    if still_true(reply.clone()).await {
+                        return Reply::Done(reply);
+                    }
+                    // The calendar moved on (the booking was cancelled, say): the kept reply
+                    // would be a lie. Forget it and execute as a first call.
+                    if let Err(e) = self.store.delete(key).await {
+                        return Reply::Done(self.unguarded(e, execute).await);
+                    }
+                    continue;
+                }
                 Ok(Some(Stored::Pending)) => {}
                 Ok(None) => match self.store.set_if_absent(key, PENDING, PENDING_TTL).await {
                     Ok(true) => return Reply::Done(self.execute_and_record(key, execute).await),

@@ -278,7 +278,26 @@ fn find_row(
     .optional()
 }
 
-/// Whether any granule of `[start_ms, end_ms)` on `resource` is taken.
+/// The accepted booking `call_id` made for exactly `[start_ms, end_ms)`, if any.
+fn made_by_call(
+    tx: &Transaction<'_>,
+    scope: &TenantScope,
+    call_id: &str,
+    start_ms: i64,
+    end_ms: i64,
+) -> rusqlite::Result<Option<Row>> {
+    tx.query_row(
+        &format!(
+            "SELECT {ROW_COLUMNS} FROM bookings
+             WHERE company_id = ?1 AND branch_id = ?2 AND start_ms = ?3 AND end_ms = ?4
+               AND call_id = ?5 AND status = 'accepted'"
+        ),
+        params![scope.company_id, scope.branch_id, start_ms, end_ms, call_id],
+        read_row,
+    )
+    .optional()
+}
+
 /// The first of `resources` free over `[start_ms, end_ms)`, inside the caller's transaction.
 fn first_free<'r>(
     tx: &Transaction<'_>,
@@ -482,6 +501,14 @@ impl CalendarProvider for LocalCalendar {
         let result = self
             .write(move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                // The same call asking for the same slot again (Retell retries a function it
+                // got no answer for, and the reply store may not have survived a restart) gets
+                // the booking it already made: the database is the record, not the cache.
+                if let Some(call_id) = &b.call_id
+                    && let Some(row) = made_by_call(&tx, &scope, call_id, start_ms, end_ms)?
+                {
+                    return Ok(Write::Done(row));
+                }
                 let Some(resource) = first_free(&tx, &scope, &resources, start_ms, end_ms)? else {
                     return Ok(Write::SlotTaken);
                 };
