@@ -753,6 +753,28 @@ fn compile_limit(name: &str, def: &LimitDef) -> Result<Limit, (&'static str, Str
 /// Things `check` points out that are allowed but probably not meant.
 pub fn warnings(config: &Config, policy: &Policy) -> Vec<String> {
     let mut out = Vec::new();
+    let shared_store = config
+        .file
+        .store
+        .as_ref()
+        .is_some_and(|s| s.backend == frontdesk_store::config::Backend::Redis);
+    let embedded: Vec<&str> = policy
+        .tenants
+        .tenants()
+        .filter(|t| {
+            matches!(
+                t.calendar,
+                frontdesk_booking::tenants::CalendarConfig::Local(_)
+            )
+        })
+        .map(|t| t.id.as_str())
+        .collect();
+    if shared_store && !embedded.is_empty() {
+        out.push(format!(
+            "tenants {} use the embedded calendar (one SQLite file per process) while the store is Redis, which is for several replicas: each replica would keep its own calendar, with double bookings and diverging availability. Run one replica, or put these tenants on Cal.com",
+            embedded.join(", ")
+        ));
+    }
     for route in policy.routes.iter() {
         let tenant_required = route.tenant.as_ref().is_some_and(|t| t.required);
         for limit in &route.limits {

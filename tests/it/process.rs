@@ -257,3 +257,22 @@ fn sighup_reloads_the_policy() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn check_warns_when_a_shared_store_meets_the_per_process_calendar() {
+    let mut setup = Setup::shipped(None);
+    setup.config_extra =
+        "store:\n  backend: redis\n  redis: { url: \"redis://127.0.0.1:1\" }\n".into();
+    let config = setup.config_file(1, 2);
+    let out = frontdesk()
+        .args(["check", "-c"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: tenants demo, fixture use the embedded calendar"),
+        "{stderr}"
+    );
+}
