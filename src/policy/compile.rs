@@ -56,6 +56,7 @@ pub fn compile(config: &Config) -> Result<Policy, Vec<Diagnostic>> {
         .as_ref()
         .map(|(dir, keys)| dir.len() - keys.len())
         .unwrap_or(0);
+    let tenant_count = tenants.as_ref().map_or(0, |(dir, _)| dir.len());
 
     let mut compiler = Compiler {
         config,
@@ -66,6 +67,7 @@ pub fn compile(config: &Config) -> Result<Policy, Vec<Diagnostic>> {
         schemas: HashMap::new(),
         defined: HashMap::new(),
         shared_key_tenants,
+        tenant_count,
     };
     // Definitions first (from every file), then routes, so files may refer to each other.
     for (source, file) in &parsed {
@@ -241,6 +243,8 @@ struct Compiler<'a> {
     defined: HashMap<String, PathBuf>,
     /// Tenants verified with the policy's Retell keys (see [`Policy::shared_key_tenants`]).
     shared_key_tenants: usize,
+    /// All tenants: every one of them shares a non-Retell scheme's keys.
+    tenant_count: usize,
 }
 
 impl Compiler<'_> {
@@ -666,14 +670,19 @@ impl Compiler<'_> {
         tenant: Option<&TenantSource>,
         validate: Option<&Validation>,
     ) {
-        if auth.verifier.scheme != AuthScheme::Retell || self.shared_key_tenants <= 1 {
+        // Only Retell keys can be a tenant's own; any other scheme's keys serve every tenant.
+        let shared = match auth.verifier.scheme {
+            AuthScheme::Retell => self.shared_key_tenants,
+            AuthScheme::Calcom => self.tenant_count,
+            AuthScheme::None => return,
+        };
+        if shared <= 1 {
             return;
         }
         let unsigned_only = |templates: &[Option<&KeyTemplate>]| {
             let present: Vec<&KeyTemplate> = templates.iter().flatten().copied().collect();
             !present.is_empty() && !present.iter().any(|t| t.has_signed_source())
         };
-        let shared = self.shared_key_tenants;
         if let Some(t) = tenant
             && unsigned_only(&[t.agent_id.as_ref(), t.number.as_ref(), t.id.as_ref()])
         {

@@ -18,6 +18,7 @@ use http::HeaderMap;
 use serde_json::Value;
 
 use crate::app::App;
+use crate::policy::model::AuthScheme;
 use crate::policy::template::{KeyTemplate, RequestView, body_value};
 use crate::policy::{Dispatch, EventHook, Policy, Route, Validation};
 use crate::telemetry::metrics::{AUTH_FAILURES, TENANT_REFUSALS};
@@ -230,8 +231,15 @@ async fn authenticate(
         .and_then(|h| req.headers.get(h))
         .and_then(|v| v.to_str().ok());
     let (keys, signer) = match auth.verifier.scheme {
-        crate::policy::model::AuthScheme::Retell => tenant::signer_for(policy, candidate),
-        _ => (None, Signer::Shared { tenants: 0 }),
+        AuthScheme::Retell => tenant::signer_for(policy, candidate),
+        // Only Retell keys can be a tenant's own; any other scheme's keys serve every tenant.
+        AuthScheme::Calcom => (
+            None,
+            Signer::Shared {
+                tenants: policy.tenants.len(),
+            },
+        ),
+        AuthScheme::None => (None, Signer::Unchecked),
     };
     let keys = keys.unwrap_or(&auth.verifier.keys);
     match auth
