@@ -55,9 +55,10 @@ static DEFAULT_FUNCTION: LazyLock<Option<KeyTemplate>> =
     LazyLock::new(|| KeyTemplate::parse("{param.name|body.name}").ok());
 static CALL_ID: LazyLock<Option<KeyTemplate>> =
     LazyLock::new(|| KeyTemplate::parse("{body.call.call_id|header.x-retell-call-id}").ok());
-static CALLER: LazyLock<Option<KeyTemplate>> = LazyLock::new(|| {
-    KeyTemplate::parse("{body.call.from_number|header.x-retell-from-number}").ok()
-});
+/// The caller's number decides which bookings a call may change, so it comes from the signed
+/// body only: a header could be set by whoever replays a captured request.
+static CALLER: LazyLock<Option<KeyTemplate>> =
+    LazyLock::new(|| KeyTemplate::parse("{body.call.from_number}").ok());
 
 /// Runs every stage of `route` over `req`. `policy` is the snapshot the route came from: a
 /// request sees one snapshot from start to end, whatever reloads happen meanwhile.
@@ -180,7 +181,9 @@ async fn run(
             // or from headers only when the key is the tenant's alone.
             let call = crate::functions::CallInfo {
                 call_id: trusted_value(CALL_ID.as_ref(), &view, signer),
-                from_number: trusted_value(CALLER.as_ref(), &view, signer),
+                from_number: CALLER
+                    .as_ref()
+                    .and_then(|t| t.render_value_from(&view, true)),
             };
             let answer = app.functions.call(tenant, call, &function, &args).await;
             Ok(Outcome::Reply(Reply::json(200, &answer)))
