@@ -100,6 +100,8 @@ pub mod logs {
 pub struct Setup {
     pub dir: tempfile::TempDir,
     pub config_extra: String,
+    /// Extra lines of the `server:` section, each indented by two spaces.
+    pub server_extra: String,
     pub watch_policies: bool,
     pub clock: ManualClock,
 }
@@ -139,6 +141,7 @@ impl Setup {
         let setup = Self {
             dir,
             config_extra: String::new(),
+            server_extra: String::new(),
             watch_policies: true,
             clock: ManualClock::new(FIXTURE_MS),
         };
@@ -182,8 +185,9 @@ impl Setup {
     /// Writes the config file for the given ports and returns its path.
     pub fn config_file(&self, listen: u16, admin: u16) -> PathBuf {
         let text = format!(
-            "server:\n  listen: 127.0.0.1:{listen}\n  threads: 2\n  grace_period: 5s\n  watch_policies: {}\nadmin:\n  listen: 127.0.0.1:{admin}\n  token: {{ file: {}, optional: true }}\nlogging: {{ format: json, level: info }}\npolicy_dir: ../policies\ntenants_file: tenants.yaml\ndata_dir: ../var\n{}",
+            "server:\n  listen: 127.0.0.1:{listen}\n  threads: 2\n  grace_period: 5s\n  watch_policies: {}\n{}admin:\n  listen: 127.0.0.1:{admin}\n  token: {{ file: {}, optional: true }}\nlogging: {{ format: json, level: info }}\npolicy_dir: ../policies\ntenants_file: tenants.yaml\ndata_dir: ../var\n{}",
             self.watch_policies,
+            self.server_extra,
             self.path("secrets/admin").display(),
             self.config_extra
         );

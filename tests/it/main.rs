@@ -13,3 +13,4 @@ mod redaction;
 mod reload;
 mod resilience;
 mod upstream;
+mod wire;
