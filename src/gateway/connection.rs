@@ -10,11 +10,12 @@ use pingora::apps::{HttpPersistentSettings, ServerApp};
 use pingora::protocols::http::ServerSession as Session;
 use pingora::protocols::{ALPN, Stream};
 use pingora::server::ShutdownWatch;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::admission::Admission;
 use super::head_meter::{HeadMeter, MeteredStream};
 use super::metrics::Phase;
-use super::proxy::Gateway;
+use super::proxy::{Gateway, Served};
 use crate::config::ServerSection;
 
 /// The time and size bounds of the wire, from the `server` section.
@@ -101,9 +102,10 @@ impl Frontdoor {
                 deadline,
                 meter: Some(&meter),
             };
-            let Some((reusable, next)) = self.gateway.serve_request(session, shutdown, head).await
-            else {
-                return;
+            let (reusable, next) = match self.gateway.serve_request(session, shutdown, head).await {
+                Served::Reusable(reusable, next) => (reusable, next),
+                Served::Refused(stream) => return linger(stream).await,
+                Served::Close => return,
             };
             let (next_stream, pipelined) = reusable.into_parts();
             stream = next_stream;
@@ -147,4 +149,33 @@ impl Frontdoor {
             () = self.gateway.until_stopping() => false,
         }
     }
+}
+
+/// Longest a refused connection is kept to drain what the client still sends.
+const LINGER_TIME: Duration = Duration::from_secs(2);
+/// Most bytes read and dropped while lingering.
+const LINGER_BYTES: usize = 256 * 1024;
+
+/// Closes a connection whose refusal went out while the client may still be sending: the write
+/// side is closed first and the client's remaining bytes are read and dropped for a bounded
+/// time. Closing with unread bytes makes the kernel send a reset, which can destroy the refusal
+/// before the client reads it (what nginx's `lingering_close` avoids).
+async fn linger(mut stream: Stream) {
+    if stream.flush().await.is_err() {
+        return;
+    }
+    if AsyncWriteExt::shutdown(&mut stream).await.is_err() {
+        return;
+    }
+    let drain = async {
+        let mut sink = [0u8; 2048];
+        let mut left = LINGER_BYTES;
+        while left > 0 {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    };
+    let _ = pingora::prelude::timeout(LINGER_TIME, drain).await;
 }

@@ -13,6 +13,7 @@ use bytes::{Bytes, BytesMut};
 use pingora::apps::{HttpPersistentSettings, HttpServerApp, ReusedHttpStream};
 use pingora::http::ResponseHeader;
 use pingora::prelude::*;
+use pingora::protocols::Stream;
 use pingora::protocols::http::ReusableHttpStream;
 use pingora::protocols::http::ServerSession as Session;
 use pingora::server::ShutdownWatch;
@@ -35,6 +36,35 @@ pub struct Gateway {
     stopped: Notify,
 }
 
+/// What becomes of a connection after a request.
+pub enum Served {
+    /// Ready for the next request.
+    Reusable(ReusableHttpStream, HttpPersistentSettings),
+    /// To be closed now.
+    Close,
+    /// A refusal was sent while the client may still be sending: closed after a linger.
+    Refused(Stream),
+}
+
+impl Served {
+    fn refused(session: Session) -> Self {
+        match session {
+            Session::H1(session) => Self::Refused(session.into_inner()),
+            // Other protocols end the stream themselves.
+            _ => Self::Close,
+        }
+    }
+}
+
+/// How reading a request head ended.
+enum Head {
+    Request,
+    /// Refused, and the refusal written.
+    Refused,
+    /// Nothing to serve (closed, failed, or the service stops).
+    None,
+}
+
 /// Per-request state.
 pub struct RequestCtx {
     started: Instant,
@@ -43,6 +73,8 @@ pub struct RequestCtx {
     bytes_in: usize,
     /// `false`: the answer was cut short after it started (the client sees a truncated one).
     complete: bool,
+    /// A refusal went out while part of the request was still unread.
+    refused_unread: bool,
     _in_flight: InFlight,
 }
 
@@ -58,8 +90,12 @@ impl HttpServerApp for Gateway {
             deadline: Instant::now() + self.bounds.header_timeout,
             meter: None,
         };
-        let (reusable, settings) = self.serve_request(session, shutdown, head).await?;
-        Some(ReusedHttpStream::from_reusable_stream(reusable, settings))
+        match self.serve_request(session, shutdown, head).await {
+            Served::Reusable(reusable, settings) => {
+                Some(ReusedHttpStream::from_reusable_stream(reusable, settings))
+            }
+            Served::Close | Served::Refused(_) => None,
+        }
     }
 
     async fn http_cleanup(&self) {
@@ -80,27 +116,30 @@ impl Gateway {
     }
 
     /// Serves one request: reads its head within the head deadline, answers it, logs it.
-    /// Returns the connection when it may carry another request.
+    /// Says what is to become of the connection.
     pub async fn serve_request(
         self: &Arc<Self>,
         session: Session,
         shutdown: &ShutdownWatch,
         head: HeadRead<'_>,
-    ) -> Option<(ReusableHttpStream, HttpPersistentSettings)> {
+    ) -> Served {
         // On the heap, as in Pingora's own proxy: the session is large, and the futures below
         // hold it across their await points.
         let mut session = Box::new(session);
         // Requests that arrive together are answered in order (RFC 9112 §9.3.2).
         session.set_pipelining_enabled(true);
-        if !self.read_head(&mut session, head).await {
-            session.shutdown().await;
-            return None;
+        match self.read_head(&mut session, head).await {
+            Head::Request => {}
+            Head::Refused => return Served::refused(*session),
+            Head::None => {
+                session.shutdown().await;
+                return Served::Close;
+            }
         }
         if session.req_header().method == http::Method::CONNECT {
             // Tunnels change how the exchange is framed; frontdesk serves none.
             let _ = session.respond_error(405).await;
-            session.shutdown().await;
-            return None;
+            return Served::refused(*session);
         }
         if *shutdown.borrow()
             || self.stopping.load(Ordering::Acquire)
@@ -115,24 +154,29 @@ impl Gateway {
             status: 0,
             bytes_in: 0,
             complete: true,
+            refused_unread: false,
             _in_flight: self.app.lifecycle.track(),
         };
         let result = self.serve(&mut session, &mut ctx).await;
         self.log(&session, result.as_ref().err().map(|e| &**e), &ctx);
         // After a failed write the connection's state is unknown, and after a cut answer the
         // client must see the cut: neither is reused, and the session is dropped unfinished.
-        result.ok()?;
-        if !ctx.complete {
-            return None;
+        if result.is_err() || !ctx.complete {
+            return Served::Close;
+        }
+        if ctx.refused_unread {
+            return Served::refused(*session);
         }
         let settings = HttpPersistentSettings::for_session(&session);
-        let reusable = session.finish().await.ok().flatten()?;
-        Some((reusable, settings))
+        match session.finish().await {
+            Ok(Some(reusable)) => Served::Reusable(reusable, settings),
+            _ => Served::Close,
+        }
     }
 
     /// Reads the request head within its deadline and size bounds, answering the client when
-    /// it is refused. `false`: no request to serve, the connection closes.
-    async fn read_head(&self, session: &mut Session, head: HeadRead<'_>) -> bool {
+    /// it is refused.
+    async fn read_head(&self, session: &mut Session, head: HeadRead<'_>) -> Head {
         if let Some(meter) = head.meter {
             meter.arm(self.bounds.max_header_bytes);
         }
@@ -141,7 +185,7 @@ impl Gateway {
             // Biased: a request already buffered is served before a stop is noticed.
             biased;
             read = pingora::prelude::timeout(time_left, session.read_request()) => read,
-            () = self.until_stopping() => return false,
+            () = self.until_stopping() => return Head::None,
         };
         let too_large = head.meter.is_some_and(|m| m.exhausted());
         if let Some(meter) = head.meter {
@@ -150,7 +194,7 @@ impl Gateway {
         let refusal = match read {
             Ok(Ok(true)) => self.check_head(session),
             // The client closed the connection between requests.
-            Ok(Ok(false)) => return false,
+            Ok(Ok(false)) => return Head::None,
             Ok(Err(e)) if too_large || is_too_many_headers(&e) => Some(wire_reply(
                 431,
                 "header_too_large",
@@ -161,7 +205,7 @@ impl Gateway {
                 "bad_request",
                 "the request head is malformed",
             )),
-            Ok(Err(_)) => return false,
+            Ok(Err(_)) => return Head::None,
             Err(_elapsed) => {
                 Phase::Header.count();
                 Some(wire_reply(
@@ -172,11 +216,13 @@ impl Gateway {
             }
         };
         let Some(reply) = refusal else {
-            return true;
+            return Head::Request;
         };
         session.set_keepalive(None);
-        let _ = write_reply(session, reply).await;
-        false
+        match write_reply(session, reply).await {
+            Ok(()) => Head::Refused,
+            Err(_) => Head::None,
+        }
     }
 
     /// What a parsed head may not be: too many fields, or HTTP/1.1 without exactly one Host.
@@ -227,6 +273,7 @@ impl Gateway {
                 session.set_keepalive(None);
                 ctx.status = reply.status;
                 write_reply(session, reply).await?;
+                ctx.refused_unread = true;
             }
         }
         Ok(())
