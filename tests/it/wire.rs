@@ -475,3 +475,24 @@ fn a_connection_flood_under_a_low_fd_limit_leaves_traffic_and_admin_answering() 
         std::panic::resume_unwind(panic);
     }
 }
+
+#[test]
+fn check_rejects_bounds_that_would_disable_themselves() {
+    let mut setup = Setup::shipped(None);
+    setup.server_extra = "  header_timeout: 0s\n  max_headers: 0\n  max_header_bytes: 100\n".into();
+    let config = setup.config_file(free_port(), free_port());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(["check", "-c"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for message in [
+        "server.header_timeout must be more than 0s",
+        "server.max_headers must be at least 1",
+        "server.max_header_bytes must be at least 1KiB",
+    ] {
+        assert!(stderr.contains(message), "{stderr}");
+    }
+}
