@@ -63,10 +63,31 @@ pub struct ServerSection {
     pub trusted_proxies: Vec<String>,
     /// Reload policies when their files change (SIGHUP and the admin API always work).
     pub watch_policies: bool,
-    /// Downstream keep-alive idle timeout.
+    /// How long an idle keep-alive connection waits for its next request.
     #[serde(with = "humantime_serde")]
     #[schemars(with = "String")]
     pub keepalive_timeout: Duration,
+    /// Deadline for a whole request head (request line and headers): from the connection's
+    /// start for its first request, from the first byte for later ones.
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "String")]
+    pub header_timeout: Duration,
+    /// Longest pause while a request body is read.
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "String")]
+    pub body_timeout: Duration,
+    /// Slowest body upload accepted, in bytes per second, counted after `body_timeout`.
+    pub body_min_rate: ByteSize,
+    /// Requests served on one keep-alive connection before it is closed.
+    pub max_requests_per_connection: u32,
+    /// Largest request head (request line and headers); larger is refused with 431.
+    pub max_header_bytes: ByteSize,
+    /// Most header fields in one request; more is refused with 431.
+    pub max_headers: usize,
+    /// Open traffic connections; 0 = as many as the descriptor limit allows (see README).
+    pub max_connections: usize,
+    /// Open traffic connections from one client address.
+    pub max_connections_per_client: usize,
 }
 
 impl Default for ServerSection {
@@ -78,6 +99,14 @@ impl Default for ServerSection {
             trusted_proxies: Vec::new(),
             watch_policies: true,
             keepalive_timeout: Duration::from_secs(60),
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            body_min_rate: ByteSize(1024),
+            max_requests_per_connection: 1000,
+            max_header_bytes: ByteSize(32 * 1024),
+            max_headers: 100,
+            max_connections: 0,
+            max_connections_per_client: 256,
         }
     }
 }
@@ -241,6 +270,38 @@ impl Config {
                     ),
                 ));
             }
+        }
+        let server = &file.server;
+        for (field, value) in [
+            ("server.keepalive_timeout", server.keepalive_timeout),
+            ("server.header_timeout", server.header_timeout),
+            ("server.body_timeout", server.body_timeout),
+        ] {
+            if value.is_zero() {
+                errors.push(source.at(field, format!("{field} must be more than 0s")));
+            }
+        }
+        for (field, zero) in [
+            ("server.body_min_rate", server.body_min_rate.0 == 0),
+            (
+                "server.max_requests_per_connection",
+                server.max_requests_per_connection == 0,
+            ),
+            ("server.max_headers", server.max_headers == 0),
+            (
+                "server.max_connections_per_client",
+                server.max_connections_per_client == 0,
+            ),
+        ] {
+            if zero {
+                errors.push(source.at(field, format!("{field} must be at least 1")));
+            }
+        }
+        if server.max_header_bytes.0 < 1024 {
+            errors.push(source.at(
+                "server.max_header_bytes",
+                "server.max_header_bytes must be at least 1KiB",
+            ));
         }
         if file.server.grace_period > Duration::from_secs(3600) {
             errors.push(source.at("server.grace_period", "grace_period must be at most 1h"));

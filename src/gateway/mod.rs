@@ -1,7 +1,12 @@
 //! The only module that knows Pingora: builds the server (traffic and admin listeners), wires
 //! signals to draining and reloads, and runs it.
 
+mod admission;
+pub mod connection;
 pub mod forward;
+mod head_meter;
+pub mod metrics;
+pub mod nofile;
 mod pool;
 pub mod proxy;
 pub mod signals;
@@ -16,6 +21,8 @@ use pingora::services::listening::Service;
 
 use crate::admin::Admin;
 use crate::app::App;
+use admission::{Admission, AdmissionFilter};
+use connection::{Bounds, Frontdoor};
 use forward::Forwarder;
 use pool::IdleSweep;
 use proxy::Gateway;
@@ -36,6 +43,34 @@ pub fn check_bind(addrs: &[SocketAddr]) -> Result<(), StartError> {
         TcpListener::bind(addr).map_err(|source| StartError::Bind { addr, source })?;
     }
     Ok(())
+}
+
+/// The traffic connection cap: the configured one (0: automatic), never more than fits under
+/// the descriptor limit, which is raised to its maximum first. Logged, since it decides when
+/// connections are refused.
+fn connection_cap(configured: usize) -> usize {
+    let Some(limit) = nofile::raise() else {
+        return if configured == 0 { 10_000 } else { configured };
+    };
+    let share = nofile::traffic_share(limit);
+    let cap = match configured {
+        0 => share,
+        n if n > share => {
+            tracing::warn!(
+                configured = n,
+                open_file_limit = limit,
+                "server.max_connections does not fit under the open-file limit; lowered"
+            );
+            share
+        }
+        n => n,
+    };
+    tracing::info!(
+        open_file_limit = limit,
+        max_connections = cap,
+        "connection limits"
+    );
+    cap
 }
 
 /// Runs the server until `shutdown` says so. Blocks the calling thread, which must not be inside
@@ -59,8 +94,23 @@ pub fn serve(app: Arc<App>, shutdown: Box<dyn ShutdownSignalWatch>) -> Result<()
         "idle upstream connections",
         IdleSweep(forwarder.idle_pools()),
     );
-    let gateway = Gateway::new(app.clone(), forwarder);
-    let mut traffic = Service::new("frontdesk-traffic".into(), gateway);
+    let server_config = &config.file.server;
+    let gateway = Arc::new(Gateway::new(
+        app.clone(),
+        forwarder,
+        Bounds::from_config(server_config),
+    ));
+    let max_connections = connection_cap(server_config.max_connections);
+    let admission = Admission::new(max_connections, server_config.max_connections_per_client);
+    metrics::init();
+    let mut traffic = Service::new(
+        "frontdesk-traffic".into(),
+        Frontdoor {
+            gateway,
+            admission: admission.clone(),
+        },
+    );
+    traffic.set_connection_filter(Arc::new(AdmissionFilter(admission)));
     traffic.add_tcp(&config.listen.to_string());
     traffic.threads = Some(config.threads());
 
@@ -72,7 +122,7 @@ pub fn serve(app: Arc<App>, shutdown: Box<dyn ShutdownSignalWatch>) -> Result<()
     server.add_service(admin);
     server.add_service(sweep);
     app.lifecycle.mark_ready();
-    tracing::info!(listen = %config.listen, admin = %config.admin_listen, threads = config.threads(), "frontdesk serving");
+    tracing::info!(listen = %config.listen, admin = %config.admin_listen, threads = config.threads(), max_connections, "frontdesk serving");
     server.run(RunArgs {
         shutdown_signal: shutdown,
     });

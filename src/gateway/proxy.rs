@@ -6,18 +6,22 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use pingora::apps::{HttpPersistentSettings, HttpServerApp, ReusedHttpStream};
 use pingora::http::ResponseHeader;
 use pingora::prelude::*;
+use pingora::protocols::Stream;
+use pingora::protocols::http::ReusableHttpStream;
 use pingora::protocols::http::ServerSession as Session;
 use pingora::server::ShutdownWatch;
 use tokio::sync::Notify;
 
+use super::connection::{Bounds, HeadRead};
 use super::forward::Forwarder;
+use super::metrics::{Phase, count_aborted};
 use crate::app::{App, InFlight};
 use crate::policy::Route;
 use crate::stages::{self, Incoming, Outcome, Refusal, Reply};
@@ -26,9 +30,39 @@ use crate::telemetry::metrics::UNROUTED;
 pub struct Gateway {
     pub app: Arc<App>,
     pub forwarder: Forwarder,
+    pub bounds: Bounds,
     /// Set, and waiters woken, when the service stops: idle keep-alive connections close.
     stopping: AtomicBool,
     stopped: Notify,
+}
+
+/// What becomes of a connection after a request.
+pub enum Served {
+    /// Ready for the next request.
+    Reusable(ReusableHttpStream, HttpPersistentSettings),
+    /// To be closed now.
+    Close,
+    /// A refusal was sent while the client may still be sending: closed after a linger.
+    Refused(Stream),
+}
+
+impl Served {
+    fn refused(session: Session) -> Self {
+        match session {
+            Session::H1(session) => Self::Refused(session.into_inner()),
+            // Other protocols end the stream themselves.
+            _ => Self::Close,
+        }
+    }
+}
+
+/// How reading a request head ended.
+enum Head {
+    Request,
+    /// Refused, and the refusal written.
+    Refused,
+    /// Nothing to serve (closed, failed, or the service stops).
+    None,
 }
 
 /// Per-request state.
@@ -37,42 +71,75 @@ pub struct RequestCtx {
     route: Option<Arc<Route>>,
     status: u16,
     bytes_in: usize,
+    /// `false`: the answer was cut short after it started (the client sees a truncated one).
+    complete: bool,
+    /// A refusal went out while part of the request was still unread.
+    refused_unread: bool,
     _in_flight: InFlight,
 }
 
 #[async_trait]
 impl HttpServerApp for Gateway {
+    /// HTTP/2 streams (HTTP/1 connections are served by [`super::connection::Frontdoor`]).
     async fn process_new_http(
         self: &Arc<Self>,
         session: Session,
         shutdown: &ShutdownWatch,
     ) -> Option<ReusedHttpStream> {
+        let head = HeadRead {
+            deadline: Instant::now() + self.bounds.header_timeout,
+            meter: None,
+        };
+        match self.serve_request(session, shutdown, head).await {
+            Served::Reusable(reusable, settings) => {
+                Some(ReusedHttpStream::from_reusable_stream(reusable, settings))
+            }
+            Served::Close | Served::Refused(_) => None,
+        }
+    }
+
+    async fn http_cleanup(&self) {
+        self.stopping.store(true, Ordering::Release);
+        self.stopped.notify_waiters();
+    }
+}
+
+impl Gateway {
+    pub fn new(app: Arc<App>, forwarder: Forwarder, bounds: Bounds) -> Self {
+        Self {
+            app,
+            forwarder,
+            bounds,
+            stopping: AtomicBool::new(false),
+            stopped: Notify::new(),
+        }
+    }
+
+    /// Serves one request: reads its head within the head deadline, answers it, logs it.
+    /// Says what is to become of the connection.
+    pub async fn serve_request(
+        self: &Arc<Self>,
+        session: Session,
+        shutdown: &ShutdownWatch,
+        head: HeadRead<'_>,
+    ) -> Served {
         // On the heap, as in Pingora's own proxy: the session is large, and the futures below
         // hold it across their await points.
         let mut session = Box::new(session);
-        let read = tokio::select! {
-            // Biased: a request already buffered is served before a stop is noticed.
-            biased;
-            read = session.read_request() => read,
-            () = self.until_stopping() => return None,
-        };
-        match read {
-            Ok(true) => {}
-            // The client closed the connection between requests.
-            Ok(false) => return None,
-            Err(e) => {
-                if e.etype() == &ErrorType::InvalidHTTPHeader {
-                    let _ = session.respond_error(400).await;
-                }
+        // Requests that arrive together are answered in order (RFC 9112 §9.3.2).
+        session.set_pipelining_enabled(true);
+        match self.read_head(&mut session, head).await {
+            Head::Request => {}
+            Head::Refused => return Served::refused(*session),
+            Head::None => {
                 session.shutdown().await;
-                return None;
+                return Served::Close;
             }
         }
         if session.req_header().method == http::Method::CONNECT {
             // Tunnels change how the exchange is framed; frontdesk serves none.
             let _ = session.respond_error(405).await;
-            session.shutdown().await;
-            return None;
+            return Served::refused(*session);
         }
         if *shutdown.borrow()
             || self.stopping.load(Ordering::Acquire)
@@ -86,35 +153,102 @@ impl HttpServerApp for Gateway {
             route: None,
             status: 0,
             bytes_in: 0,
+            complete: true,
+            refused_unread: false,
             _in_flight: self.app.lifecycle.track(),
         };
         let result = self.serve(&mut session, &mut ctx).await;
         self.log(&session, result.as_ref().err().map(|e| &**e), &ctx);
-        // After a failed write the connection's state is unknown: it is not reused.
-        result.ok()?;
+        // After a failed write the connection's state is unknown, and after a cut answer the
+        // client must see the cut: neither is reused, and the session is dropped unfinished.
+        if result.is_err() || !ctx.complete {
+            return Served::Close;
+        }
+        if ctx.refused_unread {
+            return Served::refused(*session);
+        }
         let settings = HttpPersistentSettings::for_session(&session);
-        let reusable = session.finish().await.ok().flatten()?;
-        Some(ReusedHttpStream::from_reusable_stream(reusable, settings))
-    }
-
-    async fn http_cleanup(&self) {
-        self.stopping.store(true, Ordering::Release);
-        self.stopped.notify_waiters();
-    }
-}
-
-impl Gateway {
-    pub fn new(app: Arc<App>, forwarder: Forwarder) -> Self {
-        Self {
-            app,
-            forwarder,
-            stopping: AtomicBool::new(false),
-            stopped: Notify::new(),
+        match session.finish().await {
+            Ok(Some(reusable)) => Served::Reusable(reusable, settings),
+            _ => Served::Close,
         }
     }
 
+    /// Reads the request head within its deadline and size bounds, answering the client when
+    /// it is refused.
+    async fn read_head(&self, session: &mut Session, head: HeadRead<'_>) -> Head {
+        if let Some(meter) = head.meter {
+            meter.arm(self.bounds.max_header_bytes);
+        }
+        let time_left = head.deadline.saturating_duration_since(Instant::now());
+        let read = tokio::select! {
+            // Biased: a request already buffered is served before a stop is noticed.
+            biased;
+            read = pingora::prelude::timeout(time_left, session.read_request()) => read,
+            () = self.until_stopping() => return Head::None,
+        };
+        let too_large = head.meter.is_some_and(|m| m.exhausted());
+        if let Some(meter) = head.meter {
+            meter.disarm();
+        }
+        let refusal = match read {
+            Ok(Ok(true)) => self.check_head(session),
+            // The client closed the connection between requests.
+            Ok(Ok(false)) => return Head::None,
+            Ok(Err(e)) if too_large || is_too_many_headers(&e) => Some(wire_reply(
+                431,
+                "header_too_large",
+                "the request head is too large",
+            )),
+            Ok(Err(e)) if e.etype() == &ErrorType::InvalidHTTPHeader => Some(wire_reply(
+                400,
+                "bad_request",
+                "the request head is malformed",
+            )),
+            Ok(Err(_)) => return Head::None,
+            Err(_elapsed) => {
+                Phase::Header.count();
+                Some(wire_reply(
+                    408,
+                    "request_timeout",
+                    "the request head did not arrive in time",
+                ))
+            }
+        };
+        let Some(reply) = refusal else {
+            return Head::Request;
+        };
+        session.set_keepalive(None);
+        match write_reply(session, reply).await {
+            Ok(()) => Head::Refused,
+            Err(_) => Head::None,
+        }
+    }
+
+    /// What a parsed head may not be: too many fields, or HTTP/1.1 without exactly one Host.
+    fn check_head(&self, session: &Session) -> Option<Reply> {
+        let header = session.req_header();
+        if header.headers.len() > self.bounds.max_headers {
+            return Some(wire_reply(
+                431,
+                "header_too_large",
+                "the request has too many header fields",
+            ));
+        }
+        let hosts = header.headers.get_all(http::header::HOST).iter().count();
+        let needs_host = header.version == http::Version::HTTP_11;
+        if hosts > 1 || (needs_host && hosts == 0) {
+            return Some(wire_reply(
+                400,
+                "bad_request",
+                "an HTTP/1.1 request needs exactly one Host header",
+            ));
+        }
+        None
+    }
+
     /// Resolves once the service is stopping (at once if it already is).
-    async fn until_stopping(&self) {
+    pub async fn until_stopping(&self) {
         // Made before the flag is read, so a stop between the two still wakes it.
         let stopped = self.stopped.notified();
         if !self.stopping.load(Ordering::Acquire) {
@@ -130,13 +264,16 @@ impl Gateway {
                 write_reply(session, reply).await?;
             }
             Ok(Outcome::Forward(forward)) => {
-                ctx.status = self.forwarder.forward(&self.app, session, forward).await;
+                let sent = self.forwarder.forward(&self.app, session, forward).await;
+                ctx.status = sent.status;
+                ctx.complete = sent.complete;
             }
             Err(reply) => {
                 // Refused before the body was read completely: the rest of it is unread.
                 session.set_keepalive(None);
                 ctx.status = reply.status;
                 write_reply(session, reply).await?;
+                ctx.refused_unread = true;
             }
         }
         Ok(())
@@ -157,6 +294,9 @@ impl Gateway {
         };
         let elapsed = ctx.started.elapsed();
         series.record(route, status, elapsed);
+        if !ctx.complete {
+            count_aborted(route);
+        }
         tracing::info!(
             target: "access",
             route,
@@ -167,6 +307,7 @@ impl Gateway {
             bytes_in = ctx.bytes_in,
             bytes_out = session.body_bytes_sent(),
             error = error.map(|e| e.etype().as_str()),
+            outcome = if ctx.complete { "complete" } else { "aborted" },
             "request"
         );
     }
@@ -199,7 +340,7 @@ impl Gateway {
         if declared.is_some_and(|n| n > route.body_limit) {
             return Err(Refusal::BodyTooLarge.reply());
         }
-        let body = read_body(session, route.body_limit, declared).await?;
+        let body = read_body(session, route.body_limit, &self.bounds).await?;
         ctx.bytes_in = body.len();
 
         let peer = session
@@ -234,29 +375,59 @@ fn has_ambiguous_length(session: &Session) -> bool {
             .any(|line| line.len() > 15 && line[..15].eq_ignore_ascii_case(b"content-length:"))
 }
 
-/// Reads the whole body, refusing it with 413 as soon as it crosses `limit`.
+/// Reads the whole body, refusing it with 413 as soon as it crosses `limit`, and with 408 when
+/// the client pauses longer than `body_timeout` or sends slower than `body_min_rate` (after a
+/// first `body_timeout` of grace). The buffer grows with the bytes received, whatever length the
+/// client announced.
 async fn read_body(
     session: &mut Session,
     limit: u64,
-    declared: Option<u64>,
+    bounds: &Bounds,
 ) -> std::result::Result<Bytes, Reply> {
-    let capacity = declared.unwrap_or(0).min(limit) as usize;
-    let mut body = BytesMut::with_capacity(capacity);
+    let started = Instant::now();
+    let mut body = BytesMut::new();
     loop {
-        match session.read_request_body().await {
-            Ok(Some(chunk)) => {
+        // The rate floor: `n` bytes buy `n / body_min_rate` seconds past the grace period.
+        let earned = Duration::from_secs_f64(body.len() as f64 / bounds.body_min_rate as f64);
+        let due = started + bounds.body_timeout + earned;
+        let wait = due
+            .saturating_duration_since(Instant::now())
+            .min(bounds.body_timeout);
+        match pingora::prelude::timeout(wait, session.read_request_body()).await {
+            Ok(Ok(Some(chunk))) => {
                 if (body.len() + chunk.len()) as u64 > limit {
                     return Err(Refusal::BodyTooLarge.reply());
                 }
                 body.extend_from_slice(&chunk);
             }
-            Ok(None) => return Ok(body.freeze()),
-            Err(e) => {
+            Ok(Ok(None)) => return Ok(body.freeze()),
+            Ok(Err(e)) => {
                 tracing::info!(error = %e.etype().as_str(), "request body could not be read");
                 return Err(Refusal::UnreadableBody.reply());
             }
+            Err(_elapsed) => {
+                Phase::Body.count();
+                return Err(wire_reply(
+                    408,
+                    "request_timeout",
+                    "the request body did not arrive in time",
+                ));
+            }
         }
     }
+}
+
+/// Refusals of the wire itself (not of a route's stages), in the same JSON shape.
+fn wire_reply(status: u16, code: &str, message: &str) -> Reply {
+    Reply::json(
+        status,
+        &serde_json::json!({ "error": code, "message": message }),
+    )
+}
+
+/// Pingora's parser stops at its own field limit (256) with this error.
+fn is_too_many_headers(e: &pingora::Error) -> bool {
+    e.root_cause().to_string() == "too many headers"
 }
 
 pub async fn write_reply(session: &mut Session, reply: Reply) -> Result<()> {

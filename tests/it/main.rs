@@ -14,3 +14,4 @@ mod reload;
 mod resilience;
 mod trust;
 mod upstream;
+mod wire;
