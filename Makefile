@@ -24,9 +24,10 @@ lint: deps ## rustfmt and clippy, warnings are errors
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
-unit: deps ## every test of the workspace, against a real Redis
+unit: deps ## every test of the workspace, against a real Redis and PostgreSQL
 	@scripts/install-deps.sh test
 	@export REDIS_URL="$$(scripts/ensure-redis.sh)" && echo "tests use Redis at $$REDIS_URL" && \
+	  export DATABASE_URL="$$(scripts/ensure-postgres.sh)" && echo "tests use the PostgreSQL in DATABASE_URL" && \
 	  if $(CARGO) nextest --version >/dev/null 2>&1; then \
 	    $(CARGO) nextest run --workspace --locked --no-fail-fast; \
 	  else \

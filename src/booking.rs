@@ -8,8 +8,9 @@ use serde_json::{Value, json};
 
 use crate::config::Config;
 use crate::functions::{CallInfo, Functions};
+use frontdesk_booking::local::BREAKER_TARGET as CALENDAR_BREAKER;
 use frontdesk_booking::{
-    CallContext, Engine, LocalCalendar, ProviderKind, Tenant, TenantDirectory,
+    CalendarBackend, CallContext, Engine, LocalCalendar, ProviderKind, Tenant, TenantDirectory,
 };
 use frontdesk_calcom::CachedProvider;
 use frontdesk_resilience::BreakerRegistry;
@@ -17,17 +18,46 @@ use frontdesk_resilience::BreakerRegistry;
 /// The embedded calendar's database file inside `data_dir`.
 pub const LOCAL_CALENDAR_FILE: &str = "frontdesk.sqlite";
 
+/// Opens the embedded calendar's database as configured (creating and migrating it); the
+/// `migrate` command runs exactly this.
+pub async fn open_calendar(
+    config: &Config,
+    clock: Arc<dyn frontdesk_store::Clock>,
+) -> Result<LocalCalendar, String> {
+    let store = &config.file.calendar_store;
+    match store.backend {
+        CalendarBackend::Sqlite => {
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                format!("cannot create data_dir {}: {e}", config.data_dir.display())
+            })?;
+            let path = config.data_dir.join(LOCAL_CALENDAR_FILE);
+            LocalCalendar::open(&path, clock).map_err(|e| format!("{}: {e}", path.display()))
+        }
+        CalendarBackend::Postgres => {
+            let url = std::env::var(&store.url_env).map_err(|_| {
+                format!(
+                    "calendar_store: the environment variable {} (the database URL) is not set",
+                    store.url_env
+                )
+            })?;
+            LocalCalendar::postgres(store, &url, clock)
+                .await
+                .map_err(|e| format!("calendar_store (postgres): {e}"))
+        }
+    }
+}
+
 pub async fn build(
     config: &Config,
     store: Arc<dyn frontdesk_store::Store>,
     clock: Arc<dyn frontdesk_store::Clock>,
     breakers: Arc<BreakerRegistry>,
 ) -> Result<Arc<dyn Functions>, String> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| format!("cannot create data_dir {}: {e}", config.data_dir.display()))?;
-    let path = config.data_dir.join(LOCAL_CALENDAR_FILE);
-    let local = LocalCalendar::open(&path, clock.clone())
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut local = open_calendar(config, clock.clone()).await?;
+    if let Some(breaker) = breakers.get(CALENDAR_BREAKER) {
+        local = local.with_breaker(breaker);
+    }
+    let backend = local.backend();
     let calcom =
         frontdesk_calcom::build(&config.file.calcom, store.clone(), clock.clone(), &breakers)
             .map_err(|e| format!("calcom: {e}"))?;
@@ -37,6 +67,7 @@ pub async fn build(
         .with_provider(ProviderKind::Calcom, calcom.clone());
     Ok(Arc::new(BookingFunctions {
         engine,
+        backend,
         calcom,
         breakers,
     }))
@@ -44,6 +75,8 @@ pub async fn build(
 
 struct BookingFunctions {
     engine: Engine,
+    /// The embedded calendar's database (`sqlite`, `postgres`).
+    backend: &'static str,
     calcom: Arc<CachedProvider>,
     breakers: Arc<BreakerRegistry>,
 }
@@ -64,13 +97,10 @@ impl Functions for BookingFunctions {
     }
 
     fn health(&self) -> Value {
-        let breaker = self
-            .breakers
-            .get(frontdesk_calcom::BREAKER_TARGET)
-            .map(|b| b.snapshot());
+        let breaker = |target: &str| self.breakers.get(target).map(|b| b.snapshot());
         json!([
-            { "provider": "local", "status": "ok" },
-            { "provider": "calcom", "breaker": breaker },
+            { "provider": "local", "backend": self.backend, "breaker": breaker(CALENDAR_BREAKER) },
+            { "provider": "calcom", "breaker": breaker(frontdesk_calcom::BREAKER_TARGET) },
         ])
     }
 }

@@ -34,6 +34,12 @@ pub enum Command {
         #[arg(short, long, default_value = "config/frontdesk.yaml")]
         config: PathBuf,
     },
+    /// Create or migrate the embedded calendar's database (SQLite or PostgreSQL, as configured)
+    /// and exit; `run` does the same at start.
+    Migrate {
+        #[arg(short, long, default_value = "config/frontdesk.yaml")]
+        config: PathBuf,
+    },
     /// Redact PII from stdin to stdout, line by line (for existing log files).
     Redact {
         /// Use this config's log-redaction rules instead of the built-in defaults.
@@ -67,6 +73,7 @@ pub fn main(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Run { config } => run(&config),
         Command::Check { config } => check(&config),
+        Command::Migrate { config } => migrate(&config),
         Command::Redact { config } => redact(config.as_deref()),
         Command::Sign {
             key_env,
@@ -124,6 +131,38 @@ fn run(path: &Path) -> ExitCode {
         Err(e) => {
             tracing::error!(error = %e, "frontdesk stopped with an error");
             eprintln!("frontdesk: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn migrate(path: &Path) -> ExitCode {
+    let config = match Config::load(path) {
+        Ok(c) => c,
+        Err(errors) => {
+            print_errors(&errors);
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("frontdesk migrate: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let clock: std::sync::Arc<dyn frontdesk_store::Clock> =
+        std::sync::Arc::new(frontdesk_store::SystemClock);
+    match runtime.block_on(crate::booking::open_calendar(&config, clock)) {
+        Ok(calendar) => {
+            println!("calendar database ({}) is up to date", calendar.backend());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("frontdesk migrate: {e}");
             ExitCode::FAILURE
         }
     }

@@ -87,7 +87,7 @@ pub fn prepare(config: Config, options: Options) -> Result<Prepared, BootError> 
         store.clone(),
         "upstream",
     ));
-    // One breaker per upstream, and one for the Cal.com client.
+    // One breaker per upstream, one for the Cal.com client, one for the calendar database.
     let mut targets: std::collections::BTreeMap<String, frontdesk_resilience::BreakerConfig> =
         config
             .file
@@ -98,6 +98,10 @@ pub fn prepare(config: Config, options: Options) -> Result<Prepared, BootError> 
     targets.insert(
         frontdesk_calcom::BREAKER_TARGET.to_string(),
         config.file.calcom.effective_breaker(),
+    );
+    targets.insert(
+        frontdesk_booking::local::BREAKER_TARGET.to_string(),
+        config.file.calendar_store.breaker.clone(),
     );
     breakers
         .configure(&targets)

@@ -46,6 +46,10 @@ pub struct ConfigFile {
     /// Where the embedded calendar keeps its SQLite database, relative to this file.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
+    /// Which database holds the embedded calendar: `sqlite` (default, in `data_dir`) or
+    /// `postgres` (for several replicas).
+    #[serde(default)]
+    pub calendar_store: frontdesk_booking::CalendarStoreConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -301,6 +305,12 @@ impl Config {
             errors.push(source.at(
                 "server.max_header_bytes",
                 "server.max_header_bytes must be at least 1KiB",
+            ));
+        }
+        if let Err((field, reason)) = file.calendar_store.validate() {
+            errors.push(source.at(
+                &format!("calendar_store.{field}"),
+                format!("calendar_store.{field} {reason}"),
             ));
         }
         if file.server.grace_period > Duration::from_secs(3600) {

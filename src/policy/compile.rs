@@ -778,9 +778,10 @@ pub fn warnings(config: &Config, policy: &Policy) -> Vec<String> {
         })
         .map(|t| t.id.as_str())
         .collect();
-    if shared_store && !embedded.is_empty() {
+    let sqlite = config.file.calendar_store.backend == frontdesk_booking::CalendarBackend::Sqlite;
+    if shared_store && sqlite && !embedded.is_empty() {
         out.push(format!(
-            "tenants {} use the embedded calendar (one SQLite file per process) while the store is Redis, which is for several replicas: each replica would keep its own calendar, with double bookings and diverging availability. Run one replica, or put these tenants on Cal.com",
+            "tenants {} use the embedded calendar on SQLite (one file per host) while the store is Redis, which is for several replicas: replicas on different hosts would each keep their own calendar, with double bookings and diverging availability. Set calendar_store.backend: postgres, run one replica, or put these tenants on Cal.com",
             embedded.join(", ")
         ));
     }

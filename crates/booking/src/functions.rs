@@ -15,7 +15,7 @@ use crate::args::{BookArgs, CancelArgs, CheckArgs, RescheduleArgs};
 use crate::call::{CallContext, Function};
 use crate::directory::Tenant;
 use crate::hours::{AdjustReason, Placement};
-use crate::idempotency::Outcome;
+use crate::idempotency::{Idempotency, Outcome};
 use crate::messages::{MessageKey, Messages};
 use crate::metrics::booking_outcome;
 use crate::parse::{format_date, format_time};
@@ -62,6 +62,17 @@ impl Ctx<'_> {
             tracing::info!(tenant = %self.tenant.id, "booking reference refused: not this caller's");
             Err(CalendarError::NotFound)
         }
+    }
+
+    /// The idempotency key of this request, when the call has an id (the engine's key too).
+    fn request_key(&self, function: Function, normalised_args: &Value) -> Option<String> {
+        let call_id = self.call.call_id.as_deref().filter(|c| !c.is_empty())?;
+        Some(Idempotency::key(
+            &self.tenant.scope,
+            call_id,
+            function.as_str(),
+            normalised_args,
+        ))
     }
 
     fn lang(&self) -> Language {
@@ -518,6 +529,7 @@ pub(crate) async fn book_appointment(ctx: &Ctx<'_>, args: &BookArgs) -> Outcome 
         },
         notes: args.notes.clone(),
         call_id: ctx.call.call_id.clone(),
+        request_key: ctx.request_key(Function::BookAppointment, &args.normalised()),
     };
     match ctx.provider.create(ctx.tenant, &new).await {
         Ok(booking) => {

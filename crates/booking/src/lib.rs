@@ -9,7 +9,7 @@
 //! Module map:
 //! - [`tenants`] — the `tenants.yaml` model; [`directory`] — compiled tenants and lookup;
 //! - [`hours`] — business hours and adjustment; [`alternatives`] — what to offer instead;
-//! - [`provider`] — the calendar trait; [`local`] — the SQLite calendar;
+//! - [`provider`] — the calendar trait; [`local`] — the embedded calendar (SQLite, PostgreSQL);
 //! - [`args`] / [`parse`] — lenient argument parsing; [`messages`] — the catalogue;
 //! - [`idempotency`] — run-once for writes; [`engine`] — the entry point.
 
@@ -28,14 +28,14 @@ pub mod messages;
 mod metrics;
 pub mod parse;
 pub mod provider;
-mod sqlite_pool;
-mod taken_cache;
 pub mod tenants;
 
 pub use directory::{Tenant, TenantConfigError, TenantDirectory, TenantScope};
 pub use engine::{CallContext, Engine, EngineError, Function, ProviderKind};
 pub use hours::{AdjustReason, BusinessHours, Placement};
-pub use local::{LocalCalendar, LocalCalendarError};
+pub use local::{
+    CalendarBackend, CalendarStoreConfig, LocalCalendar, LocalCalendarError, PostgresError,
+};
 pub use messages::{MessageKey, Messages};
 pub use provider::{
     Attendee, Booking, BookingStatus, CalendarError, CalendarProvider, ContactQuery, NewBooking,

@@ -48,6 +48,10 @@ pub struct NewBooking {
     pub notes: Option<String>,
     /// The Retell call that made the booking: that call may change it again.
     pub call_id: Option<String>,
+    /// The idempotency key of the request (see [`crate::idempotency::Idempotency::key`]): the
+    /// calendar stores it with the booking, so a retry finds the booking it made even when the
+    /// reply store forgot it (a restart, a replica that never saw the first attempt).
+    pub request_key: Option<String>,
 }
 
 /// How to find a caller's bookings: by phone, by e-mail, or both (either matches).

@@ -1,5 +1,7 @@
-//! The SQLite calendar: persistence across restarts, database-enforced slot exclusivity,
-//! tenant isolation, and the concurrency guarantees of booking through the engine.
+//! The embedded calendar's provider suite, run against both databases (SQLite and
+//! PostgreSQL): persistence across restarts, database-enforced slot exclusivity, tenant
+//! isolation, the concurrency guarantees of booking through the engine, and replies that state
+//! what the database holds.
 
 mod common;
 
@@ -39,12 +41,12 @@ fn new_booking(h: i8, m: i8) -> NewBooking {
         },
         notes: None,
         call_id: None,
+        request_key: None,
     }
 }
 
-#[tokio::test]
-async fn bookings_survive_a_restart() {
-    let f = common::fixture();
+async fn bookings_survive_a_restart(backend: common::Backend) {
+    let f = common::fixture_on(backend).await;
     let tenant = common::demo();
     let booked = f
         .engine
@@ -52,12 +54,11 @@ async fn bookings_survive_a_restart() {
         .await;
     assert_eq!(booked["success"], true, "{booked}");
     let id = booked["booking"]["id"].as_str().unwrap().to_owned();
-    let path = f.db_path();
     drop(f.engine);
 
     // A new process: fresh calendar and store over the same file.
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new(Arc::new(f.clock.clone())));
-    let engine = common::engine_at(&path, store, f.clock.clone());
+    let engine = f.db.engine(store, f.clock.clone()).await;
     let check = engine
         .call(
             &tenant,
@@ -88,14 +89,13 @@ async fn bookings_survive_a_restart() {
     assert_eq!(check["available"], true, "{check}");
 }
 
-#[tokio::test]
-async fn two_calendars_on_one_file_cannot_double_book() {
+async fn two_calendars_on_one_database_cannot_double_book(backend: common::Backend) {
     // Two handles on one database behave like two processes: only SQLite arbitrates.
-    let f = common::fixture();
+    let f = common::fixture_on(backend).await;
     let tenant = common::demo();
     let clock: Arc<dyn Clock> = Arc::new(f.clock.clone());
-    let a = Arc::new(LocalCalendar::open(&f.db_path(), clock.clone()).unwrap());
-    let b = Arc::new(LocalCalendar::open(&f.db_path(), clock).unwrap());
+    let a = Arc::new(f.db.calendar(clock.clone()).await);
+    let b = Arc::new(f.db.calendar(clock).await);
     let mut tasks = Vec::new();
     for i in 0..10 {
         let cal = if i % 2 == 0 { a.clone() } else { b.clone() };
@@ -117,11 +117,10 @@ async fn two_calendars_on_one_file_cannot_double_book() {
     assert_eq!(ok, 1);
 }
 
-#[tokio::test]
-async fn tenants_never_see_each_other() {
-    let f = common::fixture();
+async fn tenants_never_see_each_other(backend: common::Backend) {
+    let f = common::fixture_on(backend).await;
     let clock: Arc<dyn Clock> = Arc::new(f.clock.clone());
-    let cal = LocalCalendar::open(&f.db_path(), clock).unwrap();
+    let cal = f.db.calendar(clock).await;
     let a = common::demo();
     let b = common::tenant_from_yaml(common::DEMO_EN);
     let booking = cal.create(&a, &new_booking(10, 0)).await.unwrap();
@@ -156,9 +155,8 @@ async fn tenants_never_see_each_other() {
     cal.create(&b, &new_booking(10, 0)).await.unwrap();
 }
 
-#[tokio::test]
-async fn twenty_identical_book_calls_make_one_booking_with_one_answer() {
-    let f = common::fixture();
+async fn twenty_identical_book_calls_make_one_booking_with_one_answer(backend: common::Backend) {
+    let f = common::fixture_on(backend).await;
     let tenant = common::demo();
     let mut tasks = Vec::new();
     for _ in 0..20 {
@@ -193,7 +191,7 @@ async fn twenty_identical_book_calls_make_one_booking_with_one_answer() {
     assert_eq!(retry, replies[0]);
 
     let clock: Arc<dyn Clock> = Arc::new(f.clock.clone());
-    let cal = LocalCalendar::open(&f.db_path(), clock).unwrap();
+    let cal = f.db.calendar(clock).await;
     let contact = ContactQuery {
         phone: Some("+49301234567".into()),
         ..Default::default()
@@ -201,9 +199,10 @@ async fn twenty_identical_book_calls_make_one_booking_with_one_answer() {
     assert_eq!(cal.find_bookings(&tenant, &contact).await.unwrap().len(), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn twenty_calls_for_one_slot_make_one_booking_and_nineteen_alternatives() {
-    let f = common::fixture();
+async fn twenty_calls_for_one_slot_make_one_booking_and_nineteen_alternatives(
+    backend: common::Backend,
+) {
+    let f = common::fixture_on(backend).await;
     let tenant = common::demo();
     let mut tasks = Vec::new();
     for i in 0..20 {
@@ -240,16 +239,11 @@ async fn twenty_calls_for_one_slot_make_one_booking_and_nineteen_alternatives() 
     assert_eq!((ok, taken), (1, 19));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn duplicates_across_replicas_share_one_booking() {
+async fn duplicates_across_replicas_share_one_booking(backend: common::Backend) {
     // Two engines (replicas) with one shared store and one database.
-    let f = common::fixture();
+    let f = common::fixture_on(backend).await;
     let tenant = common::demo();
-    let replica_b = Arc::new(common::engine_at(
-        &f.db_path(),
-        f.store.clone(),
-        f.clock.clone(),
-    ));
+    let replica_b = Arc::new(f.db.engine(f.store.clone(), f.clock.clone()).await);
     let mut tasks = Vec::new();
     for i in 0..10 {
         let engine = if i % 2 == 0 {
@@ -277,11 +271,10 @@ async fn duplicates_across_replicas_share_one_booking() {
     assert!(replies.iter().next().unwrap().contains("\"success\":true"));
 }
 
-#[tokio::test]
-async fn reschedule_moves_occupancy_and_keeps_duration() {
-    let f = common::fixture();
+async fn reschedule_moves_occupancy_and_keeps_duration(backend: common::Backend) {
+    let f = common::fixture_on(backend).await;
     let clock: Arc<dyn Clock> = Arc::new(f.clock.clone());
-    let cal = LocalCalendar::open(&f.db_path(), clock).unwrap();
+    let cal = f.db.calendar(clock).await;
     let tenant = common::demo();
     let first = cal.create(&tenant, &new_booking(10, 0)).await.unwrap();
     let other = cal.create(&tenant, &new_booking(11, 0)).await.unwrap();
@@ -318,13 +311,14 @@ async fn reschedule_moves_occupancy_and_keeps_duration() {
 
 /// Free slots are cached briefly: a booking made through the same calendar shows at once; one
 /// made by another process on the same file shows once the short cache time has passed.
-#[tokio::test]
-async fn free_slots_see_own_writes_at_once_and_other_processes_within_a_second() {
-    let f = common::fixture();
+async fn free_slots_see_own_writes_at_once_and_other_processes_within_a_second(
+    backend: common::Backend,
+) {
+    let f = common::fixture_on(backend).await;
     let tenant = common::demo();
     let clock: Arc<dyn Clock> = Arc::new(f.clock.clone());
-    let here = LocalCalendar::open(&f.db_path(), clock.clone()).unwrap();
-    let elsewhere = LocalCalendar::open(&f.db_path(), clock).unwrap();
+    let here = f.db.calendar(clock.clone()).await;
+    let elsewhere = f.db.calendar(clock).await;
     let query = SlotQuery {
         from: date(2026, 1, 6),
         to: date(2026, 1, 6),
@@ -355,14 +349,13 @@ async fn free_slots_see_own_writes_at_once_and_other_processes_within_a_second()
     );
 }
 
-#[tokio::test]
-async fn a_slot_stays_free_while_any_resource_is_free() {
-    let f = common::fixture();
+async fn a_slot_stays_free_while_any_resource_is_free(backend: common::Backend) {
+    let f = common::fixture_on(backend).await;
     let tenant = common::tenant_from_yaml(&common::DEMO.replace(
         "{ provider: local }",
         "{ provider: local, resources: [room-1, room-2] }",
     ));
-    let calendar = LocalCalendar::open(&f.db_path(), Arc::new(f.clock.clone())).unwrap();
+    let calendar = f.db.calendar(Arc::new(f.clock.clone())).await;
     let query = SlotQuery {
         from: date(2026, 1, 6),
         to: date(2026, 1, 6),
@@ -389,3 +382,197 @@ async fn a_slot_stays_free_while_any_resource_is_free() {
         Err(CalendarError::SlotTaken)
     ));
 }
+
+/// What the calendar holds for a tenant at 2026-01-06 10:00, by status, via a fresh view.
+async fn check_ten(engine: &frontdesk_booking::Engine, call_id: &str) -> Value {
+    engine
+        .call(
+            &common::demo(),
+            call(call_id),
+            "check_availability",
+            &json!({"date": "2026-01-06", "time": "10:00"}),
+        )
+        .await
+}
+
+/// Book, cancel, book the same slot again in one call: the last answer is a real booking.
+async fn book_cancel_book_in_one_call_answers_truthfully(backend: common::Backend) {
+    let f = common::fixture_on(backend).await;
+    let tenant = common::demo();
+    let first = f
+        .engine
+        .call(&tenant, call("c1"), "book_appointment", &book_args())
+        .await;
+    assert_eq!(first["success"], true, "{first}");
+    let cancel = f
+        .engine
+        .call(
+            &tenant,
+            call("c1"),
+            "cancel_appointment",
+            &json!({"booking_id": first["booking"]["uid"]}),
+        )
+        .await;
+    assert_eq!(cancel["booking"]["status"], "cancelled", "{cancel}");
+    let again = f
+        .engine
+        .call(&tenant, call("c1"), "book_appointment", &book_args())
+        .await;
+    assert_eq!(again["success"], true, "{again}");
+    assert_ne!(
+        again["booking"]["uid"], first["booking"]["uid"],
+        "a new booking"
+    );
+    let clock: Arc<dyn Clock> = Arc::new(f.clock.clone());
+    let stored =
+        f.db.calendar(clock)
+            .await
+            .get_booking(&tenant, again["booking"]["uid"].as_str().unwrap())
+            .await
+            .unwrap();
+    assert_eq!(stored.status, frontdesk_booking::BookingStatus::Accepted);
+    assert_eq!(check_ten(&f.engine, "c2").await["available"], false);
+}
+
+/// Retell repeats a function it got no answer for; after a restart the reply store is empty,
+/// and the database alone must say the booking is the caller's own.
+async fn a_retry_after_a_restart_gets_the_booking_it_made(backend: common::Backend) {
+    let f = common::fixture_on(backend).await;
+    let tenant = common::demo();
+    let first = f
+        .engine
+        .call(&tenant, call("c1"), "book_appointment", &book_args())
+        .await;
+    assert_eq!(first["success"], true, "{first}");
+    drop(f.engine);
+    let fresh: Arc<dyn Store> = Arc::new(MemoryStore::new(Arc::new(f.clock.clone())));
+    let restarted = f.db.engine(fresh, f.clock.clone()).await;
+    let retry = restarted
+        .call(&tenant, call("c1"), "book_appointment", &book_args())
+        .await;
+    assert_eq!(retry, first, "the same booking, the same answer");
+}
+
+/// One call may book two people into one slot of a two-room practice: a second person is a
+/// second request, not a retry of the first.
+async fn one_call_books_two_people_into_two_rooms(backend: common::Backend) {
+    let f = common::fixture_on(backend).await;
+    let tenant = common::tenant_from_yaml(&common::DEMO.replace(
+        "{ provider: local }",
+        "{ provider: local, resources: [room-1, room-2] }",
+    ));
+    let person = |name: &str| json!({"date": "2026-01-06", "time": "10:00", "name": name, "phone": "+49301234567"});
+    let erika = f
+        .engine
+        .call(&tenant, call("c1"), "book_appointment", &person("Erika"))
+        .await;
+    let max = f
+        .engine
+        .call(&tenant, call("c1"), "book_appointment", &person("Max"))
+        .await;
+    assert_eq!(
+        (&erika["success"], &max["success"]),
+        (&json!(true), &json!(true))
+    );
+    assert_ne!(erika["booking"]["uid"], max["booking"]["uid"]);
+    let anna = f
+        .engine
+        .call(&tenant, call("c1"), "book_appointment", &person("Anna"))
+        .await;
+    assert_eq!(anna["reason"], "slot_unavailable", "{anna}");
+}
+
+/// Three replicas, each with a reply store of its own (nothing shared but the database).
+async fn replicas(f: &common::BackendFixture) -> Vec<Arc<frontdesk_booking::Engine>> {
+    let mut out = Vec::new();
+    for _ in 0..3 {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new(Arc::new(f.clock.clone())));
+        out.push(Arc::new(f.db.engine(store, f.clock.clone()).await));
+    }
+    out
+}
+
+async fn thirty_callers_on_three_replicas_get_one_booking(backend: common::Backend) {
+    let f = common::fixture_on(backend).await;
+    let replicas = replicas(&f).await;
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        let engine = replicas[i % 3].clone();
+        tasks.push(tokio::spawn(async move {
+            engine
+                .call(
+                    &common::demo(),
+                    call(&format!("caller-{i}")),
+                    "book_appointment",
+                    &book_args(),
+                )
+                .await
+        }));
+    }
+    let (mut booked, mut refused) = (0, 0);
+    for t in tasks {
+        let r = t.await.unwrap();
+        if r["success"] == true {
+            booked += 1;
+        } else {
+            assert_eq!(r["reason"], "slot_unavailable", "{r}");
+            assert!(!r["alternatives"].as_array().unwrap().is_empty(), "{r}");
+            refused += 1;
+        }
+    }
+    assert_eq!((booked, refused), (1, 29));
+}
+
+async fn thirty_retries_on_three_replicas_get_one_booking_and_one_answer(backend: common::Backend) {
+    let f = common::fixture_on(backend).await;
+    let replicas = replicas(&f).await;
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        let engine = replicas[i % 3].clone();
+        tasks.push(tokio::spawn(async move {
+            engine
+                .call(
+                    &common::demo(),
+                    call("one-call"),
+                    "book_appointment",
+                    &book_args(),
+                )
+                .await
+        }));
+    }
+    let mut answers = BTreeSet::new();
+    for t in tasks {
+        answers.insert(t.await.unwrap().to_string());
+    }
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert!(answers.first().unwrap().contains(r#""success":true"#));
+    let clock: Arc<dyn Clock> = Arc::new(f.clock.clone());
+    let contact = ContactQuery {
+        phone: Some("+49301234567".into()),
+        ..Default::default()
+    };
+    let found =
+        f.db.calendar(clock)
+            .await
+            .find_bookings(&common::demo(), &contact)
+            .await
+            .unwrap();
+    assert_eq!(found.len(), 1);
+}
+
+crate::on_both_backends!(
+    bookings_survive_a_restart,
+    two_calendars_on_one_database_cannot_double_book,
+    tenants_never_see_each_other,
+    twenty_identical_book_calls_make_one_booking_with_one_answer,
+    twenty_calls_for_one_slot_make_one_booking_and_nineteen_alternatives,
+    duplicates_across_replicas_share_one_booking,
+    reschedule_moves_occupancy_and_keeps_duration,
+    free_slots_see_own_writes_at_once_and_other_processes_within_a_second,
+    a_slot_stays_free_while_any_resource_is_free,
+    book_cancel_book_in_one_call_answers_truthfully,
+    a_retry_after_a_restart_gets_the_booking_it_made,
+    one_call_books_two_people_into_two_rooms,
+    thirty_callers_on_three_replicas_get_one_booking,
+    thirty_retries_on_three_replicas_get_one_booking_and_one_answer,
+);

@@ -214,6 +214,7 @@ async fn replay(cache_cfg: CacheConfig) -> Report {
                 },
                 notes: None,
                 call_id: None,
+                request_key: None,
             };
             match w.cache.create(tenant, &booking).await {
                 Ok(b) => {

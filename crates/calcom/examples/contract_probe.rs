@@ -76,6 +76,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 },
                 notes: Some("contract probe".to_owned()),
                 call_id: None,
+                request_key: None,
             },
         )
         .await;

@@ -44,6 +44,7 @@ fn booking_at(hour: i8) -> NewBooking {
         },
         notes: None,
         call_id: None,
+        request_key: None,
     }
 }
 

@@ -199,6 +199,7 @@ fn no_tenant_ever_sees_another_tenants_slots() {
                                 attendee: Default::default(),
                                 notes: None,
                                 call_id: None,
+                                request_key: None,
                             };
                             cache.create(&tenants[tenant], &b).await.expect("created");
                             booked.insert((tenant, d));

@@ -38,6 +38,7 @@ fn new_booking(hour: i8, minute: i8) -> NewBooking {
         },
         notes: Some("Erstbesuch".to_owned()),
         call_id: None,
+        request_key: None,
     }
 }
 

@@ -95,3 +95,91 @@ pub fn fixture() -> Fixture {
         dir,
     }
 }
+
+/// Which database the embedded calendar runs on in a test.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A calendar database of the test's own: a temporary SQLite file or PostgreSQL database.
+pub enum Db {
+    Sqlite(tempfile::TempDir),
+    Postgres(frontdesk_testdb::TestDatabase),
+}
+
+impl Db {
+    pub fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => Db::Sqlite(tempfile::tempdir().unwrap()),
+            Backend::Postgres => Db::Postgres(frontdesk_testdb::TestDatabase::create()),
+        }
+    }
+
+    /// A calendar over this database: each call is another process's view of it.
+    pub async fn calendar(&self, clock: Arc<dyn Clock>) -> LocalCalendar {
+        match self {
+            Db::Sqlite(dir) => {
+                LocalCalendar::open(&dir.path().join("frontdesk.sqlite"), clock).expect("sqlite")
+            }
+            Db::Postgres(db) => LocalCalendar::postgres(&Default::default(), &db.url, clock)
+                .await
+                .expect("postgres"),
+        }
+    }
+
+    /// An engine (a replica) over this database.
+    pub async fn engine(&self, store: Arc<dyn Store>, clock: ManualClock) -> Engine {
+        let clock_dyn: Arc<dyn Clock> = Arc::new(clock);
+        let local = self.calendar(clock_dyn.clone()).await;
+        Engine::new(store, clock_dyn)
+            .expect("engine")
+            .with_provider(ProviderKind::Local, Arc::new(local))
+    }
+}
+
+/// An engine over a fresh database of `backend`, with an in-memory store.
+pub struct BackendFixture {
+    pub engine: Arc<Engine>,
+    pub store: Arc<dyn Store>,
+    pub clock: ManualClock,
+    pub db: Db,
+}
+
+pub async fn fixture_on(backend: Backend) -> BackendFixture {
+    let db = Db::new(backend);
+    let clock = clock();
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(Arc::new(clock.clone())));
+    let engine = db.engine(store.clone(), clock.clone()).await;
+    BackendFixture {
+        engine: Arc::new(engine),
+        store,
+        clock,
+        db,
+    }
+}
+
+/// Runs each named `async fn(Backend)` as one test per backend (`sqlite::name`,
+/// `postgres::name`): one provider suite, both databases.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}

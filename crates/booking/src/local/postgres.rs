@@ -1,0 +1,553 @@
+//! The embedded calendar on PostgreSQL: one database, any number of frontdesk replicas.
+//!
+//! Double booking is impossible by the database itself: an exclusion constraint keeps two
+//! accepted bookings of one resource from overlapping (`btree_gist`), and a unique index keeps
+//! one request from booking twice. No application lock: a racing insert waits for the other
+//! transaction and then fails with the constraint, which here means "try the next resource"
+//! or "the slot is taken". Every operation runs under `operation_timeout` (pool wait included),
+//! also set as the server's `statement_timeout`, so a slow or absent database answers as
+//! "unavailable" within the caller's deadline.
+
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{NoTls, Transaction};
+
+use super::db::{CalendarDb, NewRow, Row, granules, status_of};
+use super::taken_cache::Taken;
+use crate::directory::TenantScope;
+use crate::local::config::CalendarStoreConfig;
+use crate::provider::{BookingStatus, CalendarError};
+
+/// Versioned migrations, applied in order at connect (and by `frontdesk migrate`); the table
+/// `frontdesk_schema_migrations` records which ran.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE EXTENSION IF NOT EXISTS btree_gist;
+CREATE TABLE bookings (
+    id          BIGSERIAL   PRIMARY KEY,
+    uid         TEXT        NOT NULL UNIQUE,
+    company_id  TEXT        NOT NULL,
+    branch_id   TEXT        NOT NULL,
+    resource    TEXT        NOT NULL,
+    service     TEXT,
+    starts_at   TIMESTAMPTZ NOT NULL,
+    ends_at     TIMESTAMPTZ NOT NULL,
+    status      TEXT        NOT NULL CHECK (status IN ('accepted', 'cancelled')),
+    name        TEXT        NOT NULL,
+    email       TEXT,
+    phone       TEXT,
+    notes       TEXT,
+    call_id     TEXT,
+    request_key TEXT,
+    created_at  TIMESTAMPTZ NOT NULL,
+    updated_at  TIMESTAMPTZ NOT NULL,
+    CHECK (ends_at > starts_at),
+    CONSTRAINT bookings_no_overlap EXCLUDE USING gist (
+        company_id WITH =, branch_id WITH =, resource WITH =,
+        tstzrange(starts_at, ends_at) WITH &&
+    ) WHERE (status = 'accepted')
+);
+CREATE UNIQUE INDEX bookings_request_once ON bookings (company_id, branch_id, request_key)
+    WHERE status = 'accepted' AND request_key IS NOT NULL;
+CREATE INDEX bookings_by_phone ON bookings (company_id, branch_id, phone);
+CREATE INDEX bookings_by_email ON bookings (company_id, branch_id, email);
+"#];
+
+/// Any key: it only has to be the same for every frontdesk process migrating one database.
+const MIGRATION_LOCK: i64 = 0x6672_6f6e_7464_6b31;
+
+const ROW_COLUMNS: &str = "id, uid, resource, service, starts_at, ends_at, status, phone, call_id";
+
+/// Why the PostgreSQL calendar could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum PostgresError {
+    #[error("the database URL is not valid (its text is not shown: it may hold a password)")]
+    Url,
+    #[error("cannot build the connection pool: {0}")]
+    Pool(String),
+    #[error("cannot reach the database: {0}")]
+    Connect(String),
+    #[error("migration failed: {0}")]
+    Migrate(String),
+    #[error("database schema version {found} is newer than this build ({known})")]
+    SchemaTooNew { found: i64, known: i64 },
+}
+
+pub(crate) struct PostgresDb {
+    pool: Pool,
+    operation_timeout: Duration,
+}
+
+impl PostgresDb {
+    /// Builds the pool and applies pending migrations (a failure here stops the start: a
+    /// calendar that cannot migrate cannot answer truthfully).
+    pub(crate) async fn connect(
+        config: &CalendarStoreConfig,
+        url: &str,
+    ) -> Result<Self, PostgresError> {
+        let mut pg = tokio_postgres::Config::from_str(url).map_err(|_| PostgresError::Url)?;
+        pg.connect_timeout(config.connect_timeout);
+        pg.application_name("frontdesk");
+        pg.options(format!(
+            "-c statement_timeout={}",
+            config.operation_timeout.as_millis()
+        ));
+        let manager = Manager::from_config(
+            pg,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(config.pool)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(config.operation_timeout))
+            .create_timeout(Some(config.connect_timeout))
+            .recycle_timeout(Some(config.operation_timeout))
+            .build()
+            .map_err(|e| PostgresError::Pool(e.to_string()))?;
+        let db = Self {
+            pool,
+            operation_timeout: config.operation_timeout,
+        };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    async fn migrate(&self) -> Result<(), PostgresError> {
+        let mut client = self
+            .pool
+            .get()
+            .await
+            .map_err(|e| PostgresError::Connect(e.to_string()))?;
+        let failed = |e: tokio_postgres::Error| PostgresError::Migrate(e.to_string());
+        let tx = client.transaction().await.map_err(failed)?;
+        // Replicas starting together migrate one after the other.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await
+            .map_err(failed)?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS frontdesk_schema_migrations (
+                version    INTEGER     PRIMARY KEY,
+                applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+            )",
+        )
+        .await
+        .map_err(failed)?;
+        let found: i64 = tx
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0)::BIGINT FROM frontdesk_schema_migrations",
+                &[],
+            )
+            .await
+            .map_err(failed)?
+            .get(0);
+        let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+        if found > known {
+            return Err(PostgresError::SchemaTooNew { found, known });
+        }
+        for (index, sql) in MIGRATIONS.iter().enumerate() {
+            let version = i32::try_from(index + 1).unwrap_or(i32::MAX);
+            if i64::from(version) <= found {
+                continue;
+            }
+            tx.batch_execute(sql).await.map_err(failed)?;
+            tx.execute(
+                "INSERT INTO frontdesk_schema_migrations (version) VALUES ($1)",
+                &[&version],
+            )
+            .await
+            .map_err(failed)?;
+        }
+        tx.commit().await.map_err(failed)
+    }
+
+    /// Runs one operation on a pooled connection within `operation_timeout`.
+    async fn run<T, F>(&self, op: F) -> Result<T, CalendarError>
+    where
+        F: AsyncFnOnce(&mut deadpool_postgres::Client) -> Result<T, Failure>,
+    {
+        let work = async {
+            let mut client = self.pool.get().await.map_err(|e| {
+                tracing::warn!(error = %e, "calendar database: no connection");
+                Failure::Unavailable
+            })?;
+            op(&mut client).await
+        };
+        match tokio::time::timeout(self.operation_timeout, work).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(Failure::SlotTaken)) => Err(CalendarError::SlotTaken),
+            Ok(Err(Failure::NotFound)) => Err(CalendarError::NotFound),
+            Ok(Err(Failure::Unavailable)) => Err(unavailable()),
+            Err(_) => {
+                tracing::warn!("calendar database: operation timed out");
+                Err(unavailable())
+            }
+        }
+    }
+}
+
+fn unavailable() -> CalendarError {
+    CalendarError::Unavailable("calendar database unavailable".into())
+}
+
+/// How an operation ended other than with its value.
+enum Failure {
+    SlotTaken,
+    NotFound,
+    Unavailable,
+}
+
+impl From<tokio_postgres::Error> for Failure {
+    fn from(e: tokio_postgres::Error) -> Self {
+        // The server's message can quote values of the failing row; log only its code.
+        let code = e.code().map(SqlState::code).unwrap_or("none");
+        tracing::warn!(
+            sqlstate = code,
+            closed = e.is_closed(),
+            "calendar database error"
+        );
+        Failure::Unavailable
+    }
+}
+
+fn is(e: &tokio_postgres::Error, state: &SqlState) -> bool {
+    e.code() == Some(state)
+}
+
+/// An instant from Unix milliseconds, clamped to ±3 000 years: the open ends callers pass
+/// (`i64::MIN` for "from the beginning") stay inside what PostgreSQL and `SystemTime` hold.
+fn at(ms: i64) -> SystemTime {
+    const LIMIT_MS: i64 = 100_000_000_000_000;
+    match u64::try_from(ms.clamp(-LIMIT_MS, LIMIT_MS)) {
+        Ok(ms) => UNIX_EPOCH + Duration::from_millis(ms),
+        Err(_) => UNIX_EPOCH - Duration::from_millis(ms.clamp(-LIMIT_MS, 0).unsigned_abs()),
+    }
+}
+
+fn ms(time: SystemTime) -> i64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
+    }
+}
+
+/// A stored row with its row number (which never leaves this module: it can be guessed).
+struct Stored {
+    id: i64,
+    row: Row,
+}
+
+fn read_row(r: &tokio_postgres::Row) -> Stored {
+    Stored {
+        id: r.get(0),
+        row: Row {
+            uid: r.get(1),
+            resource: r.get(2),
+            service: r.get(3),
+            start_ms: ms(r.get(4)),
+            end_ms: ms(r.get(5)),
+            status: status_of(r.get(6)),
+            phone: r.get(7),
+            call_id: r.get(8),
+        },
+    }
+}
+
+async fn made_by_request(
+    tx: &Transaction<'_>,
+    scope: &TenantScope,
+    key: &str,
+) -> Result<Option<Stored>, Failure> {
+    let row = tx
+        .query_opt(
+            &format!(
+                "SELECT {ROW_COLUMNS} FROM bookings
+                 WHERE company_id = $1 AND branch_id = $2 AND request_key = $3
+                   AND status = 'accepted'"
+            ),
+            &[&scope.company_id, &scope.branch_id, &key],
+        )
+        .await?;
+    Ok(row.as_ref().map(read_row))
+}
+
+/// Resources with an accepted booking (other than `except`) overlapping `[start, end)`.
+async fn busy(
+    tx: &Transaction<'_>,
+    scope: &TenantScope,
+    start_ms: i64,
+    end_ms: i64,
+    except: i64,
+) -> Result<Vec<String>, Failure> {
+    let rows = tx
+        .query(
+            "SELECT DISTINCT resource FROM bookings
+             WHERE company_id = $1 AND branch_id = $2 AND status = 'accepted' AND id <> $5
+               AND tstzrange(starts_at, ends_at) && tstzrange($3, $4)",
+            &[
+                &scope.company_id,
+                &scope.branch_id,
+                &at(start_ms),
+                &at(end_ms),
+                &except,
+            ],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+#[async_trait]
+impl CalendarDb for PostgresDb {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn taken(
+        &self,
+        scope: &TenantScope,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Taken, CalendarError> {
+        self.run(async |client| {
+            let rows = client
+                .query(
+                    "SELECT resource, starts_at, ends_at FROM bookings
+                     WHERE company_id = $1 AND branch_id = $2 AND status = 'accepted'
+                       AND starts_at < $4 AND ends_at > $3",
+                    &[
+                        &scope.company_id,
+                        &scope.branch_id,
+                        &at(from_ms),
+                        &at(to_ms),
+                    ],
+                )
+                .await?;
+            let mut taken = Taken::new();
+            for r in &rows {
+                let cells = taken.entry(r.get(0)).or_default();
+                cells.extend(
+                    granules(ms(r.get(1)), ms(r.get(2))).filter(|g| (from_ms..to_ms).contains(g)),
+                );
+            }
+            Ok(taken)
+        })
+        .await
+    }
+
+    async fn insert(
+        &self,
+        scope: &TenantScope,
+        resources: &[String],
+        new: NewRow,
+    ) -> Result<Row, CalendarError> {
+        self.run(async |client| {
+            let mut tx = client.transaction().await?;
+            if let Some(key) = &new.request_key
+                && let Some(made) = made_by_request(&tx, scope, key).await?
+            {
+                return Ok(made.row);
+            }
+            let busy = busy(&tx, scope, new.start_ms, new.end_ms, 0).await?;
+            for resource in resources.iter().filter(|r| !busy.contains(r)) {
+                let attempt = tx.savepoint("attempt").await?;
+                let inserted = attempt
+                    .execute(
+                        "INSERT INTO bookings (uid, company_id, branch_id, resource, service,
+                            starts_at, ends_at, status, name, email, phone, notes, call_id,
+                            request_key, created_at, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'accepted', $8, $9, $10, $11, $12,
+                            $13, $14, $14)",
+                        &[
+                            &new.uid,
+                            &scope.company_id,
+                            &scope.branch_id,
+                            resource,
+                            &new.service,
+                            &at(new.start_ms),
+                            &at(new.end_ms),
+                            &new.name,
+                            &new.email,
+                            &new.phone,
+                            &new.notes,
+                            &new.call_id,
+                            &new.request_key,
+                            &at(new.now_ms),
+                        ],
+                    )
+                    .await;
+                match inserted {
+                    Ok(_) => {
+                        attempt.commit().await?;
+                        tx.commit().await?;
+                        return Ok(Row {
+                            uid: new.uid,
+                            resource: resource.clone(),
+                            service: new.service,
+                            start_ms: new.start_ms,
+                            end_ms: new.end_ms,
+                            status: BookingStatus::Accepted,
+                            phone: new.phone,
+                            call_id: new.call_id,
+                        });
+                    }
+                    // Another transaction took this resource meanwhile: try the next one.
+                    Err(e) if is(&e, &SqlState::EXCLUSION_VIOLATION) => attempt.rollback().await?,
+                    // The same request committed first (a retry racing the original).
+                    Err(e) if is(&e, &SqlState::UNIQUE_VIOLATION) => {
+                        attempt.rollback().await?;
+                        break;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            // Under READ COMMITTED this sees a racing twin of this request that committed.
+            if let Some(key) = &new.request_key
+                && let Some(made) = made_by_request(&tx, scope, key).await?
+            {
+                return Ok(made.row);
+            }
+            Err(Failure::SlotTaken)
+        })
+        .await
+    }
+
+    async fn get(&self, scope: &TenantScope, uid: &str) -> Result<Row, CalendarError> {
+        self.run(async |client| {
+            let row = client
+                .query_opt(
+                    &format!(
+                        "SELECT {ROW_COLUMNS} FROM bookings
+                         WHERE company_id = $1 AND branch_id = $2 AND uid = $3"
+                    ),
+                    &[&scope.company_id, &scope.branch_id, &uid],
+                )
+                .await?;
+            row.as_ref()
+                .map(|r| read_row(r).row)
+                .ok_or(Failure::NotFound)
+        })
+        .await
+    }
+
+    async fn cancel(
+        &self,
+        scope: &TenantScope,
+        uid: &str,
+        now_ms: i64,
+    ) -> Result<Row, CalendarError> {
+        self.run(async |client| {
+            let row = client
+                .query_opt(
+                    &format!(
+                        "UPDATE bookings SET status = 'cancelled',
+                            updated_at = CASE WHEN status = 'accepted' THEN $4 ELSE updated_at END
+                         WHERE company_id = $1 AND branch_id = $2 AND uid = $3
+                         RETURNING {ROW_COLUMNS}"
+                    ),
+                    &[&scope.company_id, &scope.branch_id, &uid, &at(now_ms)],
+                )
+                .await?;
+            row.as_ref()
+                .map(|r| read_row(r).row)
+                .ok_or(Failure::NotFound)
+        })
+        .await
+    }
+
+    async fn move_to(
+        &self,
+        scope: &TenantScope,
+        uid: &str,
+        resources: &[String],
+        start_ms: i64,
+        end_ms: i64,
+        now_ms: i64,
+    ) -> Result<Row, CalendarError> {
+        self.run(async |client| {
+            let mut tx = client.transaction().await?;
+            let current = tx
+                .query_opt(
+                    &format!(
+                        "SELECT {ROW_COLUMNS} FROM bookings
+                         WHERE company_id = $1 AND branch_id = $2 AND uid = $3 FOR UPDATE"
+                    ),
+                    &[&scope.company_id, &scope.branch_id, &uid],
+                )
+                .await?
+                .as_ref()
+                .map(read_row);
+            let Some(Stored { id, mut row }) = current else {
+                return Err(Failure::NotFound);
+            };
+            if row.status == BookingStatus::Cancelled {
+                return Err(Failure::NotFound);
+            }
+            let busy = busy(&tx, scope, start_ms, end_ms, id).await?;
+            let preferred = std::iter::once(&row.resource)
+                .chain(resources.iter().filter(|r| **r != row.resource))
+                .filter(|r| !busy.contains(r))
+                .cloned()
+                .collect::<Vec<_>>();
+            for resource in preferred {
+                let attempt = tx.savepoint("attempt").await?;
+                let moved = attempt
+                    .execute(
+                        "UPDATE bookings SET starts_at = $2, ends_at = $3, resource = $4,
+                            updated_at = $5
+                         WHERE id = $1",
+                        &[&id, &at(start_ms), &at(end_ms), &resource, &at(now_ms)],
+                    )
+                    .await;
+                match moved {
+                    Ok(_) => {
+                        attempt.commit().await?;
+                        tx.commit().await?;
+                        row.start_ms = start_ms;
+                        row.end_ms = end_ms;
+                        row.resource = resource;
+                        return Ok(row);
+                    }
+                    Err(e) if is(&e, &SqlState::EXCLUSION_VIOLATION) => attempt.rollback().await?,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Err(Failure::SlotTaken)
+        })
+        .await
+    }
+
+    async fn find(
+        &self,
+        scope: &TenantScope,
+        phone: Option<String>,
+        email: Option<String>,
+        from_ms: i64,
+    ) -> Result<Vec<Row>, CalendarError> {
+        self.run(async |client| {
+            let rows = client
+                .query(
+                    &format!(
+                        "SELECT {ROW_COLUMNS} FROM bookings
+                         WHERE company_id = $1 AND branch_id = $2 AND status = 'accepted'
+                           AND starts_at >= $3 AND (phone = $4 OR email = $5)
+                         ORDER BY starts_at"
+                    ),
+                    &[
+                        &scope.company_id,
+                        &scope.branch_id,
+                        &at(from_ms),
+                        &phone,
+                        &email,
+                    ],
+                )
+                .await?;
+            Ok(rows.iter().map(|r| read_row(r).row).collect())
+        })
+        .await
+    }
+}
