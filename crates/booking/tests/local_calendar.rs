@@ -9,8 +9,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use frontdesk_booking::{
-    Attendee, CalendarError, CalendarProvider, CallContext, ContactQuery, LocalCalendar,
-    NewBooking, SlotQuery,
+    Attendee, CalendarError, CalendarProvider, CallContext, ContactQuery, NewBooking, SlotQuery,
 };
 use frontdesk_store::{Clock, MemoryStore, Store};
 use jiff::civil::date;
