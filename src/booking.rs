@@ -34,13 +34,12 @@ pub async fn open_calendar(
             LocalCalendar::open(&path, clock).map_err(|e| format!("{}: {e}", path.display()))
         }
         CalendarBackend::Postgres => {
-            let url = std::env::var(&store.url_env).map_err(|_| {
-                format!(
-                    "calendar_store: the environment variable {} (the database URL) is not set",
-                    store.url_env
-                )
-            })?;
-            LocalCalendar::postgres(store, &url, clock)
+            let url = match store.url.resolve() {
+                Ok(Some(url)) => url,
+                Ok(None) => return Err("calendar_store.url: the database URL is not set".into()),
+                Err(e) => return Err(format!("calendar_store.url: {e}")),
+            };
+            LocalCalendar::postgres(store, url.expose(), clock)
                 .await
                 .map_err(|e| format!("calendar_store (postgres): {e}"))
         }

@@ -3,6 +3,7 @@
 mod auth;
 mod booking;
 mod calcom;
+mod calendar_db;
 mod gateway;
 mod harness;
 mod http;

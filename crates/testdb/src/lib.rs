@@ -35,6 +35,20 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// Runs a query in this database and returns its rows (blocking, like [`Self::create`]).
+    pub fn query(&self, sql: &str) -> Vec<tokio_postgres::Row> {
+        let (url, sql) = (self.url.clone(), sql.to_owned());
+        blocking(async move {
+            let (client, connection) = tokio_postgres::connect(&url, NoTls)
+                .await
+                .expect("cannot reach the test database");
+            tokio::spawn(connection);
+            client.query(&sql, &[]).await.expect("test query")
+        })
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         on_server(
@@ -48,24 +62,29 @@ impl Drop for TestDatabase {
 /// may be single-threaded or already shutting down when this runs.
 fn on_server(server: &str, sql: String) {
     let server = server.to_owned();
+    blocking(async move {
+        let (client, connection) = tokio_postgres::connect(&server, NoTls)
+            .await
+            .expect("cannot reach the PostgreSQL in DATABASE_URL");
+        tokio::spawn(connection);
+        client
+            .batch_execute(&sql)
+            .await
+            .expect("database statement");
+    });
+}
+
+/// Runs `work` to completion on a thread and runtime of its own.
+fn blocking<T: Send + 'static>(work: impl Future<Output = T> + Send + 'static) -> T {
     std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
+        tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .expect("runtime");
-        runtime.block_on(async {
-            let (client, connection) = tokio_postgres::connect(&server, NoTls)
-                .await
-                .expect("cannot reach the PostgreSQL in DATABASE_URL");
-            tokio::spawn(connection);
-            client
-                .batch_execute(&sql)
-                .await
-                .expect("database statement");
-        });
+            .expect("runtime")
+            .block_on(work)
     })
     .join()
-    .expect("database thread");
+    .expect("database thread")
 }
 
 /// `server` (a `postgres://` URL) pointing at database `name` instead.

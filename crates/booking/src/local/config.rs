@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use frontdesk_resilience::BreakerConfig;
+use frontdesk_secrets::SecretRef;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -20,9 +21,9 @@ pub enum CalendarBackend {
 #[serde(deny_unknown_fields, default)]
 pub struct CalendarStoreConfig {
     pub backend: CalendarBackend,
-    /// PostgreSQL: the environment variable holding the connection URL
-    /// (`postgres://user:password@host:5432/db`; a secret, so never in this file).
-    pub url_env: String,
+    /// PostgreSQL: where the connection URL comes from (`postgres://user:password@host/db`;
+    /// a secret, so from the environment or a file, never written in this file).
+    pub url: SecretRef,
     /// PostgreSQL: connections at most in this process's pool.
     pub pool: usize,
     /// PostgreSQL: the longest a connection attempt may take.
@@ -42,7 +43,7 @@ impl Default for CalendarStoreConfig {
     fn default() -> Self {
         Self {
             backend: CalendarBackend::Sqlite,
-            url_env: "FRONTDESK_DATABASE_URL".into(),
+            url: SecretRef::env("FRONTDESK_DATABASE_URL", false),
             pool: 16,
             connect_timeout: Duration::from_secs(3),
             // Retell waits a few seconds for a function; the caller must hear "try again" in it.
@@ -61,8 +62,8 @@ impl CalendarStoreConfig {
     /// Problems as `(field, reason)`.
     pub fn validate(&self) -> Result<(), (&'static str, &'static str)> {
         if self.backend == CalendarBackend::Postgres {
-            if self.url_env.trim().is_empty() {
-                return Err(("url_env", "must name the variable holding the database URL"));
+            if self.url.env.is_none() && self.url.file.is_none() {
+                return Err(("url", "needs `env` or `file`"));
             }
             if self.pool == 0 {
                 return Err(("pool", "must be at least 1"));

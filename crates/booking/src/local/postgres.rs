@@ -2,8 +2,8 @@
 //!
 //! Double booking is impossible by the database itself: an exclusion constraint keeps two
 //! accepted bookings of one resource from overlapping (`btree_gist`), and a unique index keeps
-//! one request from booking twice. No application lock: a racing insert waits for the other
-//! transaction and then fails with the constraint, which here means "try the next resource"
+//! one request from booking twice. A write that still meets the constraint (a writer that did
+//! not queue, see `queue_for_tenant`) fails with it, which here means "try the next resource"
 //! or "the slot is taken". Every operation runs under `operation_timeout` (pool wait included),
 //! also set as the server's `statement_timeout`, so a slow or absent database answers as
 //! "unavailable" within the caller's deadline.
@@ -276,6 +276,19 @@ async fn made_by_request(
     Ok(row.as_ref().map(read_row))
 }
 
+/// Writers of one tenant take turns (a transaction-scoped advisory lock). The exclusion
+/// constraint alone keeps bookings apart, but writers racing for one slot would each wait for
+/// the other's row, and PostgreSQL resolves such waits only after `deadlock_timeout` (1 s):
+/// queueing first turns a burst into quick, orderly transactions.
+async fn queue_for_tenant(tx: &Transaction<'_>, scope: &TenantScope) -> Result<(), Failure> {
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))",
+        &[&scope.company_id, &scope.branch_id],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Resources with an accepted booking (other than `except`) overlapping `[start, end)`.
 async fn busy(
     tx: &Transaction<'_>,
@@ -347,13 +360,16 @@ impl CalendarDb for PostgresDb {
     ) -> Result<Row, CalendarError> {
         self.run(async |client| {
             let mut tx = client.transaction().await?;
+            queue_for_tenant(&tx, scope).await?;
             if let Some(key) = &new.request_key
                 && let Some(made) = made_by_request(&tx, scope, key).await?
             {
                 return Ok(made.row);
             }
             let busy = busy(&tx, scope, new.start_ms, new.end_ms, 0).await?;
-            for resource in resources.iter().filter(|r| !busy.contains(r)) {
+            let candidates: Vec<&String> = resources.iter().filter(|r| !busy.contains(r)).collect();
+            let mut next = 0;
+            while let Some(&resource) = candidates.get(next) {
                 let attempt = tx.savepoint("attempt").await?;
                 let inserted = attempt
                     .execute(
@@ -396,7 +412,10 @@ impl CalendarDb for PostgresDb {
                         });
                     }
                     // Another transaction took this resource meanwhile: try the next one.
-                    Err(e) if is(&e, &SqlState::EXCLUSION_VIOLATION) => attempt.rollback().await?,
+                    Err(e) if is(&e, &SqlState::EXCLUSION_VIOLATION) => {
+                        attempt.rollback().await?;
+                        next += 1;
+                    }
                     // The same request committed first (a retry racing the original).
                     Err(e) if is(&e, &SqlState::UNIQUE_VIOLATION) => {
                         attempt.rollback().await?;
@@ -470,6 +489,7 @@ impl CalendarDb for PostgresDb {
     ) -> Result<Row, CalendarError> {
         self.run(async |client| {
             let mut tx = client.transaction().await?;
+            queue_for_tenant(&tx, scope).await?;
             let current = tx
                 .query_opt(
                     &format!(
@@ -493,14 +513,15 @@ impl CalendarDb for PostgresDb {
                 .filter(|r| !busy.contains(r))
                 .cloned()
                 .collect::<Vec<_>>();
-            for resource in preferred {
+            let mut next = 0;
+            while let Some(resource) = preferred.get(next) {
                 let attempt = tx.savepoint("attempt").await?;
                 let moved = attempt
                     .execute(
                         "UPDATE bookings SET starts_at = $2, ends_at = $3, resource = $4,
                             updated_at = $5
                          WHERE id = $1",
-                        &[&id, &at(start_ms), &at(end_ms), &resource, &at(now_ms)],
+                        &[&id, &at(start_ms), &at(end_ms), resource, &at(now_ms)],
                     )
                     .await;
                 match moved {
@@ -509,10 +530,13 @@ impl CalendarDb for PostgresDb {
                         tx.commit().await?;
                         row.start_ms = start_ms;
                         row.end_ms = end_ms;
-                        row.resource = resource;
+                        row.resource = resource.clone();
                         return Ok(row);
                     }
-                    Err(e) if is(&e, &SqlState::EXCLUSION_VIOLATION) => attempt.rollback().await?,
+                    Err(e) if is(&e, &SqlState::EXCLUSION_VIOLATION) => {
+                        attempt.rollback().await?;
+                        next += 1;
+                    }
                     Err(e) => return Err(e.into()),
                 }
             }
