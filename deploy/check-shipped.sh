@@ -68,7 +68,16 @@ ensure_tools() {
     fi
     echo "installing $pins into $tools"
     rm -rf "$tools"
-    python3 -m venv "$tools" || return 1
+    if ! python3 -m venv "$tools" && command -v apt-get >/dev/null 2>&1; then
+        # Debian's python3 without its venv module.
+        local sudo=""
+        [[ $(id -u) -ne 0 ]] && command -v sudo >/dev/null 2>&1 && sudo="sudo"
+        echo "python3 -m venv failed: installing Debian's python3-venv"
+        $sudo apt-get update >/dev/null \
+            && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv >/dev/null \
+            && rm -rf "$tools" && python3 -m venv "$tools" || return 1
+    fi
+    [[ -x $tools/bin/python ]] || return 1
     # shellcheck disable=SC2086 # $pins is a list of requirement specifiers
     "$tools/bin/python" -m pip install --quiet --disable-pip-version-check $pins || return 1
     echo "$pins" >"$tools/.pins"
@@ -137,6 +146,7 @@ if [[ -n $kubectl ]]; then
     # configmaps.sh pipes to `kubectl apply`; a stand-in kubectl earlier on PATH prints what
     # would be applied and passes every other command to the real one.
     mkdir -p "$tmp/stub"
+    # shellcheck disable=SC2016 # $1 and $@ belong to the stand-in, not to this script
     printf '#!/usr/bin/env bash\nif [[ $1 == apply ]]; then cat; echo ---; else exec %q "$@"; fi\n' \
         "$kubectl" >"$tmp/stub/kubectl"
     chmod +x "$tmp/stub/kubectl"
@@ -220,7 +230,11 @@ fi
 # ---- 3. hadolint -----------------------------------------------------------------------------
 
 step "hadolint deploy/docker/Dockerfile"
-"$tools/bin/hadolint" --no-color deploy/docker/Dockerfile && echo "no findings" || fail "hadolint"
+if "$tools/bin/hadolint" --no-color deploy/docker/Dockerfile; then
+    echo "no findings"
+else
+    fail "hadolint"
+fi
 
 # ---- 4. the image's config starts and stops --------------------------------------------------
 
@@ -264,7 +278,7 @@ wait_for() {
 run_image_config() {
     command -v curl >/dev/null 2>&1 || { echo "curl not found"; return 1; }
     [[ -n $docker_config ]] || { echo "no image layout (see step 1)"; return 1; }
-    local config="$docker_root$docker_config" run_config="$tmp/run.yaml" port admin env grace rc
+    local config="$docker_root$docker_config" run_config port admin env grace rc
     read -r port admin < <(free_ports)
     # Same file, same directory (relative paths keep resolving); only the ports differ.
     run_config="$(dirname "$config")/run-$port.yaml"
