@@ -298,6 +298,8 @@ run_image_config() {
     fi
     grace=$(sed -nE 's/^[[:space:]]+grace_period:[[:space:]]*([0-9]+)s.*/\1/p' "$run_config" | head -n1)
     local deadline=$((SECONDS + ${grace:-10} + 15))
+    local stop_start
+    stop_start=$(date +%s%N)
     kill -TERM "$server_pid"
     while kill -0 "$server_pid" 2>/dev/null && ((SECONDS < deadline)); do
         sleep 0.2 # poll interval
@@ -315,7 +317,7 @@ run_image_config() {
         tail -n 20 "$tmp/run.log"
         return 1
     fi
-    echo "exited with status 0 after SIGTERM"
+    echo "exited with status 0, $((($(date +%s%N) - stop_start) / 1000000)) ms after SIGTERM"
 }
 run_image_config || fail "the image's config does not serve /health or stop cleanly"
 
