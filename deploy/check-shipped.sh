@@ -23,7 +23,8 @@
 #   2. The rendered Kubernetes manifests (kustomize output, configmaps.sh's ConfigMaps,
 #      secret.example.yaml) validate strictly against the API schemas of every Kubernetes
 #      version in K8S_VERSIONS (kubernetes-validate, offline). Rendered with `kubectl kustomize`
-#      and configmaps.sh when kubectl is present, else by deploy/shipped.py k8s-render.
+#      and configmaps.sh when kubectl is present, else by deploy/shipped.py k8s-render (with
+#      kubectl present, the two renderings are compared, so the fallback cannot drift).
 #   3. hadolint deploy/docker/Dockerfile (rules ignored inline carry their reason).
 #   4. The image's config starts: `frontdesk run` in the Docker scratch root on free ports
 #      answers the admin /health and /health/ready with 200 (polled until a deadline), and exits
@@ -154,6 +155,11 @@ if [[ -n $kubectl ]]; then
         && PATH="$tmp/stub:$PATH" deploy/kubernetes/configmaps.sh >>"$manifests"; then
         k8s_rendered=true
         echo "rendered with $kubectl kustomize and configmaps.sh"
+        # Keep the fallback for machines without kubectl honest.
+        if ! { shipped k8s-render "$root" "$tmp/kubernetes-python.yaml" \
+            && shipped k8s-same "$manifests" "$tmp/kubernetes-python.yaml"; }; then
+            fail "deploy/shipped.py k8s-render no longer matches kubectl kustomize"
+        fi
     fi
 else
     shipped k8s-render "$root" "$manifests" && k8s_rendered=true \

@@ -7,6 +7,8 @@ container sees them, under a scratch directory. Needs PyYAML (the check's tool e
   shipped.py k8s-render REPO OUT        render deploy/kubernetes without kubectl (the subset of
                                         kustomize that kustomization.yaml uses) plus the ConfigMaps
                                         configmaps.sh publishes, as one YAML stream
+  shipped.py k8s-same KUBECTL PYTHON     compare the two renderings (kustomize's content-hash
+                                        suffixes and null creationTimestamps aside)
   shipped.py k8s-root MANIFESTS ROOT    the frontdesk container's mounts under ROOT (ConfigMap
                                         data as files, emptyDirs as directories); prints the
                                         config path of its args
@@ -173,6 +175,42 @@ def k8s_render(repo, out):
         yaml.safe_dump_all(docs, f, sort_keys=False)
 
 
+def k8s_same(kubectl_out, python_out):
+    """Exit non-zero, listing the differences, unless both renderings hold the same objects."""
+    import difflib
+
+    import yaml
+
+    ours = load_all(python_out)
+    names = [d["metadata"]["name"] for d in ours if d.get("kind") == "ConfigMap"]
+    hashed = re.compile(r'"(%s)-[a-z0-9]{10}"' % "|".join(map(re.escape, names))) if names else None
+
+    def index(docs, strip_hash):
+        out = {}
+        for doc in docs:
+            text = json.dumps(doc, sort_keys=True)
+            if strip_hash and hashed:
+                text = hashed.sub(r'"\1"', text)
+            doc = json.loads(text)
+            if doc.get("metadata", {}).get("creationTimestamp", 0) is None:
+                del doc["metadata"]["creationTimestamp"]
+            out[(doc["kind"], doc["metadata"]["name"])] = doc
+        return out
+
+    theirs, ours = index(load_all(kubectl_out), True), index(ours, False)
+    bad = 0
+    for key in sorted(set(theirs) | set(ours)):
+        if theirs.get(key) != ours.get(key):
+            bad += 1
+            print(f"{key[0]}/{key[1]} differs (- kubectl, + deploy/shipped.py k8s-render):")
+            dump = lambda d: yaml.safe_dump(d, sort_keys=True).splitlines() if d else []
+            print("\n".join(difflib.unified_diff(dump(theirs.get(key)), dump(ours.get(key)),
+                                                lineterm="", n=1)))
+    if bad:
+        sys.exit(1)
+    print(f"the kubectl-less renderer agrees with kubectl ({len(ours)} objects)")
+
+
 def k8s_root(manifests, root):
     docs = load_all(manifests)
     configmaps = {d["metadata"]["name"]: d for d in docs if d.get("kind") == "ConfigMap"}
@@ -275,6 +313,8 @@ def main(argv):
         docker_root(argv[1])
     elif len(argv) == 3 and argv[0] == "k8s-render":
         k8s_render(argv[1], argv[2])
+    elif len(argv) == 3 and argv[0] == "k8s-same":
+        k8s_same(argv[1], argv[2])
     elif len(argv) == 3 and argv[0] == "k8s-root":
         k8s_root(argv[1], argv[2])
     elif len(argv) == 3 and argv[0] == "relocate":
