@@ -39,7 +39,8 @@ test: lint unit ## lint, every test, and the deployment checks
 
 bench: build ## criterion micro-benches and the end-to-end load run (writes docs/benchmarks.md)
 	@scripts/install-deps.sh bench
-	@export REDIS_URL="$$(scripts/ensure-redis.sh)" && $(CARGO) bench --workspace --locked
+	@export REDIS_URL="$$(scripts/ensure-redis.sh)" DATABASE_URL="$$(scripts/ensure-postgres.sh)" && \
+	  $(CARGO) bench --workspace --locked
 	@LOADRUN_SKIP_BUILD=1 bench/run.sh
 
 bench-load: build ## the end-to-end load run only (LOADRUN_ARGS=--quick: a one-minute smoke test)
