@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use frontdesk_booking::{
-    CalendarStoreConfig, CallContext, Engine, LocalCalendar, ProviderKind, Tenant,
-    TenantDirectory, TenantsFile,
+    CalendarStoreConfig, CallContext, Engine, LocalCalendar, ProviderKind, Tenant, TenantDirectory,
+    TenantsFile,
 };
 use frontdesk_store::{Clock, ManualClock, MemoryStore, Store};
 use frontdesk_testdb::TestDatabase;
