@@ -505,3 +505,36 @@ fn a_postgres_outage_answers_in_time_then_fails_fast_then_recovers() {
     let rows = db.query("SELECT count(*) FROM bookings WHERE status = 'accepted'");
     assert_eq!(rows[0].get::<_, i64>(0), 2);
 }
+
+#[test]
+fn migrate_applies_the_schema_and_says_when_it_cannot() {
+    let db = TestDatabase::create();
+    let mut setup = Setup::shipped(None);
+    on_postgres(&mut setup, &db.url, "");
+    let config = setup.config_file(free_port(), free_port());
+    let migrate = |config: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+            .args(["migrate", "-c"])
+            .arg(config)
+            .output()
+            .unwrap()
+    };
+    let out = migrate(&config);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let versions = db.query("SELECT version FROM frontdesk_schema_migrations");
+    assert_eq!(versions.len(), 1);
+    // Applying again changes nothing.
+    assert!(migrate(&config).status.success());
+
+    // A database nobody answers for: a clear error, and the URL's password is not in it.
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    setup.write(
+        "secrets/database-url",
+        &format!("postgres://frontdesk:s3cret-pw@{closed}/frontdesk"),
+    );
+    let out = migrate(&config);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("cannot reach the database"), "{stderr}");
+    assert!(!stderr.contains("s3cret-pw"), "{stderr}");
+}
