@@ -354,3 +354,53 @@ fn a_retry_after_a_restart_gets_the_booking_it_already_made() {
     let other = book(&server, "c-other", "2026-01-06", "15:00");
     assert_eq!(other["reason"], "slot_unavailable", "{other}");
 }
+
+#[test]
+fn an_off_grid_time_is_unavailable_in_check_and_book_alike() {
+    let server = Setup::shipped(None).start();
+    let check = call(
+        &server.base,
+        "c-grid",
+        "check_availability",
+        json!({ "date": "2026-01-06", "time": "10:07" }),
+    );
+    assert_eq!(check["available"], false, "{check}");
+    let booked = book(&server, "c-grid", "2026-01-06", "10:07");
+    assert_eq!(booked["reason"], "slot_unavailable", "{booked}");
+    let times: Vec<&str> = booked["alternatives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["time"].as_str())
+        .collect();
+    assert!(
+        times.contains(&"10:00") || times.contains(&"10:15"),
+        "{booked}"
+    );
+    // The grid time itself books.
+    assert_eq!(
+        book(&server, "c-grid", "2026-01-06", "10:15")["success"],
+        true
+    );
+}
+
+#[test]
+fn a_date_past_the_booking_horizon_says_how_far_ahead_the_practice_books() {
+    let server = Setup::shipped(None).start();
+    for reply in [
+        book(&server, "c-far", "9999-12-31", "10:00"),
+        call(
+            &server.base,
+            "c-far",
+            "check_availability",
+            json!({ "date": "9999-12-31" }),
+        ),
+    ] {
+        assert_eq!(reply["reason"], "invalid_input", "{reply}");
+        assert_eq!(reply["errors"][0]["field"], "date", "{reply}");
+        assert!(
+            reply["message"].as_str().unwrap().contains("365 days"),
+            "{reply}"
+        );
+    }
+}

@@ -520,14 +520,21 @@ fn migrate_applies_the_schema_and_says_when_it_cannot() {
             .unwrap()
     };
     let out = migrate(&config);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let versions = db.query("SELECT version FROM frontdesk_schema_migrations");
     assert_eq!(versions.len(), 1);
     // Applying again changes nothing.
     assert!(migrate(&config).status.success());
 
     // A database nobody answers for: a clear error, and the URL's password is not in it.
-    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     setup.write(
         "secrets/database-url",
         &format!("postgres://frontdesk:s3cret-pw@{closed}/frontdesk"),

@@ -58,6 +58,7 @@ pub struct Tenant {
     pub granularity_min: u32,
     pub max_alternatives: usize,
     pub search_days: u16,
+    pub book_ahead_days: u16,
     /// The tenant's own Retell keys, unresolved (the gateway reads and compiles them).
     pub retell_keys: Vec<frontdesk_secrets::SecretRef>,
     /// Region national phone numbers are read in (see [`Tenant::phone`]).
@@ -264,6 +265,9 @@ fn compile_tenant(cfg: &TenantConfig, scope: TenantScope) -> Result<Tenant, Fiel
     if cfg.search_days == 0 || cfg.search_days > 92 {
         bad("search_days", "must be between 1 and 92");
     }
+    if cfg.book_ahead_days == 0 || cfg.book_ahead_days > 3650 {
+        bad("book_ahead_days", "must be between 1 and 3650");
+    }
 
     match &cfg.calendar {
         CalendarConfig::Local(local) => {
@@ -373,6 +377,7 @@ fn compile_tenant(cfg: &TenantConfig, scope: TenantScope) -> Result<Tenant, Fiel
             granularity_min,
             max_alternatives: cfg.max_alternatives,
             search_days: cfg.search_days,
+            book_ahead_days: cfg.book_ahead_days,
             retell_keys: cfg.retell_keys.clone(),
             country,
         }),

@@ -234,6 +234,49 @@ impl Ctx<'_> {
         Outcome::Retryable(self.failure(reason, self.text(key, &[]), Map::new()))
     }
 
+    /// `invalid_input` for a date past the tenant's booking horizon, with a sentence that says
+    /// how far ahead the practice books; `None` when the date is within it.
+    fn beyond_horizon(&self, date: Date) -> Option<Value> {
+        let today = self.today()?;
+        let last = today
+            .checked_add(i32::from(self.tenant.book_ahead_days).days())
+            .unwrap_or(Date::MAX);
+        if date <= last {
+            return None;
+        }
+        let days = self.tenant.book_ahead_days.to_string();
+        let mut extra = Map::new();
+        extra.insert(
+            "errors".into(),
+            json!([{ "field": "date", "code": "out_of_range" }]),
+        );
+        Some(self.failure(
+            "invalid_input",
+            self.text(MessageKey::BeyondHorizon, &[("days", &days)]),
+            extra,
+        ))
+    }
+
+    /// Whether `start` is one of the day's bookable starts (on the tenant's slot grid, fitting
+    /// the hours) — the same starts `check_availability` can call free.
+    fn on_grid(&self, date: Date, start: Timestamp, duration_min: u32) -> bool {
+        self.tenant
+            .hours
+            .slot_starts(
+                date,
+                &self.tenant.time_zone,
+                self.tenant.granularity_min,
+                duration_min,
+            )
+            .contains(&start)
+    }
+
+    /// `configuration_error`, logged with its cause (never caller data).
+    fn configuration_error_because(&self, cause: &str) -> Value {
+        tracing::error!(tenant = %self.tenant.id, cause, "booking function: configuration error");
+        self.configuration_error()
+    }
+
     pub fn configuration_error(&self) -> Value {
         self.failure(
             "configuration_error",
@@ -372,8 +415,11 @@ impl Ctx<'_> {
 
 /// `check_availability`: is the (adjusted) time free, or which times are free that day.
 pub(crate) async fn check_availability(ctx: &Ctx<'_>, args: &CheckArgs) -> Value {
+    if let Some(reply) = ctx.beyond_horizon(args.date) {
+        return reply;
+    }
     let Ok(placement) = ctx.tenant.hours.adjust(args.date, args.time) else {
-        return ctx.configuration_error();
+        return ctx.configuration_error_because("business hours cannot place the date");
     };
     let requested = placement.time.and_then(|t| ctx.instant(placement.date, t));
     let free = match ctx
@@ -506,8 +552,13 @@ pub(crate) async fn still_true(ctx: &Ctx<'_>, function: Function, reply: Value) 
 
 /// `book_appointment`: writes the booking, or explains why not with alternatives.
 pub(crate) async fn book_appointment(ctx: &Ctx<'_>, args: &BookArgs) -> Outcome {
+    if let Some(reply) = ctx.beyond_horizon(args.date) {
+        return Outcome::Final(reply);
+    }
     let Ok(placement) = ctx.tenant.hours.adjust(args.date, Some(args.time)) else {
-        return Outcome::Retryable(ctx.configuration_error());
+        return Outcome::Retryable(
+            ctx.configuration_error_because("business hours cannot place the date"),
+        );
     };
     if placement.reason.is_some() {
         return Outcome::Final(
@@ -516,8 +567,16 @@ pub(crate) async fn book_appointment(ctx: &Ctx<'_>, args: &BookArgs) -> Outcome 
         );
     }
     let Some(start) = ctx.instant(args.date, args.time) else {
-        return Outcome::Retryable(ctx.configuration_error());
+        return Outcome::Retryable(ctx.configuration_error_because("no such local time"));
     };
+    // Off the slot grid (10:07) is what `check_availability` calls unavailable: the same answer
+    // here, with the nearest grid times as alternatives.
+    if !ctx.on_grid(args.date, start, args.duration_min) {
+        return Outcome::Final(
+            ctx.slot_unavailable(start, args.duration_min, args.service.as_deref())
+                .await,
+        );
+    }
     let new = NewBooking {
         start,
         duration_min: args.duration_min,
@@ -622,15 +681,23 @@ pub(crate) async fn reschedule_appointment(ctx: &Ctx<'_>, args: &RescheduleArgs)
     let duration_min = u32::try_from(existing.start.duration_until(existing.end).as_mins())
         .unwrap_or(ctx.tenant.default_duration_min);
     let service = existing.service.as_deref();
+    if let Some(reply) = ctx.beyond_horizon(args.date) {
+        return Outcome::Final(reply);
+    }
     let Ok(placement) = ctx.tenant.hours.adjust(args.date, Some(args.time)) else {
-        return Outcome::Retryable(ctx.configuration_error());
+        return Outcome::Retryable(
+            ctx.configuration_error_because("business hours cannot place the date"),
+        );
     };
     if placement.reason.is_some() {
         return Outcome::Final(ctx.outside_hours(&placement, duration_min, service).await);
     }
     let Some(start) = ctx.instant(args.date, args.time) else {
-        return Outcome::Retryable(ctx.configuration_error());
+        return Outcome::Retryable(ctx.configuration_error_because("no such local time"));
     };
+    if !ctx.on_grid(args.date, start, duration_min) {
+        return Outcome::Final(ctx.slot_unavailable(start, duration_min, service).await);
+    }
     match ctx
         .provider
         .reschedule(ctx.tenant, &existing.id, start)

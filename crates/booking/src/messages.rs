@@ -66,6 +66,7 @@ message_keys! {
     NotFound => "not_found",
     Ambiguous => "ambiguous",
     InvalidInput => "invalid_input",
+    BeyondHorizon => "beyond_horizon",
     CalendarUnavailable => "calendar_unavailable",
     CalendarBusy => "calendar_busy",
     ConfigurationError => "configuration_error",

@@ -77,6 +77,10 @@ pub struct TenantConfig {
     /// How many days ahead the engine searches for free slots and alternatives.
     #[serde(default = "default_search_days")]
     pub search_days: u16,
+    /// How many days ahead callers may book or ask; later dates are answered `invalid_input`
+    /// with a sentence that says so.
+    #[serde(default = "default_book_ahead_days")]
+    pub book_ahead_days: u16,
 }
 
 /// The language answers are spoken in.
@@ -189,6 +193,10 @@ fn default_max_alternatives() -> usize {
 
 fn default_search_days() -> u16 {
     14
+}
+
+fn default_book_ahead_days() -> u16 {
+    365
 }
 
 fn default_resources() -> Vec<String> {
