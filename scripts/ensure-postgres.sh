@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prints the URL of a reachable PostgreSQL whose user may create databases (tests make one per
 # test and drop it): $DATABASE_URL, else postgres@127.0.0.1:5432, else a server started here on
-# a free port (installed when missing). Under CI=true, no PostgreSQL at all is a failure.
+# a free port with TLS on (installed when missing). Under CI=true, no PostgreSQL at all is a
+# failure.
 set -euo pipefail
 reachable() { pg_isready -q -d "$1" -t 2 2>/dev/null && psql "$1" -qtAc 'SELECT 1' >/dev/null 2>&1; }
 
@@ -21,9 +22,15 @@ dir="$(cd "$(dirname "$0")/.." && pwd)/target/postgres"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 as=(); [ "$(id -u)" -eq 0 ] && as=(runuser -u postgres --)
 mkdir -p "$dir"; [ "$(id -u)" -eq 0 ] && chown postgres "$dir"
-[ -f "$dir/data/PG_VERSION" ] || "${as[@]}" "$bin/initdb" -D "$dir/data" -U postgres --auth=trust >&2
+if [ ! -f "$dir/data/PG_VERSION" ]; then
+  "${as[@]}" "$bin/initdb" -D "$dir/data" -U postgres --auth=trust >&2
+  # TLS as a packaged server offers it: a self-signed certificate for localhost.
+  "${as[@]}" openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=localhost \
+    -addext subjectAltName=DNS:localhost \
+    -keyout "$dir/data/server.key" -out "$dir/data/server.crt" 2>/dev/null
+fi
 "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
-  -o "-c listen_addresses=127.0.0.1 -p $port -k $dir" start >&2
+  -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c ssl=on" start >&2
 url="postgres://postgres@127.0.0.1:$port/postgres"
 if reachable "$url"; then echo "$url"; exit 0; fi
 echo "could not start PostgreSQL (see $dir/log)" >&2

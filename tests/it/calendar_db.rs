@@ -545,3 +545,50 @@ fn migrate_applies_the_schema_and_says_when_it_cannot() {
     assert!(stderr.contains("cannot reach the database"), "{stderr}");
     assert!(!stderr.contains("s3cret-pw"), "{stderr}");
 }
+
+#[test]
+fn the_calendar_database_over_tls_verifies_the_server() {
+    let db = TestDatabase::create();
+    let setting = |name: &str| db.query(&format!("SHOW {name}"))[0].get::<_, String>(0);
+    assert_eq!(setting("ssl"), "on", "the test server must offer TLS");
+    let cert = std::path::Path::new(&setting("data_directory")).join(setting("ssl_cert_file"));
+    // The server's certificate names `localhost`.
+    let addr = database_addr(&db.url);
+    let url = via(&db.url, addr).replacen(&addr.ip().to_string(), "localhost", 1);
+    let migrate = |extra: &str| {
+        let mut setup = Setup::shipped(None);
+        on_postgres(&mut setup, &url, extra);
+        let config = setup.config_file(free_port(), free_port());
+        let out = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+            .args(["migrate", "-c"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, stderr) = migrate(&format!("  tls: true\n  ca_file: {}\n", cert.display()));
+    assert!(ok, "{stderr}");
+    // Another CA does not vouch for this server: refused, never downgraded to plain TCP.
+    let dir = tempfile::tempdir().unwrap();
+    let other_ca = dir.path().join("other-ca.pem");
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=localhost", "-keyout"])
+        .arg(dir.path().join("key.pem"))
+        .arg("-out")
+        .arg(&other_ca)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let (ok, stderr) = migrate(&format!("  tls: true\n  ca_file: {}\n", other_ca.display()));
+    assert!(!ok);
+    assert!(
+        stderr.contains("TLS") || stderr.contains("certificate"),
+        "{stderr}"
+    );
+}

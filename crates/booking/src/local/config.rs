@@ -1,5 +1,6 @@
 //! `calendar_store` in `frontdesk.yaml`: which database holds the embedded calendar.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use frontdesk_resilience::BreakerConfig;
@@ -24,6 +25,12 @@ pub struct CalendarStoreConfig {
     /// PostgreSQL: where the connection URL comes from (`postgres://user:password@host/db`;
     /// a secret, so from the environment or a file, never written in this file).
     pub url: SecretRef,
+    /// PostgreSQL: connect over TLS (required, certificate verified; never falls back to
+    /// plain TCP), against the system's roots or `ca_file`.
+    pub tls: bool,
+    /// PostgreSQL with `tls`: PEM certificates to verify the server against instead of the
+    /// system's roots (a private CA, a self-signed server).
+    pub ca_file: Option<PathBuf>,
     /// PostgreSQL: connections at most in this process's pool.
     pub pool: usize,
     /// PostgreSQL: the longest a connection attempt may take.
@@ -44,6 +51,8 @@ impl Default for CalendarStoreConfig {
         Self {
             backend: CalendarBackend::Sqlite,
             url: SecretRef::env("FRONTDESK_DATABASE_URL", false),
+            tls: false,
+            ca_file: None,
             pool: 16,
             connect_timeout: Duration::from_secs(3),
             // Retell waits a few seconds for a function; the caller must hear "try again" in it.

@@ -8,13 +8,19 @@
 //! also set as the server's `statement_timeout`, so a slow or absent database answers as
 //! "unavailable" within the caller's deadline.
 
+use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Transaction};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::db::{CalendarDb, NewRow, Row, granules, status_of};
 use super::taken_cache::Taken;
@@ -70,6 +76,8 @@ pub enum PostgresError {
     Pool(String),
     #[error("cannot reach the database: {0}")]
     Connect(String),
+    #[error("TLS to the database: {0}")]
+    Tls(String),
     #[error("migration failed: {0}")]
     Migrate(String),
     #[error("database schema version {found} is newer than this build ({known})")]
@@ -95,13 +103,16 @@ impl PostgresDb {
             "-c statement_timeout={}",
             config.operation_timeout.as_millis()
         ));
-        let manager = Manager::from_config(
-            pg,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let recycling = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = if config.tls {
+            pg.ssl_mode(SslMode::Require);
+            let tls = MakeRustlsConnect::new(tls_config(config.ca_file.as_deref())?);
+            Manager::from_config(pg, tls, recycling)
+        } else {
+            Manager::from_config(pg, NoTls, recycling)
+        };
         let pool = Pool::builder(manager)
             .max_size(config.pool)
             .runtime(Runtime::Tokio1)
@@ -189,6 +200,39 @@ impl PostgresDb {
             }
         }
     }
+}
+
+/// A verifying TLS client: roots from `ca_file`, else the system's.
+fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, PostgresError> {
+    let tls_error = |e: String| PostgresError::Tls(e);
+    let mut roots = rustls::RootCertStore::empty();
+    match ca_file {
+        Some(path) => {
+            let certs = CertificateDer::pem_file_iter(path)
+                .map_err(|e| tls_error(format!("{}: {e}", path.display())))?;
+            for cert in certs {
+                let cert = cert.map_err(|e| tls_error(format!("{}: {e}", path.display())))?;
+                roots.add(cert).map_err(|e| tls_error(e.to_string()))?;
+            }
+        }
+        None => {
+            for cert in rustls_native_certs::load_native_certs().certs {
+                // A malformed system root is skipped, like every TLS client does.
+                let _ = roots.add(cert);
+            }
+        }
+    }
+    if roots.is_empty() {
+        return Err(tls_error(
+            "no root certificates to verify the server with".into(),
+        ));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls_error(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }
 
 fn unavailable() -> CalendarError {
