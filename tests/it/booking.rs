@@ -404,3 +404,24 @@ fn a_date_past_the_booking_horizon_says_how_far_ahead_the_practice_books() {
         );
     }
 }
+
+#[test]
+fn a_date_only_check_lists_the_free_times_of_the_part_of_the_day_asked() {
+    let server = Setup::shipped(None).start();
+    let reply = call(
+        &server.base,
+        "c-part",
+        "check_availability",
+        json!({ "date": "2026-01-06", "part_of_day": "nach 16 Uhr" }),
+    );
+    let slots = reply["slots"].as_array().unwrap();
+    assert!(!slots.is_empty(), "{reply}");
+    for slot in slots {
+        let time = slot["time"].as_str().unwrap();
+        assert!(time >= "16:00", "{reply}");
+        assert!(
+            slot["start"].as_str().unwrap().starts_with("2026-01-06T"),
+            "{reply}"
+        );
+    }
+}

@@ -10,7 +10,10 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::directory::{MAX_DURATION_MIN, MIN_DURATION_MIN, Tenant};
-use crate::parse::{format_date, format_time, parse_date, parse_duration_minutes, parse_time};
+use crate::parse::{
+    DayPart, format_date, format_time, parse_date, parse_day_part, parse_duration_minutes,
+    parse_time,
+};
 
 const MAX_NAME_CHARS: usize = 150;
 const MAX_EMAIL_CHARS: usize = 255;
@@ -29,6 +32,8 @@ pub struct FieldError {
 pub struct CheckArgs {
     pub date: Date,
     pub time: Option<Time>,
+    /// A part of the day asked about instead of a time ("nachmittags", "nach 16 Uhr").
+    pub part: Option<DayPart>,
     pub duration_min: u32,
     pub service: Option<String>,
 }
@@ -153,6 +158,22 @@ impl<'a> ArgReader<'a> {
 
     pub fn time(&mut self, required: bool) -> Option<Time> {
         self.parsed("time", required, parse_time)
+    }
+
+    /// An optional `time` that may also name a part of the day (the gateway's schema keeps
+    /// `time` a clock time; agents send the part in `part_of_day`).
+    pub fn time_or_part(&mut self) -> (Option<Time>, Option<DayPart>) {
+        let Some(text) = self.text("time") else {
+            return (None, None);
+        };
+        if let Some(time) = parse_time(&text) {
+            return (Some(time), None);
+        }
+        let part = parse_day_part(&text);
+        if part.is_none() {
+            self.fail("time", "invalid");
+        }
+        (None, part)
     }
 
     /// A text field parsed with `parse`: `invalid` when it does not parse (or is not text),
@@ -337,13 +358,15 @@ fn plausible_email(email: &str) -> bool {
 pub fn check_args(tenant: &Tenant, args: &Value) -> Result<CheckArgs, Vec<FieldError>> {
     let mut r = ArgReader::new(args);
     let date = r.date(true);
-    let time = r.time(false);
+    let (time, part_in_time) = r.time_or_part();
+    let part = part_in_time.or_else(|| r.parsed("part_of_day", false, parse_day_part));
     let service = r.service(tenant);
     let duration_min = r.duration(tenant, service.as_deref());
     match date {
         Some(date) if r.errors.is_empty() => Ok(CheckArgs {
             date,
             time,
+            part,
             duration_min,
             service,
         }),

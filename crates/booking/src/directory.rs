@@ -59,6 +59,7 @@ pub struct Tenant {
     pub max_alternatives: usize,
     pub search_days: u16,
     pub book_ahead_days: u16,
+    pub max_slots: usize,
     /// The tenant's own Retell keys, unresolved (the gateway reads and compiles them).
     pub retell_keys: Vec<frontdesk_secrets::SecretRef>,
     /// Region national phone numbers are read in (see [`Tenant::phone`]).
@@ -265,6 +266,9 @@ fn compile_tenant(cfg: &TenantConfig, scope: TenantScope) -> Result<Tenant, Fiel
     if cfg.search_days == 0 || cfg.search_days > 92 {
         bad("search_days", "must be between 1 and 92");
     }
+    if cfg.max_slots == 0 || cfg.max_slots > 288 {
+        bad("max_slots", "must be between 1 and 288");
+    }
     if cfg.book_ahead_days == 0 || cfg.book_ahead_days > 3650 {
         bad("book_ahead_days", "must be between 1 and 3650");
     }
@@ -378,6 +382,7 @@ fn compile_tenant(cfg: &TenantConfig, scope: TenantScope) -> Result<Tenant, Fiel
             max_alternatives: cfg.max_alternatives,
             search_days: cfg.search_days,
             book_ahead_days: cfg.book_ahead_days,
+            max_slots: cfg.max_slots,
             retell_keys: cfg.retell_keys.clone(),
             country,
         }),

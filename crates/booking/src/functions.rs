@@ -476,19 +476,41 @@ pub(crate) async fn check_availability(ctx: &Ctx<'_>, args: &CheckArgs) -> Value
             (available, alts)
         }
         None => {
-            let day: Vec<Slot> = free
+            let whole_day: Vec<Slot> = free
                 .iter()
                 .filter(|s| ctx.local(s.start).date() == placement.date)
                 .copied()
                 .collect();
+            let in_part = |s: &Slot| {
+                args.part
+                    .is_none_or(|p| p.contains(ctx.local(s.start).time()))
+            };
+            let day: Vec<Slot> = whole_day.iter().filter(|s| in_part(s)).copied().collect();
             reply.insert(
                 "slots".into(),
                 day.iter()
-                    .map(|s| Value::String(format_time(ctx.local(s.start).time())))
+                    .take(ctx.tenant.max_slots)
+                    .map(|s| {
+                        json!({ "time": format_time(ctx.local(s.start).time()), "start": ctx.rfc3339(s.start) })
+                    })
                     .collect(),
             );
+            if day.len() > ctx.tenant.max_slots {
+                reply.insert("more_slots".into(), Value::Bool(true));
+            }
             let date = ctx.messages.date(ctx.lang(), placement.date);
-            if day.is_empty() {
+            if day.is_empty() && !whole_day.is_empty() {
+                // Nothing in the part asked about, but the day has other times: offer those.
+                let alts: Vec<Slot> = whole_day
+                    .into_iter()
+                    .take(ctx.tenant.max_alternatives)
+                    .collect();
+                message.push(ctx.text(
+                    MessageKey::PartUnavailable,
+                    &[("date", &date), ("alternatives", &ctx.spoken_slots(&alts))],
+                ));
+                (false, alts)
+            } else if day.is_empty() {
                 let after = ctx
                     .instant(placement.date, Time::MIN)
                     .and_then(|t| t.checked_add(SignedDuration::from_hours(24)).ok())

@@ -53,6 +53,7 @@ message_keys! {
     DayAvailable => "day_available",
     DayUnavailable => "day_unavailable",
     DayUnavailableNoAlternatives => "day_unavailable_no_alternatives",
+    PartUnavailable => "part_unavailable",
     AdjustedBeforeOpening => "adjusted_before_opening",
     AdjustedAfterClosing => "adjusted_after_closing",
     AdjustedWeekend => "adjusted_weekend",

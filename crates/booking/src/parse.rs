@@ -61,6 +61,67 @@ pub fn parse_time(input: &str) -> Option<Time> {
     Time::new(hour, minute, 0, 0).ok()
 }
 
+/// A part of the day a caller asks about instead of a time: `[from, until)` in local time
+/// (`until: None` = to the end of the day).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayPart {
+    pub from: Time,
+    pub until: Option<Time>,
+}
+
+impl DayPart {
+    pub fn contains(&self, t: Time) -> bool {
+        t >= self.from && self.until.is_none_or(|u| t < u)
+    }
+}
+
+/// Parses what callers say instead of a time: `morgens`/`vormittags`/`morning` (before 12:00),
+/// `mittags`/`midday` (11:00–14:00), `nachmittags`/`afternoon` (12:00–17:00),
+/// `abends`/`evening` (from 17:00), and `nach`/`ab`/`after`/`from` or `vor`/`before` a time
+/// (`nach 16 Uhr`, `after 16:00`, `ab 16`). Leading `am`/`in the` are ignored.
+pub fn parse_day_part(input: &str) -> Option<DayPart> {
+    let lowered = input.trim().to_lowercase();
+    let s = ["in the ", "am ", "at "]
+        .iter()
+        .find_map(|p| lowered.strip_prefix(p))
+        .unwrap_or(&lowered)
+        .trim();
+    let at = |h: i8| Time::new(h, 0, 0, 0).ok();
+    let part = |from: i8, until: Option<i8>| {
+        Some(DayPart {
+            from: at(from)?,
+            until: match until {
+                Some(h) => Some(at(h)?),
+                None => None,
+            },
+        })
+    };
+    match s {
+        "morgens" | "vormittags" | "vormittag" | "morgen früh" | "morning" => {
+            return part(0, Some(12));
+        }
+        "mittags" | "mittag" | "midday" | "noon" | "lunchtime" => return part(11, Some(14)),
+        "nachmittags" | "nachmittag" | "afternoon" => return part(12, Some(17)),
+        "abends" | "abend" | "evening" => return part(17, None),
+        _ => {}
+    }
+    let (word, rest) = s.split_once(' ')?;
+    // "nach 16" is a time though it has no "Uhr": the preposition says so.
+    let rest = rest.trim();
+    let time = parse_time(rest).or_else(|| number::<i8>(rest).and_then(at))?;
+    match word {
+        "nach" | "ab" | "after" | "from" => Some(DayPart {
+            from: time,
+            until: None,
+        }),
+        "vor" | "before" => Some(DayPart {
+            from: Time::MIN,
+            until: Some(time),
+        }),
+        _ => None,
+    }
+}
+
 /// Parses a duration in minutes from a JSON number or a string like `30`, `30m`, `30 min`,
 /// `1h`, `90 Minuten`.
 pub fn parse_duration_minutes(value: &serde_json::Value) -> Option<u32> {

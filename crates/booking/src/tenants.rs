@@ -81,6 +81,9 @@ pub struct TenantConfig {
     /// with a sentence that says so.
     #[serde(default = "default_book_ahead_days")]
     pub book_ahead_days: u16,
+    /// How many of a day's free times a date-only check lists in `slots` at most.
+    #[serde(default = "default_max_slots")]
+    pub max_slots: usize,
 }
 
 /// The language answers are spoken in.
@@ -197,6 +200,10 @@ fn default_search_days() -> u16 {
 
 fn default_book_ahead_days() -> u16 {
     365
+}
+
+fn default_max_slots() -> usize {
+    48
 }
 
 fn default_resources() -> Vec<String> {

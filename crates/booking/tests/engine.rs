@@ -219,8 +219,11 @@ async fn day_without_time_lists_free_times() {
         .await;
     assert_eq!(r["available"], true);
     let slots = r["slots"].as_array().unwrap();
-    assert_eq!(slots.first().unwrap(), "09:00");
-    assert_eq!(slots.last().unwrap(), "17:30");
+    assert_eq!(
+        slots.first().unwrap(),
+        &json!({"time": "09:00", "start": "2026-01-06T09:00:00+01:00"})
+    );
+    assert_eq!(slots.last().unwrap()["time"], "17:30");
     assert_eq!(slots.len(), 35);
     assert_eq!(
         r["message"],
@@ -439,4 +442,50 @@ async fn calendar_outage_is_not_remembered_so_a_retry_books() {
         .call(&t, caller("retry"), "book_appointment", &args)
         .await;
     assert_eq!(second["success"], true, "{second}");
+}
+
+async fn day_check(f: &common::Fixture, args: serde_json::Value) -> serde_json::Value {
+    f.engine
+        .call(
+            &common::demo(),
+            CallContext::default(),
+            "check_availability",
+            &args,
+        )
+        .await
+}
+
+#[tokio::test]
+async fn a_part_of_the_day_narrows_the_slots() {
+    let f = common::fixture();
+    for (asked, first, last) in [
+        ("nach 16 Uhr", "16:00", "17:30"),
+        ("after 16:00", "16:00", "17:30"),
+        ("nachmittags", "12:00", "16:45"),
+        ("vormittags", "09:00", "11:45"),
+    ] {
+        let r = day_check(&f, json!({"date": "2026-01-06", "time": asked})).await;
+        let slots = r["slots"].as_array().unwrap();
+        assert_eq!(slots.first().unwrap()["time"], first, "{asked}: {r}");
+        assert_eq!(slots.last().unwrap()["time"], last, "{asked}: {r}");
+        assert_eq!(r["available"], true);
+    }
+    let r = day_check(&f, json!({"date": "2026-01-06", "time": "irgendwann"})).await;
+    assert_eq!(r["reason"], "invalid_input", "{r}");
+}
+
+#[tokio::test]
+async fn slots_carry_the_offset_of_their_own_day_across_a_dst_change() {
+    let f = common::fixture();
+    // Berlin moves to summer time on Sunday 2026-03-29.
+    let before = day_check(&f, json!({"date": "2026-03-27"})).await;
+    let after = day_check(&f, json!({"date": "2026-03-30"})).await;
+    assert_eq!(
+        before["slots"][0]["start"], "2026-03-27T09:00:00+01:00",
+        "{before}"
+    );
+    assert_eq!(
+        after["slots"][0]["start"], "2026-03-30T09:00:00+02:00",
+        "{after}"
+    );
 }
