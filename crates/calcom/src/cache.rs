@@ -78,6 +78,7 @@ struct Shared {
     clock: Arc<dyn Clock>,
     ttl_ms: u64,
     keep: Duration,
+    answer_budget: Duration,
     flights: SingleFlight,
     overlay: Overlay,
     refreshes: Mutex<Vec<JoinHandle<()>>>,
@@ -115,6 +116,7 @@ impl CachedProvider {
                 clock,
                 ttl_ms: millis(cfg.ttl),
                 keep: cfg.ttl.saturating_add(cfg.stale),
+                answer_budget: cfg.answer_budget,
                 flights: SingleFlight::default(),
                 refreshes: Mutex::new(Vec::new()),
             }),
@@ -410,8 +412,22 @@ impl CalendarProvider for CachedProvider {
             }
         }
         if !missing.is_empty() {
-            // The fill refetches the whole window, stale days included.
-            days.extend(shared.fill(tenant, query, &window, missing).await?);
+            // The fill refetches the whole window, stale days included. It runs as a task of
+            // its own so that a caller who stops waiting (the budget) leaves it warming the cache.
+            let fill = {
+                let (shared, tenant, query) = (self.shared.clone(), tenant.clone(), query.clone());
+                tokio::spawn(async move { shared.fill(&tenant, &query, &window, missing).await })
+            };
+            match tokio::time::timeout(shared.answer_budget, fill).await {
+                Ok(Ok(filled)) => days.extend(filled?),
+                Ok(Err(_)) => return Err(CalendarError::Unavailable("slot fetch failed".into())),
+                Err(_) => {
+                    tracing::warn!(tenant = %tenant.id, "Cal.com did not answer within the answer budget");
+                    return Err(CalendarError::Unavailable(
+                        "Cal.com did not answer within the answer budget".into(),
+                    ));
+                }
+            }
         } else if !stale.is_empty() {
             shared.refresh_in_background(tenant, query, window, stale);
         }

@@ -71,6 +71,13 @@ pub struct CacheConfig {
     #[serde(with = "humantime_serde")]
     #[schemars(with = "String")]
     pub taken_overlay: Duration,
+    /// The longest a caller waits for slots Cal.com has not sent yet (nothing cached for a
+    /// day): past it the answer is "calendar unavailable" while the fetch goes on in the
+    /// background and warms the cache for the next question. Days in the cache, fresh or
+    /// stale, never wait.
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "String")]
+    pub answer_budget: Duration,
 }
 
 impl Default for CacheConfig {
@@ -79,6 +86,8 @@ impl Default for CacheConfig {
             ttl: Duration::from_secs(60),
             stale: Duration::from_secs(300),
             taken_overlay: Duration::from_secs(300),
+            // Retell's callers hear silence while we wait; the replaced gateway promised p95 < 2 s.
+            answer_budget: Duration::from_millis(1500),
         }
     }
 }
@@ -121,6 +130,12 @@ impl CalcomConfig {
         if self.cache.ttl.is_zero() {
             return Err(CalcomConfigError::new(
                 "cache.ttl",
+                "must be greater than zero",
+            ));
+        }
+        if self.cache.answer_budget.is_zero() {
+            return Err(CalcomConfigError::new(
+                "cache.answer_budget",
                 "must be greater than zero",
             ));
         }

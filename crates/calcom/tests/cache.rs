@@ -379,3 +379,47 @@ async fn cache_over_redis_store() {
             .any(|s| s.start == berlin_ts(TUESDAY.at(9, 0, 0, 0)))
     );
 }
+
+#[tokio::test]
+async fn a_hanging_cal_com_costs_a_check_its_budget_and_the_fetch_warms_the_cache() {
+    let budget = Duration::from_millis(300);
+    let r = rig_with(|cfg| cfg.cache.answer_budget = budget).await;
+    r.fake.hold();
+    for _ in 0..2 {
+        let started = std::time::Instant::now();
+        let err = r
+            .cache
+            .free_slots(&r.tenant, &day("beratung"))
+            .await
+            .expect_err("Cal.com holds the request");
+        assert!(matches!(err, CalendarError::Unavailable(_)), "{err:?}");
+        // The timer decides, not Cal.com's read timeout (1.5 s here); the margin is scheduling.
+        assert!(
+            started.elapsed() < budget + Duration::from_millis(700),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    assert_eq!(
+        r.fake.count(Endpoint::Slots),
+        1,
+        "the second check joined the first fetch"
+    );
+    // Cal.com answers after all: the fetch nobody waited for fills the cache.
+    r.fake.release();
+    let mut answered = None;
+    for _ in 0..200 {
+        if let Ok(slots) = r.cache.free_slots(&r.tenant, &day("beratung")).await {
+            answered = Some(slots);
+            break;
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(!answered.expect("the cache warmed").is_empty());
+    assert_eq!(
+        r.fake.count(Endpoint::Slots),
+        1,
+        "served from the warmed cache"
+    );
+}

@@ -80,6 +80,8 @@ pub fn config(base_url: &str) -> CalcomConfig {
     cfg.timeouts.total = Duration::from_millis(1500);
     cfg.timeouts.read = Duration::from_millis(1500);
     cfg.timeouts.connect = Duration::from_millis(500);
+    // Tests that hold Cal.com decide when it answers; the answer budget has its own test.
+    cfg.cache.answer_budget = Duration::from_secs(30);
     cfg
 }
 
