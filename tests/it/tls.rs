@@ -295,3 +295,97 @@ fn check_refuses_an_expired_or_mismatched_pair_and_warns_before_expiry() {
         "{stderr}"
     );
 }
+
+/// Reads until the server closes the connection; `false` if it stays open past the read timeout.
+fn closed_by_server(stream: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return false;
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+const PROBE: &[u8] = b"GET /__probe HTTP/1.1\r\nhost: localhost\r\n\r\n";
+
+fn probe(stream: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>) -> u16 {
+    stream.write_all(PROBE).unwrap();
+    stream.flush().unwrap();
+    let response = crate::http::read_response(&mut std::io::BufReader::new(stream)).unwrap();
+    response.status
+}
+
+#[test]
+fn stalled_or_failed_handshakes_free_their_slot_and_an_idle_tls_connection_waits_for_keepalive() {
+    let pki = Pki::new();
+    let mut setup = Setup::shipped(None);
+    install(&setup, &pki.leaf("first", -1, 30));
+    setup.server_extra = format!(
+        "{TLS_SECTION}  header_timeout: 1s\n  keepalive_timeout: 5s\n  max_connections_per_client: 2\n"
+    );
+    let server = setup.start();
+    let addr = server.base.strip_prefix("https://").unwrap().to_string();
+
+    let metric = |series: &str| -> f64 {
+        let metrics = crate::http::get(&server.admin, "/metrics").unwrap().text();
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    // The harness's readiness probe connection is gone.
+    assert!(wait_until(Duration::from_secs(5), || metric(
+        "frontdesk_connections_open"
+    ) == 0.0));
+
+    // Two clients that never start their handshake hold both slots until the head deadline.
+    let started = std::time::Instant::now();
+    let mut stalled: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let s = TcpStream::connect(&addr).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            s
+        })
+        .collect();
+    for s in &mut stalled {
+        assert!(closed_by_server(s), "a stalled handshake was kept open");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "closed after {:?}, header_timeout 1s",
+        started.elapsed()
+    );
+    // A client speaking plain HTTP to the TLS port fails its handshake and is closed.
+    let mut plain = TcpStream::connect(&addr).unwrap();
+    plain
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    plain.write_all(PROBE).unwrap();
+    assert!(closed_by_server(&mut plain));
+
+    // Every slot came back: two TLS connections at once are served.
+    let mut a = connect(&pki, &server.base);
+    let mut b = connect(&pki, &server.base);
+    assert_eq!(probe(&mut a), 404);
+    assert_eq!(probe(&mut b), 404);
+
+    // Idle for longer than header_timeout but within keepalive_timeout: still served (a TLS
+    // stream cannot peek; the wait for the next request must not be cut by the head deadline).
+    std::thread::sleep(Duration::from_millis(2000));
+    assert_eq!(probe(&mut a), 404);
+
+    assert_eq!(
+        metric("frontdesk_connection_timeouts_total{phase=\"header\"}"),
+        2.0
+    );
+}
