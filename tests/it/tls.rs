@@ -1,6 +1,7 @@
 //! TLS on the traffic listener, with certificates made at run time: a signed function call over
 //! HTTP/1.1 and HTTP/2 (by ALPN), a certificate replaced on disk reaching new connections while
-//! a request on an old one completes, and `frontdesk check` judging the pair.
+//! a request on an old one completes (and a broken replacement leaving it in service), stalled
+//! handshakes freeing their connection slot, and `frontdesk check` judging the pair.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -223,6 +224,15 @@ fn a_renewed_certificate_reaches_new_connections_while_an_old_one_finishes_its_r
     }
     let text = String::from_utf8_lossy(&answer);
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+
+    // A replacement whose key does not match is not served: the renewed pair stays.
+    let (broken_cert, _) = pki.leaf("broken", -1, 10);
+    let (_, wrong_key) = pki.leaf("other", -1, 10);
+    install(server.setup(), &(broken_cert, wrong_key));
+    assert_eq!(
+        presented(&connect(&pki, &server.base)),
+        leaf_der(&renewed.0)
+    );
 
     let detailed = crate::http::get(&server.admin, "/health/detailed").unwrap();
     let detail: serde_json::Value = serde_json::from_slice(&detailed.body).unwrap();
