@@ -399,3 +399,38 @@ fn stalled_or_failed_handshakes_free_their_slot_and_an_idle_tls_connection_waits
         2.0
     );
 }
+
+#[test]
+fn http2_header_lists_are_capped_at_max_header_bytes() {
+    let pki = Pki::new();
+    let upstream = Upstream::start();
+    let server = tls_server(&pki, &upstream);
+    let client = reqwest::Client::builder()
+        .tls_backend_preconfigured(pki.client_config(&[b"h2"]))
+        .build()
+        .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let send = |size: usize| {
+            client
+                .post(format!("{}/echo/headers", server.base))
+                .header("x-padding", "a".repeat(size))
+                .body("{}")
+                .send()
+        };
+        let small = send(1024).await.unwrap();
+        assert_eq!(small.version(), reqwest::Version::HTTP_2);
+        assert_eq!(small.status(), 200);
+        // Over server.max_header_bytes (32KiB) but under Pingora's own HTTP/2 default (64KiB).
+        let large = send(40 * 1024).await;
+        assert_eq!(large.map(|r| r.status().as_u16()).unwrap_or(0), 431);
+    });
+    assert_eq!(
+        upstream
+            .received()
+            .iter()
+            .filter(|r| r.path == "/echo/headers")
+            .count(),
+        1
+    );
+}
