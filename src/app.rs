@@ -27,6 +27,8 @@ pub struct App {
     pub breakers: Arc<frontdesk_resilience::BreakerRegistry>,
     pub admin_token: Option<Secret>,
     pub lifecycle: Lifecycle,
+    /// The traffic listener's certificate, when it serves TLS.
+    pub tls: Option<Arc<crate::tls::ReloadingCert>>,
 }
 
 impl App {

@@ -186,8 +186,18 @@ fn check(path: &Path) -> ExitCode {
     for warning in crate::policy::compile::warnings(&config, &policy) {
         eprintln!("warning: {warning}");
     }
+    let tls = match &config.tls {
+        Some(files) => match check_tls(files) {
+            Ok(summary) => summary,
+            Err(error) => {
+                eprintln!("{}: server.tls: {error}", path.display());
+                return ExitCode::FAILURE;
+            }
+        },
+        None => String::new(),
+    };
     println!(
-        "ok: {} routes, {} tenants, {} upstreams, policy {} ({} files)",
+        "ok: {} routes, {} tenants, {} upstreams, policy {} ({} files){tls}",
         policy.routes.len(),
         policy.tenants.len(),
         config.file.upstreams.len(),
@@ -195,6 +205,35 @@ fn check(path: &Path) -> ExitCode {
         policy.files.len()
     );
     ExitCode::SUCCESS
+}
+
+/// The certificate pair loads, and is valid now; warns when it expires within
+/// [`crate::tls::WARN_DAYS`]. The summary is appended to the `ok:` line.
+fn check_tls(files: &crate::config::TlsFiles) -> Result<String, String> {
+    use crate::tls::{Expiry, WARN_DAYS, certificate};
+    let loaded = certificate::load(files)?;
+    let now = jiff::Timestamp::now().as_second();
+    let until = certificate::format_time(loaded.not_after);
+    match loaded.expiry(now) {
+        Expiry::Expired => Err(format!(
+            "the certificate in {} expired at {until}",
+            files.cert.display()
+        )),
+        Expiry::NotYetValid => Err(format!(
+            "the certificate in {} is not valid before {}",
+            files.cert.display(),
+            certificate::format_time(loaded.not_before)
+        )),
+        Expiry::Valid { days_left } => {
+            if days_left < WARN_DAYS {
+                eprintln!(
+                    "warning: the TLS certificate in {} expires in {days_left} days ({until}); renew it",
+                    files.cert.display()
+                );
+            }
+            Ok(format!(", TLS certificate valid until {until}"))
+        }
+    }
 }
 
 fn redact(config: Option<&Path>) -> ExitCode {

@@ -19,6 +19,8 @@ pub enum BootError {
     Config(Vec<Diagnostic>),
     #[error("store: {0}")]
     Store(String),
+    #[error("TLS: {0}")]
+    Tls(String),
     #[error("calendar: {0}")]
     Calendar(String),
     #[error("runtime: {0}")]
@@ -107,6 +109,10 @@ pub fn prepare(config: Config, options: Options) -> Result<Prepared, BootError> 
         .configure(&targets)
         .map_err(|e| BootError::Config(vec![config_error(&config, &e.to_string())]))?;
 
+    let tls = match &config.tls {
+        Some(files) => Some(crate::tls::ReloadingCert::load(files).map_err(BootError::Tls)?),
+        None => None,
+    };
     let policy = PolicyHandle::load(config).map_err(BootError::Config)?;
     let functions = runtime
         .block_on(crate::booking::build(
@@ -127,6 +133,7 @@ pub fn prepare(config: Config, options: Options) -> Result<Prepared, BootError> 
         breakers: breakers.clone(),
         admin_token,
         lifecycle: Lifecycle::default(),
+        tls,
     });
     let watcher = runtime.block_on(async {
         breakers.spawn_sync(std::time::Duration::from_millis(250));

@@ -172,6 +172,15 @@ async fn detailed(app: &App) -> Value {
         "store": store,
         "calendar": app.functions.health(),
         "breakers": breakers,
+        "tls": app.tls.as_ref().map(|tls| {
+            let current = tls.current();
+            let now = since_epoch(std::time::SystemTime::now());
+            json!({
+                "not_after": crate::tls::certificate::format_time(current.not_after),
+                "not_after_unix": current.not_after,
+                "days_left": (current.not_after - i64::try_from(now).unwrap_or(i64::MAX)) / 86_400,
+            })
+        }),
         "policy": {
             "hash": policy.hash,
             "loaded_at": since_epoch(status.loaded_at),

@@ -92,6 +92,26 @@ pub struct ServerSection {
     pub max_connections: usize,
     /// Open traffic connections from one client address.
     pub max_connections_per_client: usize,
+    /// Serve the traffic listener over TLS (HTTP/2 and HTTP/1.1 by ALPN) with these PEM files.
+    pub tls: Option<TlsSection>,
+}
+
+/// `server.tls`: the certificate chain and its private key, PEM, relative to this file.
+/// Replaced files are picked up by the next handshake (docs/operations.md).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    /// The certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// The private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+/// The TLS files with their paths resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 impl Default for ServerSection {
@@ -111,6 +131,7 @@ impl Default for ServerSection {
             max_headers: 100,
             max_connections: 0,
             max_connections_per_client: 256,
+            tls: None,
         }
     }
 }
@@ -217,6 +238,8 @@ pub struct Config {
     pub listen: SocketAddr,
     pub admin_listen: SocketAddr,
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `server.tls`, resolved: the traffic listener speaks TLS when set.
+    pub tls: Option<TlsFiles>,
 }
 
 impl Config {
@@ -329,6 +352,10 @@ impl Config {
                     policy_dir: resolve(&file.policy_dir),
                     tenants_file: resolve(&file.tenants_file),
                     data_dir: resolve(&file.data_dir),
+                    tls: file.server.tls.as_ref().map(|t| TlsFiles {
+                        cert: resolve(&t.cert),
+                        key: resolve(&t.key),
+                    }),
                     path: source.path.clone(),
                     listen,
                     admin_listen,

@@ -3,8 +3,9 @@
 //! connection: an excess connection is closed at once.
 //!
 //! The filter reserves a slot; the connection's task adopts it ([`Admission::adopt`]) and frees
-//! it when the connection ends. On a plain listener every accepted connection reaches its task
-//! (the handshake is a no-op), so reservations and adoptions pair up exactly.
+//! it when the connection ends. Pingora's listener is always plain TCP (its handshake a no-op), so
+//! every accepted connection reaches its task and reservations and adoptions pair up exactly;
+//! TLS is negotiated inside the task, after the adoption (`gateway::tls`).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};

@@ -16,6 +16,7 @@ use super::admission::Admission;
 use super::head_meter::{HeadMeter, MeteredStream};
 use super::metrics::Phase;
 use super::proxy::{Gateway, Served};
+use super::tls::Tls;
 use crate::config::ServerSection;
 
 /// The time and size bounds of the wire, from the `server` section.
@@ -55,6 +56,8 @@ pub struct HeadRead<'a> {
 pub struct Frontdoor {
     pub gateway: Arc<Gateway>,
     pub admission: Arc<Admission>,
+    /// Set when the listener serves TLS.
+    pub tls: Option<Tls>,
 }
 
 #[async_trait]
@@ -68,6 +71,13 @@ impl ServerApp for Frontdoor {
             .get_socket_digest()
             .and_then(|d| d.peer_addr().and_then(|a| a.as_inet()).copied());
         let _slot = self.admission.adopt(peer);
+        let stream = match &self.tls {
+            Some(tls) => {
+                tls.accept(stream, self.gateway.bounds.header_timeout)
+                    .await?
+            }
+            None => stream,
+        };
         if matches!(stream.selected_alpn_proto(), Some(ALPN::H2)) {
             // HTTP/2 multiplexes its own streams; Pingora's loop serves them.
             return ServerApp::process_new(&self.gateway, stream, shutdown).await;

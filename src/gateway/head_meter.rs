@@ -2,6 +2,9 @@
 //! grows its buffer with them; this stream wrapper hands the parser at most the configured
 //! number of bytes while a head is being read, then fails the read, which the gateway answers
 //! with 431. The buffer therefore never holds more than the cap.
+//!
+//! It also lets the keep-alive wait peek over TLS, whose stream cannot peek: the first byte of
+//! the next request is read ahead and handed back by the next read.
 
 use std::io;
 use std::pin::Pin;
@@ -47,13 +50,22 @@ impl HeadMeter {
 pub struct MeteredStream {
     inner: Stream,
     budget: Arc<AtomicUsize>,
+    /// A byte read ahead by `try_peek`, not yet handed to a reader.
+    ahead: Option<u8>,
 }
 
 impl MeteredStream {
     pub fn wrap(inner: Stream) -> (Stream, HeadMeter) {
         let budget = Arc::new(AtomicUsize::new(DISARMED));
         let meter = HeadMeter(budget.clone());
-        (Box::new(Self { inner, budget }), meter)
+        (
+            Box::new(Self {
+                inner,
+                budget,
+                ahead: None,
+            }),
+            meter,
+        )
     }
 }
 
@@ -64,11 +76,21 @@ impl AsyncRead for MeteredStream {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let budget = self.budget.load(Ordering::Relaxed);
-        if budget == DISARMED {
-            return Pin::new(&mut self.inner).poll_read(cx, buf);
-        }
         if budget == 0 {
             return Poll::Ready(Err(io::Error::other("request head too large")));
+        }
+        if let Some(byte) = self.ahead
+            && buf.remaining() > 0
+        {
+            self.ahead = None;
+            buf.put_slice(&[byte]);
+            if budget != DISARMED {
+                self.budget.store(budget - 1, Ordering::Relaxed);
+            }
+            return Poll::Ready(Ok(()));
+        }
+        if budget == DISARMED {
+            return Pin::new(&mut self.inner).poll_read(cx, buf);
         }
         // Read into a window of at most `budget` bytes of the caller's buffer.
         let window = buf.remaining().min(budget);
@@ -177,6 +199,17 @@ impl GetSocketDigest for MeteredStream {
 #[async_trait]
 impl Peek for MeteredStream {
     async fn try_peek(&mut self, buf: &mut [u8]) -> io::Result<bool> {
-        self.inner.try_peek(buf).await
+        if self.ahead.is_none() && !self.inner.try_peek(buf).await? {
+            // Cancel-safe: a read that has not completed has consumed nothing.
+            let mut one = [0u8; 1];
+            if tokio::io::AsyncReadExt::read(&mut self.inner, &mut one).await? == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            self.ahead = Some(one[0]);
+        }
+        if let (Some(byte), Some(first)) = (self.ahead, buf.first_mut()) {
+            *first = byte;
+        }
+        Ok(true)
     }
 }

@@ -10,6 +10,7 @@ pub mod nofile;
 mod pool;
 pub mod proxy;
 pub mod signals;
+mod tls;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -108,6 +109,7 @@ pub fn serve(app: Arc<App>, shutdown: Box<dyn ShutdownSignalWatch>) -> Result<()
         Frontdoor {
             gateway,
             admission: admission.clone(),
+            tls: app.tls.clone().map(tls::Tls::new),
         },
     );
     traffic.set_connection_filter(Arc::new(AdmissionFilter(admission)));
@@ -122,7 +124,7 @@ pub fn serve(app: Arc<App>, shutdown: Box<dyn ShutdownSignalWatch>) -> Result<()
     server.add_service(admin);
     server.add_service(sweep);
     app.lifecycle.mark_ready();
-    tracing::info!(listen = %config.listen, admin = %config.admin_listen, threads = config.threads(), max_connections, "frontdesk serving");
+    tracing::info!(listen = %config.listen, tls = app.tls.is_some(), admin = %config.admin_listen, threads = config.threads(), max_connections, "frontdesk serving");
     server.run(RunArgs {
         shutdown_signal: shutdown,
     });

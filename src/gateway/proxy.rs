@@ -10,12 +10,13 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
-use pingora::apps::{HttpPersistentSettings, HttpServerApp, ReusedHttpStream};
+use pingora::apps::{HttpPersistentSettings, HttpServerApp, HttpServerOptions, ReusedHttpStream};
 use pingora::http::ResponseHeader;
 use pingora::prelude::*;
 use pingora::protocols::Stream;
 use pingora::protocols::http::ReusableHttpStream;
 use pingora::protocols::http::ServerSession as Session;
+use pingora::protocols::http::v2::server::{H2Options, default_h2_options};
 use pingora::server::ShutdownWatch;
 use tokio::sync::Notify;
 
@@ -34,6 +35,8 @@ pub struct Gateway {
     /// Set, and waiters woken, when the service stops: idle keep-alive connections close.
     stopping: AtomicBool,
     stopped: Notify,
+    /// For HTTP/2 connections (TLS with ALPN `h2`): closed after the keep-alive timeout idle.
+    h2_server: HttpServerOptions,
 }
 
 /// What becomes of a connection after a request.
@@ -98,6 +101,18 @@ impl HttpServerApp for Gateway {
         }
     }
 
+    /// The head-size cap of HTTP/1 holds for HTTP/2 header lists too (more is refused).
+    fn h2_options(&self) -> Option<H2Options> {
+        let mut options = default_h2_options();
+        options
+            .max_header_list_size(u32::try_from(self.bounds.max_header_bytes).unwrap_or(u32::MAX));
+        Some(options)
+    }
+
+    fn server_options(&self) -> Option<&HttpServerOptions> {
+        Some(&self.h2_server)
+    }
+
     async fn http_cleanup(&self) {
         self.stopping.store(true, Ordering::Release);
         self.stopped.notify_waiters();
@@ -109,9 +124,14 @@ impl Gateway {
         Self {
             app,
             forwarder,
-            bounds,
             stopping: AtomicBool::new(false),
             stopped: Notify::new(),
+            h2_server: {
+                let mut options = HttpServerOptions::default();
+                options.h2_idle_timeout = Some(bounds.keepalive_timeout);
+                options
+            },
+            bounds,
         }
     }
 

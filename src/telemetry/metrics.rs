@@ -223,6 +223,19 @@ impl UpstreamSeries {
 
 /// Registers every metric with its common label values, so dashboards and alerts see zeroes
 /// instead of missing series before the first event.
+static TLS_CERTIFICATE_EXPIRY: LazyLock<prometheus::IntGauge> = LazyLock::new(|| {
+    prometheus::register_int_gauge!(
+        "frontdesk_tls_certificate_expiry_seconds",
+        "When the traffic listener's TLS certificate expires (unix seconds); absent without TLS."
+    )
+    .unwrap_or_else(|e| panic!("metric frontdesk_tls_certificate_expiry_seconds: {e}"))
+});
+
+/// Records the expiry of the certificate in service.
+pub fn set_certificate_expiry(not_after: i64) {
+    TLS_CERTIFICATE_EXPIRY.set(not_after);
+}
+
 pub fn init() {
     for result in ["success", "error"] {
         POLICY_RELOADS.with_label_values(&[result]);

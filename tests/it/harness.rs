@@ -246,8 +246,13 @@ impl TestServer {
             let (tx, rx) = mpsc::channel(4);
             let watch = Box::new(SignalWatch::controlled(app.clone(), rx));
             let thread = std::thread::spawn(move || prepared.serve(watch));
+            let scheme = if current.server_extra.contains("  tls:") {
+                "https"
+            } else {
+                "http"
+            };
             let mut server = Self {
-                base: format!("http://127.0.0.1:{listen}"),
+                base: format!("{scheme}://127.0.0.1:{listen}"),
                 admin: format!("http://127.0.0.1:{admin}"),
                 app,
                 setup: Some(current),
@@ -316,6 +321,10 @@ fn probe(admin: &str, base: &str) -> bool {
     let identified = crate::http::get(admin, "/health")
         .map(|r| r.status == 200 && r.header("x-frontdesk-version").is_some())
         .unwrap_or(false);
+    if let Some(addr) = base.strip_prefix("https://") {
+        // TLS: the admin identified this server; its traffic port accepting is enough.
+        return identified && std::net::TcpStream::connect(addr).is_ok();
+    }
     identified
         && crate::http::get(base, "/__probe")
             .map(|r| r.status == 404 && r.text().contains("no_route"))

@@ -13,6 +13,7 @@ mod process;
 mod redaction;
 mod reload;
 mod resilience;
+mod tls;
 mod trust;
 mod upstream;
 mod wire;
