@@ -526,7 +526,7 @@ fn migrate_applies_the_schema_and_says_when_it_cannot() {
         String::from_utf8_lossy(&out.stderr)
     );
     let versions = db.query("SELECT version FROM frontdesk_schema_migrations");
-    assert_eq!(versions.len(), 1);
+    assert_eq!(versions.len(), 2);
     // Applying again changes nothing.
     assert!(migrate(&config).status.success());
 
@@ -591,4 +591,120 @@ fn the_calendar_database_over_tls_verifies_the_server() {
         stderr.contains("TLS") || stderr.contains("certificate"),
         "{stderr}"
     );
+}
+
+#[test]
+fn the_database_itself_refuses_overlapping_bookings_and_a_request_booked_twice() {
+    let db = TestDatabase::create();
+    let mut setup = Setup::shipped(None);
+    on_postgres(&mut setup, &db.url, "");
+    let config = setup.config_file(free_port(), free_port());
+    let migrated = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(["migrate", "-c"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(migrated.status.success());
+    // Written past frontdesk (no tenant queue, no busy check): only the schema stands in the way.
+    let row = |uid: &str, start: &str, end: &str, key: &str, status: &str| {
+        db.execute(&format!(
+            "INSERT INTO bookings (uid, company_id, branch_id, resource, starts_at, ends_at,
+                status, name, request_key, created_at, updated_at)
+             VALUES ('{uid}', 'acme', 'sf', 'chair-1', '{start}', '{end}', '{status}', 'X',
+                '{key}', now(), now())"
+        ))
+    };
+    row(
+        "a",
+        "2027-02-04T10:00Z",
+        "2027-02-04T10:30Z",
+        "k1",
+        "accepted",
+    )
+    .unwrap();
+    assert_eq!(
+        row(
+            "b",
+            "2027-02-04T10:15Z",
+            "2027-02-04T10:45Z",
+            "k2",
+            "accepted"
+        ),
+        Err("23P01".into()),
+        "overlap on one resource"
+    );
+    assert_eq!(
+        row(
+            "c",
+            "2027-02-04T11:00Z",
+            "2027-02-04T11:30Z",
+            "k1",
+            "accepted"
+        ),
+        Err("23505".into()),
+        "one request, one accepted booking"
+    );
+    // Cancelled bookings hold nothing.
+    row(
+        "d",
+        "2027-02-04T10:15Z",
+        "2027-02-04T10:45Z",
+        "k1",
+        "cancelled",
+    )
+    .unwrap();
+}
+
+#[test]
+fn text_the_database_would_refuse_never_counts_against_the_calendar_breaker() {
+    let db = TestDatabase::create();
+    let mut setup = Setup::shipped(None);
+    on_postgres(&mut setup, &db.url, "");
+    let server = setup.start();
+    let book = |name: &str, time: &str| {
+        function(
+            &server.base,
+            FIXTURE_MS,
+            AGENT,
+            "c-nul",
+            "book_appointment",
+            book_body("2026-01-06", time, name),
+        )
+        .unwrap()
+    };
+    // Whatever the gateway lets through, a NUL never reaches the database as its failure.
+    for (function_name, args) in [
+        (
+            "book_appointment",
+            book_body("2026-01-06", "11:00", "A\u{0}B"),
+        ),
+        ("cancel_appointment", json!({ "booking_id": "x\u{0}y" })),
+        (
+            "reschedule_appointment",
+            json!({ "booking_id": "x\u{0}y", "date": "2026-01-06", "time": "12:00" }),
+        ),
+    ] {
+        for _ in 0..3 {
+            let reply = function(
+                &server.base,
+                FIXTURE_MS,
+                AGENT,
+                "c-nul",
+                function_name,
+                args.clone(),
+            );
+            if let Ok(reply) = reply {
+                assert_ne!(
+                    reply["reason"], "calendar_unavailable",
+                    "{function_name}: {reply}"
+                );
+            }
+        }
+    }
+    let health = http::get(&server.admin, "/health/detailed").unwrap().json();
+    assert_eq!(
+        health["calendar"][0]["breaker"]["state"], "closed",
+        "{health}"
+    );
+    assert_eq!(book("Erika Mustermann", "10:00")["success"], true);
 }

@@ -133,13 +133,25 @@ impl<'a> ArgReader<'a> {
         self.errors
     }
 
+    /// Records a field's first problem (an invalid field is not also "required").
     fn fail(&mut self, field: &'static str, code: &'static str) {
-        self.errors.push(FieldError { field, code });
+        if !self.errors.iter().any(|e| e.field == field) {
+            self.errors.push(FieldError { field, code });
+        }
     }
 
-    /// A non-empty string (numbers are accepted and rendered, e.g. a numeric booking id).
-    fn text(&self, field: &str) -> Option<String> {
+    /// A non-empty string (numbers are accepted and rendered, e.g. a numeric booking id). Text
+    /// with control characters (NUL and the like; tabs and line breaks are fine) is `invalid`:
+    /// nobody says them, and a database may refuse them.
+    fn text(&mut self, field: &'static str) -> Option<String> {
         match self.args.get(field)? {
+            Value::String(s)
+                if s.chars()
+                    .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) =>
+            {
+                self.fail(field, "invalid");
+                None
+            }
             Value::String(s) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
             Value::Number(n) => Some(n.to_string()),
             _ => None,

@@ -49,6 +49,23 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// Runs a statement in this database; the server's refusal comes back as its SQLSTATE.
+    pub fn execute(&self, sql: &str) -> Result<u64, String> {
+        let (url, sql) = (self.url.clone(), sql.to_owned());
+        blocking(async move {
+            let (client, connection) = tokio_postgres::connect(&url, NoTls)
+                .await
+                .expect("cannot reach the test database");
+            tokio::spawn(connection);
+            client.execute(&sql, &[]).await.map_err(|e| {
+                e.code()
+                    .map_or_else(|| e.to_string(), |c| c.code().to_owned())
+            })
+        })
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         on_server(

@@ -30,7 +30,8 @@ use crate::provider::{BookingStatus, CalendarError};
 
 /// Versioned migrations, applied in order at connect (and by `frontdesk migrate`); the table
 /// `frontdesk_schema_migrations` records which ran.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE EXTENSION IF NOT EXISTS btree_gist;
 CREATE TABLE bookings (
     id          BIGSERIAL   PRIMARY KEY,
@@ -60,7 +61,13 @@ CREATE UNIQUE INDEX bookings_request_once ON bookings (company_id, branch_id, re
     WHERE status = 'accepted' AND request_key IS NOT NULL;
 CREATE INDEX bookings_by_phone ON bookings (company_id, branch_id, phone);
 CREATE INDEX bookings_by_email ON bookings (company_id, branch_id, email);
-"#];
+"#,
+    // Free-slot reads look up a tenant's accepted bookings by time.
+    r#"
+CREATE INDEX bookings_by_start ON bookings (company_id, branch_id, starts_at)
+    WHERE status = 'accepted';
+"#,
+];
 
 /// Any key: it only has to be the same for every frontdesk process migrating one database.
 const MIGRATION_LOCK: i64 = 0x6672_6f6e_7464_6b31;
@@ -99,10 +106,24 @@ impl PostgresDb {
         let mut pg = tokio_postgres::Config::from_str(url).map_err(|_| PostgresError::Url)?;
         pg.connect_timeout(config.connect_timeout);
         pg.application_name("frontdesk");
-        pg.options(format!(
-            "-c statement_timeout={}",
-            config.operation_timeout.as_millis()
-        ));
+        // Server-side bounds below our own, so the server gives up first and says why; kept
+        // beside whatever `options` the URL already carries (a search_path, say).
+        let budget = config.operation_timeout.as_millis();
+        let bounds = format!(
+            "-c statement_timeout={} -c lock_timeout={}",
+            budget * 3 / 4,
+            budget / 2
+        );
+        let options = match pg.get_options() {
+            Some(theirs) if !theirs.trim().is_empty() => format!("{theirs} {bounds}"),
+            _ => bounds,
+        };
+        pg.options(options);
+        // A peer that vanishes without a FIN (failover, NAT reset) is noticed in seconds, not
+        // after the kernel's retransmission timeout.
+        pg.keepalives(true);
+        pg.keepalives_idle(Duration::from_secs(10));
+        pg.tcp_user_timeout(config.operation_timeout.max(Duration::from_secs(5)));
         let recycling = ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         };
@@ -137,6 +158,10 @@ impl PostgresDb {
             .map_err(|e| PostgresError::Connect(e.to_string()))?;
         let failed = |e: tokio_postgres::Error| PostgresError::Migrate(e.to_string());
         let tx = client.transaction().await.map_err(failed)?;
+        // Migrations may take long (an index on a full table): not bound by the call budget.
+        tx.batch_execute("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0")
+            .await
+            .map_err(failed)?;
         // Replicas starting together migrate one after the other.
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
             .await
@@ -177,25 +202,37 @@ impl PostgresDb {
         tx.commit().await.map_err(failed)
     }
 
-    /// Runs one operation on a pooled connection within `operation_timeout`.
+    /// Runs one operation on a pooled connection within `operation_timeout` (pool wait
+    /// included). A connection whose operation ran out of time is closed, never pooled again:
+    /// its statement may still be running, or its peer be gone.
     async fn run<T, F>(&self, op: F) -> Result<T, CalendarError>
     where
         F: AsyncFnOnce(&mut deadpool_postgres::Client) -> Result<T, Failure>,
     {
-        let work = async {
-            let mut client = self.pool.get().await.map_err(|e| {
+        let deadline = tokio::time::Instant::now() + self.operation_timeout;
+        let mut client = match tokio::time::timeout_at(deadline, self.pool.get()).await {
+            Ok(Ok(client)) => client,
+            Ok(Err(e)) => {
                 tracing::warn!(error = %e, "calendar database: no connection");
-                Failure::Unavailable
-            })?;
-            op(&mut client).await
+                return Err(unavailable());
+            }
+            Err(_) => {
+                tracing::warn!("calendar database: no connection within the budget");
+                return Err(unavailable());
+            }
         };
-        match tokio::time::timeout(self.operation_timeout, work).await {
+        let result = tokio::time::timeout_at(deadline, op(&mut client)).await;
+        match result {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(Failure::SlotTaken)) => Err(CalendarError::SlotTaken),
             Ok(Err(Failure::NotFound)) => Err(CalendarError::NotFound),
+            Ok(Err(Failure::Refused)) => Err(CalendarError::Rejected(
+                "the calendar database refused the values".into(),
+            )),
             Ok(Err(Failure::Unavailable)) => Err(unavailable()),
             Err(_) => {
-                tracing::warn!("calendar database: operation timed out");
+                drop(deadpool_postgres::Client::take(client));
+                tracing::warn!("calendar database: operation timed out; connection closed");
                 Err(unavailable())
             }
         }
@@ -243,6 +280,9 @@ fn unavailable() -> CalendarError {
 enum Failure {
     SlotTaken,
     NotFound,
+    /// The database refused the values (data or integrity errors): the request's fault, not
+    /// the database's, so it never counts against the breaker.
+    Refused,
     Unavailable,
 }
 
@@ -255,7 +295,12 @@ impl From<tokio_postgres::Error> for Failure {
             closed = e.is_closed(),
             "calendar database error"
         );
-        Failure::Unavailable
+        // Class 22 (data exception) and 23 (integrity violation) are about the values sent.
+        if code.starts_with("22") || code.starts_with("23") {
+            Failure::Refused
+        } else {
+            Failure::Unavailable
+        }
     }
 }
 
