@@ -5,7 +5,7 @@ need=()
 want() { command -v "$1" >/dev/null 2>&1 || need+=("$2"); }
 case "${1:-build}" in
   build) want cmake cmake; want cc build-essential; want c++ build-essential ;;
-  test) want cmake cmake; want cc build-essential; want redis-server redis-server; want promtool prometheus; want pg_isready postgresql ;;
+  test) want cmake cmake; want cc build-essential; want redis-server redis-server; want promtool prometheus; want pg_isready postgresql; want openssl openssl ;;
   postgres) want pg_isready postgresql ;;
   bench) want redis-server redis-server; want nginx nginx ;;
 esac
