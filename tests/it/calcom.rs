@@ -301,3 +301,23 @@ fn a_uid_of_another_practices_event_type_is_not_found() {
     );
     assert_eq!(cancelled["success"], true, "{cancelled}");
 }
+
+#[test]
+fn a_booking_the_practice_must_confirm_is_never_said_to_be_booked() {
+    let (server, calcom) = start();
+    // This event type requires confirmation: Cal.com creates its bookings `pending`.
+    let mut spec = EventTypeSpec::weekdays("Europe/Berlin", 30);
+    spec.requires_confirmation = true;
+    calcom.fake.add_event_type(EVENT_TYPE, spec);
+    let args = json!({ "date": "2026-01-06", "time": "10:00", "name": "Erika Mustermann" });
+    let reply = call(&server, "c-pending", "book_appointment", args.clone());
+    assert_eq!(reply["booking"]["status"], "pending", "{reply}");
+    let message = reply["message"].as_str().unwrap();
+    assert!(
+        message.contains("bestätigt") && !message.contains("gebucht"),
+        "{reply}"
+    );
+    // A retry is told the same, because the calendar still holds it as pending.
+    assert_eq!(call(&server, "c-pending", "book_appointment", args), reply);
+    assert_eq!(calcom.fake.count(Endpoint::CreateBooking), 1);
+}

@@ -175,7 +175,7 @@ impl Engine {
             };
         };
         let key = Idempotency::key(&ctx.tenant.scope, call_id, function.as_str(), normalised);
-        let still_true = |reply: Value| functions::still_true(ctx, function, reply);
+        let still_true = |reply: Value| functions::still_true(ctx, reply);
         match self.idempotency.run(key, still_true, execute).await {
             Reply::Done(v) => v,
             Reply::StillPending => json!({

@@ -549,23 +549,20 @@ pub(crate) async fn check_availability(ctx: &Ctx<'_>, args: &CheckArgs) -> Value
     Value::Object(reply)
 }
 
-/// Whether a kept reply of `function` still states what the calendar holds: a success names a
-/// booking, which must still be in the state the reply claims (at the time it claims). A
-/// failure is never replayed: asking again costs a read, and the slot may be free by now.
-pub(crate) async fn still_true(ctx: &Ctx<'_>, function: Function, reply: Value) -> bool {
+/// Whether a kept reply still states what the calendar holds: a success names a booking,
+/// which must still be in the status the reply claims (accepted, pending, cancelled) at the
+/// time it claims. A failure is never replayed: asking again costs a read, and the slot may be
+/// free by now.
+pub(crate) async fn still_true(ctx: &Ctx<'_>, reply: Value) -> bool {
     if reply["success"] != Value::Bool(true) {
         return false;
     }
     let Some(uid) = reply["booking"]["uid"].as_str() else {
         return false;
     };
-    let claimed = match function {
-        Function::CancelAppointment => BookingStatus::Cancelled,
-        _ => BookingStatus::Accepted,
-    };
     match ctx.provider.get_booking(ctx.tenant, uid).await {
         Ok(booking) => {
-            booking.status == claimed
+            reply["booking"]["status"].as_str() == Some(booking.status.as_str())
                 && reply["booking"]["start"].as_str() == Some(ctx.rfc3339(booking.start).as_str())
         }
         Err(_) => false,
@@ -614,11 +611,16 @@ pub(crate) async fn book_appointment(ctx: &Ctx<'_>, args: &BookArgs) -> Outcome 
     };
     match ctx.provider.create(ctx.tenant, &new).await {
         Ok(booking) => {
-            booking_outcome("created");
+            // A booking the practice must still confirm is said to be a request, never booked.
+            let (outcome, key) = match booking.status {
+                BookingStatus::Pending => ("pending", MessageKey::BookingPending),
+                _ => ("created", MessageKey::Booked),
+            };
+            booking_outcome(outcome);
             Outcome::Final(json!({
                 "success": true,
                 "booking": ctx.booking_json(&booking),
-                "message": ctx.text(MessageKey::Booked, &[("when", &ctx.when(booking.start))]),
+                "message": ctx.text(key, &[("when", &ctx.when(booking.start))]),
             }))
         }
         Err(CalendarError::SlotTaken | CalendarError::Rejected(_)) => Outcome::Final(
@@ -654,7 +656,7 @@ pub(crate) async fn cancel_appointment(ctx: &Ctx<'_>, args: &CancelArgs) -> Outc
             };
             let matching: Vec<Booking> = found
                 .into_iter()
-                .filter(|b| b.status == BookingStatus::Accepted && ctx.may_change(b))
+                .filter(|b| b.status != BookingStatus::Cancelled && ctx.may_change(b))
                 .filter(|b| {
                     let local = ctx.local(b.start);
                     local.date() == *date && time.is_none_or(|t| local.time() == t)
@@ -696,7 +698,7 @@ pub(crate) async fn cancel_appointment(ctx: &Ctx<'_>, args: &CancelArgs) -> Outc
 /// `reschedule_appointment`: moves a booking, keeping its duration.
 pub(crate) async fn reschedule_appointment(ctx: &Ctx<'_>, args: &RescheduleArgs) -> Outcome {
     let existing = match ctx.changeable(&args.booking_id).await {
-        Ok(b) if b.status == BookingStatus::Accepted => b,
+        Ok(b) if b.status != BookingStatus::Cancelled => b,
         Ok(_) => return ctx.calendar_failure(&CalendarError::NotFound),
         Err(e) => return ctx.calendar_failure(&e),
     };

@@ -59,6 +59,7 @@ message_keys! {
     AdjustedWeekend => "adjusted_weekend",
     AdjustedClosedDate => "adjusted_closed_date",
     Booked => "booked",
+    BookingPending => "booking_pending",
     SlotUnavailable => "slot_unavailable",
     SlotUnavailableNoAlternatives => "slot_unavailable_no_alternatives",
     OutsideHours => "outside_hours",

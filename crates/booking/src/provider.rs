@@ -66,6 +66,9 @@ pub struct ContactQuery {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BookingStatus {
     Accepted,
+    /// Made, but waiting for the practice to confirm (Cal.com event types that require
+    /// confirmation): never "booked" to a caller.
+    Pending,
     Cancelled,
 }
 
@@ -73,6 +76,7 @@ impl BookingStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             BookingStatus::Accepted => "accepted",
+            BookingStatus::Pending => "pending",
             BookingStatus::Cancelled => "cancelled",
         }
     }

@@ -365,6 +365,7 @@ impl CalcomProvider {
         };
         let status = match wire.status.to_ascii_lowercase().as_str() {
             "cancelled" | "rejected" => BookingStatus::Cancelled,
+            "pending" | "awaiting_host" | "unconfirmed" => BookingStatus::Pending,
             _ => BookingStatus::Accepted,
         };
         Ok(Booking {

@@ -85,6 +85,8 @@ pub struct EventTypeSpec {
     /// Who holds the appointments: event types with the same host block each other (one
     /// practice's services), different hosts never do.
     pub host: u64,
+    /// Bookings wait for the host's confirmation: Cal.com creates them `pending`.
+    pub requires_confirmation: bool,
 }
 
 impl EventTypeSpec {
@@ -98,6 +100,7 @@ impl EventTypeSpec {
             close: Time::constant(18, 0, 0, 0),
             weekend: false,
             host: 0,
+            requires_confirmation: false,
         }
     }
 }
@@ -110,10 +113,22 @@ struct FakeBooking {
     start: Timestamp,
     end: Timestamp,
     cancelled: bool,
+    /// Created for an event type that requires confirmation, not confirmed yet.
+    pending: bool,
     attendee: Value,
     /// What the booking request's `metadata` held (Cal.com returns it with the booking).
     metadata: Value,
     rescheduled_from: Option<String>,
+}
+
+impl FakeBooking {
+    fn status(&self) -> &'static str {
+        match (self.cancelled, self.pending) {
+            (true, _) => "cancelled",
+            (false, true) => "pending",
+            (false, false) => "accepted",
+        }
+    }
 }
 
 #[derive(Default)]
@@ -300,7 +315,7 @@ impl FakeCalcom {
             "startTime": booking.start.to_string(),
             "endTime": booking.end.to_string(),
             "iCalSequence": 0,
-            "status": if booking.cancelled { "CANCELLED" } else { "ACCEPTED" },
+            "status": booking.status().to_ascii_uppercase(),
         });
         if let Some(old_uid) = &booking.rescheduled_from
             && let Some(old) = world.bookings.iter().find(|b| &b.uid == old_uid)
@@ -336,6 +351,10 @@ impl World {
         rescheduled_from: Option<String>,
     ) -> FakeBooking {
         self.next_id += 1;
+        let pending = self
+            .event_types
+            .get(&event_type)
+            .is_some_and(|s| s.requires_confirmation);
         let booking = FakeBooking {
             id: self.next_id,
             uid: format!("fk{:010}", self.next_id),
@@ -343,6 +362,7 @@ impl World {
             start,
             end,
             cancelled: false,
+            pending,
             attendee,
             metadata,
             rescheduled_from,
@@ -383,7 +403,7 @@ impl World {
             "title": "Appointment",
             "description": "",
             "hosts": [],
-            "status": if b.cancelled { "cancelled" } else { "accepted" },
+            "status": b.status(),
             "start": iso_utc(b.start),
             "end": iso_utc(b.end),
             "duration": b.start.duration_until(b.end).as_mins(),
