@@ -23,7 +23,18 @@ pub const FIXTURE_MS: u64 = 1_767_355_200_000;
 
 /// POSTs `body` signed the way Retell signs, at the fixtures' signing time.
 pub fn post_retell(base: &str, path: &str, body: &[u8]) -> std::io::Result<crate::http::Response> {
-    let signature = frontdesk::stages::auth::sign_retell(RETELL_KEY, body, FIXTURE_MS);
+    post_signed(base, path, RETELL_KEY, FIXTURE_MS, body)
+}
+
+/// POSTs `body` signed with `key` as Retell would at `at_ms`.
+pub fn post_signed(
+    base: &str,
+    path: &str,
+    key: &str,
+    at_ms: u64,
+    body: &[u8],
+) -> std::io::Result<crate::http::Response> {
+    let signature = frontdesk::stages::auth::sign_retell(key, body, at_ms);
     crate::http::post(base, path, &[("x-retell-signature", &signature)], body)
 }
 

@@ -16,19 +16,26 @@ fn frontdesk() -> Command {
 
 #[test]
 fn check_accepts_the_shipped_files() {
-    let out = frontdesk()
-        .args(["check", "-c"])
-        .arg(repo_path("config/frontdesk.yaml"))
-        .env("RETELL_API_KEY", "k")
-        .env("CALCOM_WEBHOOK_SECRET", "s")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok: "));
+    // The repository's config, and the image's and the pods' as they lie in the repository.
+    for config in [
+        "config/frontdesk.yaml",
+        "deploy/docker/frontdesk.yaml",
+        "deploy/kubernetes/frontdesk.yaml",
+    ] {
+        let out = frontdesk()
+            .args(["check", "-c"])
+            .arg(repo_path(config))
+            .env("RETELL_API_KEY", "k")
+            .env("CALCOM_WEBHOOK_SECRET", "s")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{config}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok: "));
+    }
 }
 
 #[test]
