@@ -1,7 +1,7 @@
 //! A Cal.com tenant through the whole server, against the fake Cal.com: cached availability,
 //! webhook invalidation, and every row of the error table as the caller hears it.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use frontdesk_calcom::fake::{Endpoint, EventTypeSpec, Failure, FakeCalcom};
 use serde_json::{Value, json};
@@ -39,6 +39,11 @@ struct Calcom {
 }
 
 fn start() -> (TestServer, Calcom) {
+    start_with("")
+}
+
+/// Like [`start`], with `calcom:` lines added (indented two spaces).
+fn start_with(calcom_extra: &str) -> (TestServer, Calcom) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -51,7 +56,7 @@ fn start() -> (TestServer, Calcom) {
     setup.write("secrets/calco-retell", CALCO_RETELL_KEY);
     setup.add_tenants(TENANT);
     setup.config_extra = format!(
-        "calcom:\n  base_url: {}\n  timeouts: {{ connect: 500ms, read: 2s, write: 2s, total: 3s }}\n",
+        "calcom:\n  base_url: {}\n  timeouts: {{ connect: 500ms, read: 2s, write: 2s, total: 3s }}\n{calcom_extra}",
         fake.base_url()
     );
     let server = setup.start();
@@ -320,4 +325,23 @@ fn a_booking_the_practice_must_confirm_is_never_said_to_be_booked() {
     // A retry is told the same, because the calendar still holds it as pending.
     assert_eq!(call(&server, "c-pending", "book_appointment", args), reply);
     assert_eq!(calcom.fake.count(Endpoint::CreateBooking), 1);
+}
+
+#[test]
+fn a_check_waits_for_a_silent_calcom_no_longer_than_its_budget_from_the_first_call_on() {
+    let (server, calcom) = start_with("  cache: { answer_budget: 300ms }\n");
+    // Cal.com accepts the connection and never answers (until released).
+    calcom.fake.hold();
+    for call_id in ["c-silent-1", "c-silent-2"] {
+        let started = Instant::now();
+        let reply = check(&server, call_id, "2026-01-06", "10:00");
+        assert_eq!(reply["reason"], "calendar_unavailable", "{reply}");
+        // Cal.com's own read timeout here is 2 s; the budget (0.3 s) decides.
+        assert!(
+            started.elapsed() < Duration::from_millis(1_500),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    calcom.fake.release();
 }
