@@ -3,7 +3,7 @@
 
 use frontdesk::config::Secret;
 use frontdesk::policy::model::AuthScheme;
-use frontdesk::stages::auth::{RetellSignature, Verifier};
+use frontdesk::stages::auth::{RetellSignature, Verifier, VerifyKey};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     for scheme in [AuthScheme::Retell, AuthScheme::Calcom] {
-        let verifier = Verifier { scheme, keys: vec![Secret::new("fuzz-key")], tolerance: std::time::Duration::from_secs(300) };
+        let verifier = Verifier { scheme, keys: vec![VerifyKey::new(&Secret::new("fuzz-key"))], tolerance: std::time::Duration::from_secs(300) };
         let _ = verifier.verify(Some(header), body, 1_700_000_000_000);
     }
 });
