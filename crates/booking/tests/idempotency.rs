@@ -29,7 +29,8 @@ fn redis() -> Arc<dyn Store> {
         .unwrap()
         .as_nanos();
     let store = RedisStore::new(&RedisSettings {
-        url: std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+        url: std::env::var("REDIS_URL")
+            .expect("REDIS_URL names the test Redis (make test sets it)"),
         prefix: format!("test:booking:{}:{nanos}:", std::process::id()),
         timeout: Duration::from_secs(2),
         connect_timeout: Duration::from_secs(2),

@@ -210,7 +210,10 @@ async fn cancel_and_reschedule_read_the_documented_answers() {
         }
         .expect("encodes");
         assert_eq!(encoded, documented, "{name}");
-        assert_eq!(paths(&documented), keys.into_iter().map(String::from).collect());
+        assert_eq!(
+            paths(&documented),
+            keys.into_iter().map(String::from).collect()
+        );
     }
 }
 
@@ -240,7 +243,10 @@ async fn documented_errors_become_the_documented_outcomes() {
         };
         assert!(expected(&error), "{name}: {error:?}");
         // Cal.com's text can echo request values: none of it reaches our error.
-        assert!(!error.to_string().contains("CustomThrottlerGuard"), "{error}");
+        assert!(
+            !error.to_string().contains("CustomThrottlerGuard"),
+            "{error}"
+        );
     }
 }
 
@@ -254,7 +260,10 @@ fn documented_slot_answers_decode_and_v1_answers_do_not() {
         .map(|(day, slots)| (day.as_str(), slots.len()))
         .collect();
     assert_eq!(starts, [("2026-01-06", 3), ("2026-01-07", 1)]);
-    assert_eq!(time.data["2026-01-06"][0].start, "2026-01-06T09:00:00.000-08:00");
+    assert_eq!(
+        time.data["2026-01-06"][0].start,
+        "2026-01-06T09:00:00.000-08:00"
+    );
     let range: Envelope<SlotsByDate> =
         serde_json::from_str(&fixture("calcom_v2_slots_response_range.json")).expect("range");
     assert_eq!(range.data["2026-01-06"].len(), 1);
@@ -264,7 +273,10 @@ fn documented_slot_answers_decode_and_v1_answers_do_not() {
 
     // API v1 is shut down; should an old-shaped answer arrive it is unreadable, never read
     // as "no free slots".
-    for name in ["calcom_v1_slots_response.json", "calcom_v1_error_slot_taken.json"] {
+    for name in [
+        "calcom_v1_slots_response.json",
+        "calcom_v1_error_slot_taken.json",
+    ] {
         assert!(
             serde_json::from_str::<Envelope<SlotsByDate>>(&fixture(name)).is_err(),
             "{name}"
@@ -279,11 +291,17 @@ fn documented_webhooks_say_what_they_change() {
     let at = |s: &str| s.parse::<jiff::Timestamp>().expect("instant");
     let created = read("calcom_wh_booking_created.json").expect("created");
     assert_eq!(created.event_type, 1234567);
-    assert_eq!(created.taken, [(at("2026-01-06T17:00:00Z"), at("2026-01-06T17:30:00Z"))]);
+    assert_eq!(
+        created.taken,
+        [(at("2026-01-06T17:00:00Z"), at("2026-01-06T17:30:00Z"))]
+    );
     assert!(created.freed.is_empty());
     let cancelled = read("calcom_wh_booking_cancelled.json").expect("cancelled");
     assert_eq!(cancelled.freed, created.taken);
     let moved = read("calcom_wh_booking_rescheduled.json").expect("rescheduled");
-    assert_eq!(moved.taken, [(at("2026-01-08T18:00:00Z"), at("2026-01-08T18:30:00Z"))]);
+    assert_eq!(
+        moved.taken,
+        [(at("2026-01-08T18:00:00Z"), at("2026-01-08T18:30:00Z"))]
+    );
     assert_eq!(moved.freed, created.taken);
 }

@@ -7,9 +7,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// The shared Redis every test may use (`REDIS_URL`, default the local one).
+/// The shared Redis every test may use (`REDIS_URL`, which `make test` sets; no silent default).
 pub fn redis_url() -> String {
-    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+    std::env::var("REDIS_URL").expect("REDIS_URL names the test Redis (make test sets it)")
 }
 
 /// A key prefix no other test (or earlier run) uses, so tests run in parallel on one Redis.
