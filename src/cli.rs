@@ -304,9 +304,9 @@ fn sign(key_env: &str, scheme: Scheme, at: Option<u64>) -> ExitCode {
         Scheme::Retell => {
             let now =
                 at.unwrap_or_else(|| frontdesk_store::Clock::now_ms(&frontdesk_store::SystemClock));
-            crate::stages::auth::sign_retell(&key, &body, now)
+            crate::signature::sign_retell(&key, &body, now)
         }
-        Scheme::Calcom => crate::stages::auth::sign_calcom(&key, &body),
+        Scheme::Calcom => crate::signature::sign_calcom(&key, &body),
     };
     println!("{value}");
     ExitCode::SUCCESS

@@ -16,6 +16,7 @@ pub mod gateway;
 pub mod policy;
 pub mod schema;
 pub mod server;
+pub mod signature;
 pub mod stages;
 pub mod telemetry;
 pub mod tls;

@@ -138,8 +138,14 @@ pub fn prepare(config: Config, options: Options) -> Result<Prepared, BootError> 
     let watcher = runtime.block_on(async {
         breakers.spawn_sync(std::time::Duration::from_millis(250));
         if app.config().file.server.watch_policies {
-            crate::policy::watch::spawn(app.clone())
-                .map_err(|e| tracing::warn!(error = %e, "policy files are not watched; reload with SIGHUP or the admin API"))
+            let config = app.config();
+            let mut dirs = vec![config.policy_dir.as_path()];
+            dirs.extend(config.tenants_file.parent());
+            let reloading = app.clone();
+            crate::policy::watch::spawn(&dirs, move || {
+                let _ = reloading.policy.reload("file_change");
+            })
+            .map_err(|e| tracing::warn!(error = %e, "policy files are not watched; reload with SIGHUP or the admin API"))
                 .ok()
         } else {
             None

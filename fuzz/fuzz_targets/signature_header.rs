@@ -3,7 +3,7 @@
 
 use frontdesk::config::Secret;
 use frontdesk::policy::model::AuthScheme;
-use frontdesk::stages::auth::{RetellSignature, Verifier, VerifyKey};
+use frontdesk::signature::{RetellSignature, Verifier, VerifyKey};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -19,11 +19,11 @@ use pingora::protocols::http::v1::client::HttpSession as UpstreamSession;
 use tokio::io::AsyncWriteExt;
 
 use super::pool::{IdlePool, MAX_IDLE};
-use super::proxy::write_reply;
+use super::reply::write_reply;
 use crate::app::App;
 use crate::config::UpstreamDef;
 use crate::stages::client_ip::ip_text;
-use crate::stages::{Forward, Refusal, dedupe};
+use crate::stages::{self, Forward, Refusal};
 use crate::telemetry::metrics::{UpstreamOutcome, UpstreamSeries};
 
 /// Headers that describe one hop and are never forwarded (RFC 9110 §7.6.1).
@@ -134,10 +134,7 @@ impl Forwarder {
     /// Forwards and streams the answer back; returns what the client got.
     pub async fn forward(&self, app: &App, session: &mut Session, forward: Forward) -> Sent {
         let sent = self.exchange(app, session, &forward).await;
-        if let Some(claim) = &forward.dedupe {
-            let delivered = sent.complete && (200..300).contains(&sent.status);
-            dedupe::settle(app, claim, delivered).await;
-        }
+        stages::forwarded(app, &forward, sent.status, sent.complete).await;
         sent
     }
 

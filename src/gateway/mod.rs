@@ -2,6 +2,7 @@
 //! signals to draining and reloads, and runs it.
 
 mod admission;
+pub mod bounds;
 pub mod connection;
 pub mod forward;
 mod head_meter;
@@ -9,6 +10,7 @@ pub mod metrics;
 pub mod nofile;
 mod pool;
 pub mod proxy;
+mod reply;
 pub mod signals;
 mod tls;
 
@@ -23,7 +25,8 @@ use pingora::services::listening::Service;
 use crate::admin::Admin;
 use crate::app::App;
 use admission::{Admission, AdmissionFilter};
-use connection::{Bounds, Frontdoor};
+use bounds::Bounds;
+use connection::Frontdoor;
 use forward::Forwarder;
 use pool::IdleSweep;
 use proxy::Gateway;

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use pingora::apps::{HttpPersistentSettings, HttpServerApp, HttpServerOptions, ReusedHttpStream};
-use pingora::http::ResponseHeader;
 use pingora::prelude::*;
 use pingora::protocols::Stream;
 use pingora::protocols::http::ReusableHttpStream;
@@ -20,9 +19,10 @@ use pingora::protocols::http::v2::server::{H2Options, default_h2_options};
 use pingora::server::ShutdownWatch;
 use tokio::sync::Notify;
 
-use super::connection::{Bounds, HeadRead};
+use super::bounds::{Bounds, HeadRead};
 use super::forward::Forwarder;
 use super::metrics::{Phase, count_aborted};
+use super::reply::write_reply;
 use crate::app::{App, InFlight};
 use crate::policy::Route;
 use crate::stages::{self, Incoming, Outcome, Refusal, Reply};
@@ -448,18 +448,4 @@ fn wire_reply(status: u16, code: &str, message: &str) -> Reply {
 /// Pingora's parser stops at its own field limit (256) with this error.
 fn is_too_many_headers(e: &pingora::Error) -> bool {
     e.root_cause().to_string() == "too many headers"
-}
-
-pub async fn write_reply(session: &mut Session, reply: Reply) -> Result<()> {
-    let mut header = ResponseHeader::build(reply.status, Some(4 + reply.headers.len()))?;
-    if let Some(ct) = reply.content_type {
-        header.insert_header("content-type", ct)?;
-    }
-    header.insert_header("content-length", reply.body.len().to_string())?;
-    header.insert_header("cache-control", "no-store")?;
-    for (name, value) in reply.headers {
-        header.insert_header(name, value)?;
-    }
-    session.write_response_header(Box::new(header)).await?;
-    session.write_response_body(reply.body, true).await
 }

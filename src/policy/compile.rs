@@ -15,7 +15,7 @@ use super::routes::{PathPattern, RouteTable};
 use super::template::{KeyTemplate, parse_body_path};
 use super::{AuthStage, Dedupe, Dispatch, Limit, Policy, Route, TenantSource, Validation};
 use crate::config::{Config, Diagnostic, Secret, SourceFile};
-use crate::stages::auth::{Verifier, VerifyKey};
+use crate::signature::{Verifier, VerifyKey};
 use crate::telemetry::metrics::{LimitSeries, RouteSeries};
 
 pub const DEFAULT_BODY_LIMIT: u64 = 1 << 20;

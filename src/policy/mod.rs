@@ -19,8 +19,8 @@ use arc_swap::ArcSwap;
 use parking_lot::Mutex;
 
 use crate::config::{Config, Diagnostic};
-use crate::stages::auth::{Verifier, VerifyKey};
-use crate::telemetry::metrics::{LimitSeries, RouteSeries};
+use crate::signature::{AuthFailure, Verifier, VerifyKey};
+use crate::telemetry::metrics::{self, LimitSeries, RouteSeries};
 use body_fields::BodyFields;
 pub use model::{EventHook, LimitMode, LimitScope};
 use routes::RouteTable;
@@ -136,7 +136,7 @@ pub struct PolicyHandle {
 impl PolicyHandle {
     pub fn load(config: Config) -> Result<Self, Vec<Diagnostic>> {
         let policy = compile::compile(&config)?;
-        crate::telemetry::metrics::prime(&policy);
+        prime_series(&policy);
         let now = SystemTime::now();
         Ok(Self {
             config,
@@ -171,27 +171,62 @@ impl PolicyHandle {
         status.last_attempt = now;
         match result {
             Ok(policy) => {
-                crate::telemetry::metrics::prime(&policy);
+                prime_series(&policy);
                 let policy = Arc::new(policy);
                 let changed = policy.hash != self.current.load().hash;
                 self.current.store(policy.clone());
                 status.loaded_at = now;
                 status.last_error = None;
-                crate::telemetry::metrics::POLICY_RELOADS
+                metrics::POLICY_RELOADS
                     .with_label_values(&["success"])
                     .inc();
                 tracing::info!(trigger, hash = %policy.hash, changed, routes = policy.routes.len(), "policy reloaded");
                 Ok(policy)
             }
             Err(errors) => {
-                crate::telemetry::metrics::POLICY_RELOADS
-                    .with_label_values(&["error"])
-                    .inc();
+                metrics::POLICY_RELOADS.with_label_values(&["error"]).inc();
                 for e in &errors {
                     tracing::error!(trigger, error = %e, "policy reload refused; the previous policy keeps serving");
                 }
                 status.last_error = Some(errors.iter().map(|e| e.to_string()).collect());
                 Err(errors)
+            }
+        }
+    }
+}
+/// Creates the series a policy can produce, at zero, so alerts and dashboards see them before the
+/// first event (a labelled counter is absent from the exposition until then).
+fn prime_series(policy: &Policy) {
+    for route in policy.routes.iter() {
+        for limit in route
+            .limits
+            .iter()
+            .chain(route.auth.iter().filter_map(|a| a.failure_limit.as_ref()))
+        {
+            for outcome in [
+                metrics::LimitOutcome::Allowed,
+                metrics::LimitOutcome::Denied,
+            ] {
+                metrics::RATELIMIT_DECISIONS.with_label_values(&[&limit.name, outcome.as_str()]);
+            }
+        }
+        if let Some(auth) = &route.auth {
+            for reason in AuthFailure::ALL {
+                metrics::AUTH_FAILURES.with_label_values(&[&route.name, reason.as_str()]);
+            }
+            if auth.failure_limit.is_some() {
+                metrics::AUTH_BUDGET_TRIPS.with_label_values(&[&auth.name]);
+            }
+        }
+        if route.tenant.is_some() {
+            for reason in ["mismatch", "unverified"] {
+                metrics::TENANT_REFUSALS.with_label_values(&[&route.name, reason]);
+            }
+        }
+        if let Some(dedupe) = &route.dedupe {
+            metrics::WEBHOOK_DUPLICATES.with_label_values(&[&dedupe.source]);
+            for result in ["duplicate", "in_progress", "unkeyed"] {
+                metrics::WEBHOOK_DEDUPE.with_label_values(&[&dedupe.source, result]);
             }
         }
     }

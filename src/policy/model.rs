@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+pub use crate::signature::AuthScheme;
+
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -182,16 +184,6 @@ pub struct AuthDef {
     /// A limit charged for each failed attempt and checked before any signature work.
     #[serde(default)]
     pub failure_limit: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum AuthScheme {
-    /// `x-retell-signature: v=<ms>,d=<hex>` over body ++ v.
-    Retell,
-    /// `X-Cal-Signature-256`: hex HMAC-SHA256 of the body.
-    Calcom,
-    None,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

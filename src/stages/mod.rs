@@ -2,7 +2,6 @@
 //! buffered request: auth → parse → tenant → limits → dedupe → validate → dispatch.
 //! No Pingora types: the gateway adapts sockets to [`Incoming`] and [`Outcome`].
 
-pub mod auth;
 pub mod client_ip;
 pub mod dedupe;
 pub mod failure_budget;
@@ -49,6 +48,15 @@ pub struct Forward {
     /// sender's retry is processed.
     pub dedupe: Option<Claim>,
     pub idempotent: bool,
+}
+
+/// The stages' end of a forwarded request, once the gateway knows how its answer went: a
+/// webhook counts as delivered (its dedupe key kept) only when the upstream's 2xx reached the
+/// client whole; otherwise the key is released so the sender's retry is processed.
+pub async fn forwarded(app: &App, forward: &Forward, status: u16, complete: bool) {
+    if let Some(claim) = &forward.dedupe {
+        dedupe::settle(app, claim, complete && (200..300).contains(&status)).await;
+    }
 }
 
 static DEFAULT_FUNCTION: LazyLock<Option<KeyTemplate>> =

@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use frontdesk_booking::{Tenant, TenantDirectory};
 
-use super::auth::VerifyKey;
 use crate::policy::template::{KeyTemplate, RequestView};
 use crate::policy::{Policy, TenantSource};
+use crate::signature::VerifyKey;
 
 /// What the selectors say, before the signature is checked.
 #[derive(Debug, Clone)]

@@ -31,7 +31,7 @@ counter!(
     &["route", "status"]
 );
 counter!(
-    RATELIMIT_DECISIONS,
+    pub RATELIMIT_DECISIONS,
     "frontdesk_ratelimit_decisions_total",
     "Rate-limit decisions by limit and decision (allowed, denied, shadow_denied).",
     &["limit", "decision"]
@@ -250,41 +250,6 @@ pub fn init() {
     LazyLock::force(&TENANT_REFUSALS);
     LazyLock::force(&UPSTREAM_REQUESTS);
     LazyLock::force(&UPSTREAM_DURATION);
-}
-
-/// Creates the series a policy can produce, at zero, so alerts and dashboards see them before the
-/// first event (a labelled counter is absent from the exposition until then).
-pub fn prime(policy: &crate::policy::Policy) {
-    for route in policy.routes.iter() {
-        for limit in route
-            .limits
-            .iter()
-            .chain(route.auth.iter().filter_map(|a| a.failure_limit.as_ref()))
-        {
-            for outcome in [LimitOutcome::Allowed, LimitOutcome::Denied] {
-                RATELIMIT_DECISIONS.with_label_values(&[&limit.name, outcome.as_str()]);
-            }
-        }
-        if let Some(auth) = &route.auth {
-            for reason in crate::stages::auth::AuthFailure::ALL {
-                AUTH_FAILURES.with_label_values(&[&route.name, reason.as_str()]);
-            }
-            if auth.failure_limit.is_some() {
-                AUTH_BUDGET_TRIPS.with_label_values(&[&auth.name]);
-            }
-        }
-        if route.tenant.is_some() {
-            for reason in ["mismatch", "unverified"] {
-                TENANT_REFUSALS.with_label_values(&[&route.name, reason]);
-            }
-        }
-        if let Some(dedupe) = &route.dedupe {
-            WEBHOOK_DUPLICATES.with_label_values(&[&dedupe.source]);
-            for result in ["duplicate", "in_progress", "unkeyed"] {
-                WEBHOOK_DEDUPE.with_label_values(&[&dedupe.source, result]);
-            }
-        }
-    }
 }
 
 /// The Prometheus text exposition of every registered metric.

@@ -7,7 +7,7 @@ use crate::harness::{
 };
 use crate::http;
 use crate::upstream::Upstream;
-use frontdesk::stages::auth::{sign_calcom, sign_retell};
+use frontdesk::signature::{sign_calcom, sign_retell};
 
 fn signatures() -> serde_json::Value {
     serde_json::from_slice(&fixture("SIGNATURES.json")).unwrap()

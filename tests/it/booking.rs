@@ -17,7 +17,7 @@ fn call(base: &str, call_id: &str, name: &str, args: Value) -> Value {
         "call": { "call_id": call_id, "agent_id": AGENT, "from_number": "+4915112345678", "to_number": "+14155550199" },
     });
     let body = serde_json::to_vec(&body).unwrap();
-    let sig = frontdesk::stages::auth::sign_retell(RETELL_KEY, &body, FIXTURE_MS);
+    let sig = frontdesk::signature::sign_retell(RETELL_KEY, &body, FIXTURE_MS);
     let r = http::post(
         base,
         "/retell/function",
@@ -255,7 +255,7 @@ fn unknown_tenants_are_refused_with_403() {
     let server = Setup::shipped(None).start();
     let body = json!({ "name": "check_availability", "args": { "date": "2026-01-06" }, "call": { "call_id": "x", "agent_id": "someone-else", "to_number": "+10000000000" } });
     let body = serde_json::to_vec(&body).unwrap();
-    let sig = frontdesk::stages::auth::sign_retell(RETELL_KEY, &body, FIXTURE_MS);
+    let sig = frontdesk::signature::sign_retell(RETELL_KEY, &body, FIXTURE_MS);
     let r = http::post(
         &server.base,
         "/retell/function",
@@ -273,7 +273,7 @@ fn one_call_is_limited_per_call_id() {
     let statuses: Vec<u16> = (0..11)
         .map(|_| {
             let body = serde_json::to_vec(&json!({ "name": "check_availability", "args": { "date": "2026-01-06" }, "call": { "call_id": "runaway", "agent_id": AGENT } })).unwrap();
-            let sig = frontdesk::stages::auth::sign_retell(RETELL_KEY, &body, FIXTURE_MS);
+            let sig = frontdesk::signature::sign_retell(RETELL_KEY, &body, FIXTURE_MS);
             http::post(&server.base, "/retell/function", &[("x-retell-signature", &sig)], &body).unwrap().status
         })
         .collect();

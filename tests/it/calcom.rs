@@ -71,7 +71,7 @@ fn start_with(calcom_extra: &str) -> (TestServer, Calcom) {
 
 fn call(server: &TestServer, call_id: &str, name: &str, args: Value) -> Value {
     let body = serde_json::to_vec(&json!({ "name": name, "args": args, "call": { "call_id": call_id, "agent_id": "agent_calco", "from_number": "+4915112345678" } })).unwrap();
-    let sig = frontdesk::stages::auth::sign_retell(CALCO_RETELL_KEY, &body, FIXTURE_MS);
+    let sig = frontdesk::signature::sign_retell(CALCO_RETELL_KEY, &body, FIXTURE_MS);
     let r = http::post(
         &server.base,
         "/retell/function",
@@ -94,7 +94,7 @@ fn check(server: &TestServer, call_id: &str, date: &str, time: &str) -> Value {
 
 fn webhook(server: &TestServer, body: &Value) -> u16 {
     let body = serde_json::to_vec(body).unwrap();
-    let sig = frontdesk::stages::auth::sign_calcom(CALCOM_SECRET, &body);
+    let sig = frontdesk::signature::sign_calcom(CALCOM_SECRET, &body);
     http::post(
         &server.base,
         "/calcom/webhook",

@@ -121,7 +121,7 @@ fn unknown_routes_are_404_and_malformed_json_is_400() {
 
     // A signed but malformed body on a JSON route.
     let body = br#"{"event": "call_ended", "#;
-    let signature = frontdesk::stages::auth::sign_retell(
+    let signature = frontdesk::signature::sign_retell(
         crate::harness::RETELL_KEY,
         body,
         crate::harness::FIXTURE_MS,

@@ -34,7 +34,7 @@ pub fn post_signed(
     at_ms: u64,
     body: &[u8],
 ) -> std::io::Result<crate::http::Response> {
-    let signature = frontdesk::stages::auth::sign_retell(key, body, at_ms);
+    let signature = frontdesk::signature::sign_retell(key, body, at_ms);
     crate::http::post(base, path, &[("x-retell-signature", &signature)], body)
 }
 

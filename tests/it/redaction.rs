@@ -35,7 +35,7 @@ fn forwarded_call_events_lose_their_pii_and_keep_their_shape() {
     event["call"]["transcript"] = json!(transcript);
     event["call"]["transcript_object"][1]["content"] = json!("Meine Nummer ist +49 (0)30 1234567.");
     let body = serde_json::to_vec(&event).unwrap();
-    let sig = frontdesk::stages::auth::sign_retell(RETELL_KEY, &body, FIXTURE_MS);
+    let sig = frontdesk::signature::sign_retell(RETELL_KEY, &body, FIXTURE_MS);
     let r = http::post(
         &server.base,
         "/retell/webhook",

@@ -115,7 +115,7 @@ fn a_signed_function_call_is_served_over_http1_and_http2_by_alpn() {
     let upstream = Upstream::start();
     let server = tls_server(&pki, &upstream);
     let body = fixture("retell_fn_check_availability.json");
-    let signature = frontdesk::stages::auth::sign_retell(RETELL_KEY, &body, FIXTURE_MS);
+    let signature = frontdesk::signature::sign_retell(RETELL_KEY, &body, FIXTURE_MS);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     for (alpn, version) in [
         (&[b"http/1.1".as_slice()][..], reqwest::Version::HTTP_11),

@@ -11,7 +11,7 @@ use crate::harness::{
 };
 use crate::http;
 use crate::upstream::Upstream;
-use frontdesk::stages::auth::{sign_calcom, sign_retell};
+use frontdesk::signature::{sign_calcom, sign_retell};
 
 /// The fixture tenant: verified with the policy's (shared) key.
 const FIXTURE_AGENT: &str = "oBeDLoLOeuAbiuaMFXRtDOLriTJ5tSxD";

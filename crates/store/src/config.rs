@@ -6,7 +6,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::fallback::{DEFAULT_PROBE_INTERVAL, FallbackStore};
+use crate::fallback::{DEFAULT_PROBE_INTERVAL, FallbackStore, LimitFallback};
 use crate::health::StoreHealth;
 use crate::memory::MemoryStore;
 use crate::redact::redact_url;
@@ -89,19 +89,6 @@ impl std::fmt::Debug for RedisConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct FallbackConfig {
     pub limits: LimitFallback,
-}
-
-/// Rate-limit decisions while Redis is unavailable.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum LimitFallback {
-    /// Each replica limits on its own (a limit of N becomes up to N per replica).
-    #[default]
-    Local,
-    /// Every request passes.
-    Allow,
-    /// Every limited request is denied.
-    Deny,
 }
 
 /// `store.memory`.

@@ -13,12 +13,26 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use parking_lot::Mutex;
+use schemars::JsonSchema;
+use serde::Deserialize;
 
-use crate::config::LimitFallback;
 use crate::health::StoreHealth;
 use crate::memory::MemoryStore;
 use crate::metrics::STORE_ERRORS;
 use crate::{Decision, GcraCheck, Rate, Store, StoreError};
+
+/// Rate-limit decisions while Redis is unavailable.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LimitFallback {
+    /// Each replica limits on its own (a limit of N becomes up to N per replica).
+    #[default]
+    Local,
+    /// Every request passes.
+    Allow,
+    /// Every limited request is denied.
+    Deny,
+}
 
 /// How often a degraded store probes its primary unless configured otherwise.
 pub const DEFAULT_PROBE_INTERVAL: Duration = Duration::from_secs(1);

@@ -27,10 +27,9 @@ mod sharded;
 
 pub use clock::{Clock, FastClock, ManualClock, SystemClock};
 pub use config::{
-    Backend, BuildError, FallbackConfig, LimitFallback, MemoryConfig, RedisConfig, StoreConfig,
-    StoreHandle, build,
+    Backend, BuildError, FallbackConfig, MemoryConfig, RedisConfig, StoreConfig, StoreHandle, build,
 };
-pub use fallback::FallbackStore;
+pub use fallback::{FallbackStore, LimitFallback};
 pub use gcra::LocalLimiter;
 pub use health::StoreHealth;
 pub use memory::MemoryStore;

@@ -3,10 +3,10 @@
 
 use serde_json::{Map, Number, Value};
 
-use crate::compile::{Bounds, CompiledField, ObjectRules, Rule, TextKind, TextRule};
 use crate::contact::{parse_email, parse_phone};
 use crate::def::UnknownFields;
 use crate::error::{ErrorCode, FieldError, UNKNOWN_FIELD_LABEL};
+use crate::rules::{Bounds, CompiledField, ObjectRules, Rule, TextKind, TextRule};
 use crate::temporal::{parse_date, parse_datetime, parse_time};
 
 /// Longest unknown-key path echoed back in an error; keys are caller-chosen text.

@@ -30,6 +30,7 @@ mod html;
 mod json_schema;
 mod metrics;
 mod normalize;
+mod rules;
 mod temporal;
 
 pub use compile::Schema;

@@ -7,9 +7,21 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use crate::config::Secret;
-use crate::policy::model::AuthScheme;
+use schemars::JsonSchema;
+use serde::Deserialize;
 
 type HmacSha256 = Hmac<Sha256>;
+
+/// Which signature a route checks.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthScheme {
+    /// `x-retell-signature: v=<ms>,d=<hex>` over body ++ v.
+    Retell,
+    /// `X-Cal-Signature-256`: hex HMAC-SHA256 of the body.
+    Calcom,
+    None,
+}
 
 pub const RETELL_HEADER: &str = "x-retell-signature";
 pub const CALCOM_HEADER: &str = "x-cal-signature-256";
