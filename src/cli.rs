@@ -8,7 +8,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::Config;
-use crate::gateway::signals::SignalWatch;
+use crate::gateway::signals::Signals;
 use crate::server::{self, Options};
 
 #[derive(Debug, Parser)]
@@ -125,8 +125,7 @@ fn run(path: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let watch = Box::new(SignalWatch::process(prepared.app.clone()));
-    match prepared.serve(watch) {
+    match prepared.serve(Signals::Process) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "frontdesk stopped with an error");

@@ -52,11 +52,8 @@ pub struct Prepared {
 
 impl Prepared {
     /// Serves until the shutdown watch says so. Blocks.
-    pub fn serve(
-        self,
-        shutdown: Box<dyn pingora::server::ShutdownSignalWatch>,
-    ) -> Result<(), BootError> {
-        let result = gateway::serve(self.app.clone(), shutdown);
+    pub fn serve(self, signals: gateway::signals::Signals) -> Result<(), BootError> {
+        let result = gateway::serve(self.app.clone(), signals);
         self.runtime
             .shutdown_timeout(std::time::Duration::from_secs(1));
         Ok(result?)

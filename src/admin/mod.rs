@@ -7,10 +7,7 @@
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
-use async_trait::async_trait;
 use http::{Response, StatusCode};
-use pingora::apps::http_app::ServeHttp;
-use pingora::protocols::http::ServerSession;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
@@ -24,18 +21,27 @@ pub struct Admin {
     pub app: Arc<App>,
 }
 
-#[async_trait]
-impl ServeHttp for Admin {
-    async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
-        let method = session.req_header().method.clone();
-        let path = session.req_header().uri.path().to_string();
-        let query = session.req_header().uri.query().unwrap_or("").to_string();
-        let peer_is_loopback = session
-            .client_addr()
-            .and_then(|a| a.as_inet())
-            .is_some_and(|a| a.ip().is_loopback());
-        let authorized = self.authorized(&session.req_header().headers, peer_is_loopback);
-        match (method.as_str(), path.as_str()) {
+/// One admin request, as the gateway read it.
+pub struct AdminRequest<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub query: &'a str,
+    pub headers: &'a http::HeaderMap,
+    pub peer_is_loopback: bool,
+}
+
+impl Admin {
+    /// The answer to one admin request.
+    pub async fn answer(&self, request: AdminRequest<'_>) -> Response<Vec<u8>> {
+        let AdminRequest {
+            method,
+            path,
+            query,
+            headers,
+            peer_is_loopback,
+        } = request;
+        let authorized = self.authorized(headers, peer_is_loopback);
+        match (method, path) {
             ("GET", "/health") => reply(200, json!({ "status": "ok" })),
             ("GET", "/health/ready") => {
                 let ready = self.app.lifecycle.is_ready();
@@ -101,9 +107,7 @@ impl ServeHttp for Admin {
             _ => reply(404, json!({ "error": "not_found" })),
         }
     }
-}
 
-impl Admin {
     fn authorized(&self, headers: &http::HeaderMap, peer_is_loopback: bool) -> bool {
         match &self.app.admin_token {
             Some(token) => headers

@@ -1,6 +1,7 @@
 //! The only module that knows Pingora: builds the server (traffic and admin listeners), wires
 //! signals to draining and reloads, and runs it.
 
+mod admin;
 mod admission;
 pub mod bounds;
 pub mod connection;
@@ -18,18 +19,20 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use pingora::server::configuration::ServerConf;
-use pingora::server::{RunArgs, Server, ShutdownSignalWatch};
+use pingora::server::{RunArgs, Server};
 use pingora::services::background::background_service;
 use pingora::services::listening::Service;
 
 use crate::admin::Admin;
 use crate::app::App;
+use admin::AdminApp;
 use admission::{Admission, AdmissionFilter};
 use bounds::Bounds;
 use connection::Frontdoor;
 use forward::Forwarder;
 use pool::IdleSweep;
 use proxy::Gateway;
+use signals::{SignalWatch, Signals};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -77,9 +80,9 @@ fn connection_cap(configured: usize) -> usize {
     cap
 }
 
-/// Runs the server until `shutdown` says so. Blocks the calling thread, which must not be inside
+/// Runs the server until `signals` say so. Blocks the calling thread, which must not be inside
 /// a tokio runtime.
-pub fn serve(app: Arc<App>, shutdown: Box<dyn ShutdownSignalWatch>) -> Result<(), StartError> {
+pub fn serve(app: Arc<App>, signals: Signals) -> Result<(), StartError> {
     let config = app.config().clone();
     check_bind(&[config.listen, config.admin_listen])?;
 
@@ -119,7 +122,10 @@ pub fn serve(app: Arc<App>, shutdown: Box<dyn ShutdownSignalWatch>) -> Result<()
     traffic.add_tcp(&config.listen.to_string());
     traffic.threads = Some(config.threads());
 
-    let mut admin = Service::new("frontdesk-admin".into(), Admin { app: app.clone() });
+    let mut admin = Service::new(
+        "frontdesk-admin".into(),
+        AdminApp(Admin { app: app.clone() }),
+    );
     admin.add_tcp(&config.admin_listen.to_string());
     admin.threads = Some(1);
 
@@ -129,7 +135,7 @@ pub fn serve(app: Arc<App>, shutdown: Box<dyn ShutdownSignalWatch>) -> Result<()
     app.lifecycle.mark_ready();
     tracing::info!(listen = %config.listen, tls = app.tls.is_some(), admin = %config.admin_listen, threads = config.threads(), max_connections, "frontdesk serving");
     server.run(RunArgs {
-        shutdown_signal: shutdown,
+        shutdown_signal: Box::new(SignalWatch::new(app.clone(), signals)),
     });
     tracing::info!("frontdesk stopped");
     Ok(())

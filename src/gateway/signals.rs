@@ -25,7 +25,15 @@ pub enum Control {
     Reload,
 }
 
-pub struct SignalWatch {
+/// Where the stop, drain and reload requests of a running server come from.
+pub enum Signals {
+    /// SIGTERM, SIGINT and SIGHUP of this process.
+    Process,
+    /// Only this channel (tests run many servers in one process).
+    Controlled(mpsc::Receiver<Control>),
+}
+
+pub(super) struct SignalWatch {
     app: Arc<App>,
     grace: Duration,
     control: Mutex<Option<mpsc::Receiver<Control>>>,
@@ -33,8 +41,15 @@ pub struct SignalWatch {
 }
 
 impl SignalWatch {
+    pub(super) fn new(app: Arc<App>, signals: Signals) -> Self {
+        match signals {
+            Signals::Process => Self::process(app),
+            Signals::Controlled(control) => Self::controlled(app, control),
+        }
+    }
+
     /// Listens to SIGTERM, SIGINT and SIGHUP.
-    pub fn process(app: Arc<App>) -> Self {
+    fn process(app: Arc<App>) -> Self {
         let grace = app.config().file.server.grace_period;
         Self {
             app,
@@ -45,7 +60,7 @@ impl SignalWatch {
     }
 
     /// Listens only to `control` (tests run many servers in one process).
-    pub fn controlled(app: Arc<App>, control: mpsc::Receiver<Control>) -> Self {
+    fn controlled(app: Arc<App>, control: mpsc::Receiver<Control>) -> Self {
         let grace = app.config().file.server.grace_period;
         Self {
             app,

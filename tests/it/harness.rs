@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use frontdesk::app::App;
 use frontdesk::config::Config;
 use frontdesk::gateway::StartError;
-use frontdesk::gateway::signals::{Control, SignalWatch};
+use frontdesk::gateway::signals::{Control, Signals};
 use frontdesk::server::{self, BootError, Options};
 use frontdesk_store::{Clock, ManualClock};
 use tokio::sync::mpsc;
@@ -255,8 +255,7 @@ impl TestServer {
                 server::prepare(config, options).unwrap_or_else(|e| panic!("prepare: {e}"));
             let app = prepared.app.clone();
             let (tx, rx) = mpsc::channel(4);
-            let watch = Box::new(SignalWatch::controlled(app.clone(), rx));
-            let thread = std::thread::spawn(move || prepared.serve(watch));
+            let thread = std::thread::spawn(move || prepared.serve(Signals::Controlled(rx)));
             let scheme = if current.server_extra.contains("  tls:") {
                 "https"
             } else {

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Fails when modules of one crate depend on each other in a cycle.
+"""Fails when the tree's structure rules break: no module cycle in any crate, and Pingora named
+only in `src/gateway` (the rest of the proxy speaks plain `http` types).
 
 A module depends on another when it names an item through `crate::a::b` or `super::x`
 (in `use` or in a path), at every depth of the tree (`policy` → `stages` counts when
 `policy::compile` names `stages::auth`). Edges between a module and its own ancestors or descendants are
 containment, not dependency, and are ignored. Text-based on purpose: it needs no build and
-reads the tree as a newcomer would. Usage: module-cycles.py [CRATE_SRC_DIR ...]
+reads the tree as a newcomer would. Usage: check-structure.py [CRATE_SRC_DIR ...]
 """
 
 import pathlib
@@ -143,6 +144,13 @@ def main() -> int:
             failed = True
             names = ", ".join("::".join(m) or "(root)" for m in component)
             print(f"{src}: module cycle: {names}")
+    for file in sorted(pathlib.Path("src").rglob("*.rs")):
+        if file.parts[:2] == ("src", "gateway"):
+            continue
+        for number, line in enumerate(strip_comments(file.read_text()).splitlines(), 1):
+            if re.search(r"\bpingora::", line):
+                failed = True
+                print(f"{file}:{number}: Pingora outside src/gateway")
     return 1 if failed else 0
 
 
