@@ -1,5 +1,11 @@
 //! Command-line interface: `run`, `check`, `redact`, `sign`, `schema`.
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the command line prints its results"
+)]
+
 use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

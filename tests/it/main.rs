@@ -1,4 +1,10 @@
 //! Integration tests: the real server, in-process or as a process, over real sockets.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 mod auth;
 mod booking;

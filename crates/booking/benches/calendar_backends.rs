@@ -5,6 +5,12 @@
 //! medians over the rounds. Needs `DATABASE_URL` (`make bench` sets it).
 //!
 //! Run: `cargo bench -p frontdesk-booking --bench calendar_backends`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "benchmark code"
+)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -2,6 +2,12 @@
 //!
 //! A tenant with a half-booked week; measures a free slot, a taken slot (with the alternative
 //! search) and a day listing. Run: `cargo bench -p frontdesk-booking --bench check_availability`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "benchmark code"
+)]
 
 use std::sync::Arc;
 

@@ -1,4 +1,10 @@
 //! The alternative finder: SPEC order, limits, no duplicates, only slots that fit.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 mod common;
 

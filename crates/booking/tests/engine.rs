@@ -1,5 +1,11 @@
 //! The engine end to end over the local calendar: reply shapes, adjustment, the booking
 //! lifecycle, input errors, language, and retry semantics.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 mod common;
 

@@ -1,4 +1,10 @@
 //! Business-hours adjustment: the SPEC's rules as a table, DST days, and a property test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 mod common;
 

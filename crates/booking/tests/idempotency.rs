@@ -1,5 +1,11 @@
 //! Idempotency of writes: across replicas on a real Redis, a still-pending duplicate, and
 //! takeover after a crashed replica's marker expires.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 mod common;
 

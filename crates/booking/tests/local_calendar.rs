@@ -2,6 +2,12 @@
 //! PostgreSQL): persistence across restarts, database-enforced slot exclusivity, tenant
 //! isolation, the concurrency guarantees of booking through the engine, and replies that state
 //! what the database holds.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 mod common;
 

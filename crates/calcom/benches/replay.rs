@@ -14,6 +14,12 @@
 //! Then criterion times one warm 15-day check through the cache.
 //!
 //! Run: `cargo bench -p frontdesk-calcom --bench replay -- --warm-up-time 1 --measurement-time 3`
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "benchmark code"
+)]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -6,6 +6,12 @@
 //!
 //! Meant for mock servers: against a real Cal.com account it would create, move and cancel a
 //! booking.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "example code"
+)]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,6 +1,12 @@
 //! The slot cache over the real client and the fake Cal.com: single-flight, TTL and stale
 //! answers, invalidation by our own writes and by webhooks, the taken overlay, and serving from
 //! cache while Cal.com rate-limits.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 mod common;
 

@@ -2,6 +2,12 @@
 //! `tests/fixtures/` (copied from Cal.com's API reference and webhook docs) is served by a canned
 //! HTTP server to the real client, or decoded by the wire types the client uses, so the client is
 //! checked against Cal.com's shapes and not only against the fake written beside it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 mod common;
 
@@ -219,7 +225,8 @@ async fn cancel_and_reschedule_read_the_documented_answers() {
 
 #[tokio::test]
 async fn documented_errors_become_the_documented_outcomes() {
-    let cases: [(&str, u16, fn(&CalendarError) -> bool); 4] = [
+    type Expected = fn(&CalendarError) -> bool;
+    let cases: [(&str, u16, Expected); 4] = [
         ("calcom_v2_error_400_slot_taken.json", 400, |e| {
             *e == CalendarError::SlotTaken
         }),

@@ -1,6 +1,12 @@
 //! Tenant isolation, by property: 100 tenants that share event type ids and a time zone, random
 //! interleaved checks, bookings, cancellations and webhooks; no answer ever carries another
 //! tenant's data, and every answer equals a simple model of that tenant's own calendar.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;

@@ -1,5 +1,11 @@
 //! The Cal.com client against the fake server: the v2 shapes it sends, and every row of the
 //! error table through a real HTTP exchange.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 mod common;
 

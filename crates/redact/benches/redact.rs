@@ -5,6 +5,12 @@
 //! it with serde_json.
 //!
 //! `cargo bench -p frontdesk-redact --bench redact -- --warm-up-time 1 --measurement-time 3`
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "benchmark code"
+)]
 
 use std::hint::black_box;
 

@@ -1,4 +1,10 @@
 //! Public API behaviour: config compilation errors, defaults, toggles, metrics, sharing.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 use std::sync::Arc;
 

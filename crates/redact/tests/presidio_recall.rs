@@ -2,6 +2,12 @@
 //! under `tests/corpora/presidio-synth-v2/`). A labelled span counts as redacted when findings
 //! cover every non-space character of it; it counts as correctly typed when those findings are
 //! of the matching kind. Thresholds sit just below the measured values (see docs/redaction.md).
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 use frontdesk_redact::{Kind, Redactor};
 use serde::Deserialize;

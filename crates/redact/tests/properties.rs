@@ -1,5 +1,11 @@
 //! Property tests: redaction is idempotent and never panics on any text; JSON bodies stay valid
 //! JSON with the same structure.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 use frontdesk_redact::{FieldKind, FieldRuleConfig, FieldRules, RedactionConfig, Redactor};
 use proptest::prelude::*;

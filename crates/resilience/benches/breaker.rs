@@ -1,6 +1,12 @@
 //! The cost a breaker adds to each upstream exchange: admission plus recording, on the closed path
 //! (every healthy request) and on the open path (every rejected request), single-threaded and
 //! contended.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "benchmark code"
+)]
 
 use std::sync::Arc;
 use std::time::Duration;

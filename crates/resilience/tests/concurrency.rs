@@ -1,5 +1,11 @@
 //! The breaker under concurrent use: probe slots are never over-issued and failures from many
 //! threads trip it exactly once. Threads are synchronised with a barrier, never with sleeps.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 mod support;
 

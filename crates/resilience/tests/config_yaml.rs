@@ -1,5 +1,11 @@
 //! The YAML shapes documented in docs/resilience.md parse into the expected values, unknown fields
 //! are rejected, and omitted fields take the documented defaults.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 use std::time::Duration;
 

@@ -1,5 +1,11 @@
 //! Property: over any sequence of calls, outcomes, abandons and clock moves, an open breaker never
 //! admits a call before its open time has elapsed, and always says exactly how long is left.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 mod support;
 

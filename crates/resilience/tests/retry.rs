@@ -1,5 +1,11 @@
 //! Retry decisions: idempotency (a POST is never retried unless its route is marked idempotent),
 //! retryable outcomes, attempts, total-time and the retry budget.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 mod support;
 

@@ -1,5 +1,11 @@
 //! Two registries (two replicas) sharing one store: a trip in one is honoured by the other, store
 //! errors never fail a call, and local breakers stay local.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 mod support;
 

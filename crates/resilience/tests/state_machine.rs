@@ -1,4 +1,10 @@
 //! The breaker state machine, driven by a manual clock: every transition and rule.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 mod support;
 

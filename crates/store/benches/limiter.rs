@@ -5,6 +5,12 @@
 //! `redis_decision`: checks per second of the Redis GCRA script against a bare `PING` and `GET`
 //! round trip on the same connection kind (goal: within 1.2x of the round trip). Needs a Redis at
 //! `REDIS_URL` (default `redis://127.0.0.1:6379`); the group is skipped when none answers.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "benchmark code"
+)]
 
 use std::hint::black_box;
 use std::num::NonZeroU32;

@@ -1,4 +1,10 @@
 //! The `store:` configuration: YAML shape, defaults, validation, and building.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 use std::sync::Arc;
 use std::time::Duration;

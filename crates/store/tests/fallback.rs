@@ -1,5 +1,11 @@
 //! Redis trouble never fails an operation: fallback per mode, error counting, degraded health,
 //! and recovery without rebuilding the store.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 mod common;
 

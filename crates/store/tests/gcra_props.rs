@@ -1,4 +1,10 @@
 //! Properties of the local GCRA limiter over arbitrary request timings.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 use std::sync::Arc;
 use std::time::Duration;

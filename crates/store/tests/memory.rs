@@ -1,4 +1,10 @@
 //! The memory backend: exact limits on a manual clock, expiry, bounded size, generations.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,4 +1,10 @@
 //! The Redis backend against a real Redis: exact limits, limits shared by replicas, key-value ops.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 mod common;
 

@@ -1,5 +1,11 @@
 //! Validation cost of the shipped `book_appointment` schema: clean input, HTML-laden input,
 //! and input with every field wrong.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "benchmark code"
+)]
 
 use std::hint::black_box;
 use std::path::Path;

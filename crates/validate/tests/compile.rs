@@ -1,5 +1,11 @@
 //! `Schema::compile` refuses every kind of broken definition, naming the path of the mistake,
 //! and the shipped policy file compiles.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 mod common;
 

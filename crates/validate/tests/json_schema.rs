@@ -1,5 +1,11 @@
 //! The `json_schema:` form: a draft 2020-12 file relative to the policy directory, with its
 //! errors mapped onto field paths and codes.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 mod common;
 

@@ -1,5 +1,11 @@
 //! Property tests: validation never panics on arbitrary JSON, normalisation is idempotent, and
 //! a value that passed validation passes again unchanged.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 mod common;
 

@@ -1,4 +1,10 @@
 //! Table-driven coverage of every field rule and every error code of the compact form.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 mod common;
 

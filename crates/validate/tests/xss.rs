@@ -1,5 +1,11 @@
 //! A list of XSS vectors comes out of the `strip_html` normalisation (as used by the shipped
 //! `name` and `notes` fields) inert: no `<`, no `>`, no `javascript:`, no `on*=` handler.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code"
+)]
 
 mod common;
 
