@@ -5,12 +5,15 @@
 
 mod card;
 mod email;
+mod german_ids;
 mod iban;
+mod identifier;
 mod ip;
 mod numbering;
 mod numeric;
 mod phone;
 mod secret;
+mod speech;
 
 use crate::config::DetectorToggles;
 use crate::kind::Kind;
@@ -31,6 +34,8 @@ pub struct Finding {
 pub(crate) struct Scanner {
     toggles: DetectorToggles,
     secrets: Option<secret::SecretScanner>,
+    names: Option<speech::Names>,
+    dates: Option<speech::BirthDates>,
 }
 
 impl Scanner {
@@ -44,7 +49,14 @@ impl Scanner {
         } else {
             None
         };
-        Self { toggles, secrets }
+        let names = toggles.name.then(speech::Names::new).flatten();
+        let dates = toggles.birth_date.then(speech::BirthDates::new).flatten();
+        Self {
+            toggles,
+            secrets,
+            names,
+            dates,
+        }
     }
 
     /// All findings in `text`, sorted by start and never overlapping.
@@ -56,11 +68,15 @@ impl Scanner {
         if let Some(secrets) = &self.secrets {
             secrets.scan(text, &mut out);
         }
-        if self.toggles.phone || self.toggles.card || self.toggles.iban || self.toggles.ip {
+        let t = &self.toggles;
+        if t.phone || t.card || t.iban || t.ip || t.kvnr || t.tax_id || t.rvnr {
             numeric::scan(text, &self.toggles, &mut out);
         }
         if self.toggles.ip {
             ip::scan_v6(text, &mut out);
+        }
+        if self.names.is_some() || self.dates.is_some() {
+            speech::scan(text, self.names.as_ref(), self.dates.as_ref(), &mut out);
         }
         resolve_overlaps(&mut out);
         out
