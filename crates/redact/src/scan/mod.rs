@@ -34,9 +34,16 @@ pub struct Finding {
 pub(crate) struct Scanner {
     toggles: DetectorToggles,
     secrets: Option<secret::SecretScanner>,
-    names: Option<speech::Names>,
-    dates: Option<speech::BirthDates>,
+    names: Option<&'static speech::Names>,
+    dates: Option<&'static speech::BirthDates>,
 }
+
+/// Compiled once per process: every redactor (one per policy profile, the log redactor) shares
+/// them, and the date patterns take a moment to compile.
+static NAMES: std::sync::LazyLock<Option<speech::Names>> =
+    std::sync::LazyLock::new(speech::Names::new);
+static BIRTH_DATES: std::sync::LazyLock<Option<speech::BirthDates>> =
+    std::sync::LazyLock::new(speech::BirthDates::new);
 
 impl Scanner {
     pub(crate) fn new(toggles: DetectorToggles) -> Self {
@@ -49,8 +56,8 @@ impl Scanner {
         } else {
             None
         };
-        let names = toggles.name.then(speech::Names::new).flatten();
-        let dates = toggles.birth_date.then(speech::BirthDates::new).flatten();
+        let names = toggles.name.then(|| NAMES.as_ref()).flatten();
+        let dates = toggles.birth_date.then(|| BIRTH_DATES.as_ref()).flatten();
         Self {
             toggles,
             secrets,
@@ -76,7 +83,7 @@ impl Scanner {
             ip::scan_v6(text, &mut out);
         }
         if self.names.is_some() || self.dates.is_some() {
-            speech::scan(text, self.names.as_ref(), self.dates.as_ref(), &mut out);
+            speech::scan(text, self.names, self.dates, &mut out);
         }
         resolve_overlaps(&mut out);
         out

@@ -91,6 +91,12 @@ pub(super) fn scan(text: &[u8], toggles: &DetectorToggles, out: &mut Vec<Finding
             Some(at) => i = at,
             None => return,
         }
+        // First, as `B-863-031-597` would otherwise pass for a dashed hex id.
+        if let Some(finding) = german_id_at(text, i, toggles) {
+            i = finding.end;
+            out.push(finding);
+            continue;
+        }
         // `…-885a-2210-9039-91ff…`: digits of a UUID or other dashed hex id are never a number.
         if let Some(end) = identifier::dashed_hex_end(text, i) {
             i = end;
@@ -132,11 +138,6 @@ pub(super) fn scan(text: &[u8], toggles: &DetectorToggles, out: &mut Vec<Finding
         // whole instead of split into a date cluster and a seconds cluster, both kept anyway.
         if let Some(end) = iso_timestamp_end(text, i) {
             i = end;
-            continue;
-        }
-        if let Some(finding) = german_id_at(text, i, toggles) {
-            i = finding.end;
-            out.push(finding);
             continue;
         }
         // Most digit runs in logs are short (`200`, `3ms`, `17:00`): rule them out without

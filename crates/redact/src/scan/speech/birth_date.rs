@@ -10,9 +10,9 @@ use crate::kind::Kind;
 use crate::scan::Finding;
 
 /// How far after a cue the date may start (filler words such as `ist der`).
-const LOOKAHEAD: usize = 24;
+const LOOKAHEAD: usize = 32;
 /// How far before `geboren` the date may end.
-const LOOKBEHIND: usize = 48;
+const LOOKBEHIND: usize = 80;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Cue {
@@ -168,7 +168,9 @@ fn floor_boundary(text: &str, mut i: usize) -> usize {
 fn date_start(text: &str, end: usize) -> Option<usize> {
     const FILLER: &[&str] = &[
         "ist", "is", "der", "den", "am", "on", "the", "lautet", "wäre", "im", "in", "was", "war",
-        "ja", "also", "äh", "ähm",
+        "ja", "also", "äh", "ähm", "von", "vom", "mein", "meine", "meinem", "meiner", "meines",
+        "ihr", "ihre", "ihrem", "ihrer", "sohn", "sohnes", "tochter", "mann", "frau", "kind",
+        "kindes", "my", "his", "her", "son", "daughter",
     ];
     let mut i = end;
     let limit = (end + LOOKAHEAD).min(text.len());

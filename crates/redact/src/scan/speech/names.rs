@@ -80,7 +80,7 @@ const COMMON_NOUNS: &[&str] = &[
     "Implantat", "Prothese", "Brille", "Physiotherapie", "Massage", "Krankengymnastik",
     "Krankschreibung", "Attest", "Bescheinigung", "Formular", "Unterlagen", "Ordnung",
     "Anfang", "Ende", "Mitte", "Problem", "Probleme", "Hilfe", "Wunsch", "Grund", "Fall",
-    "Sache", "Weg", "Hause", "Zuhause", "Koch", "Lehrer", "Lehrerin", "Bäcker", "Schneider",
+    "Sache", "Weg", "Hause", "Zuhause", "Lehrer", "Lehrerin",
     "Appointment", "Cleaning", "Checkup", "Prescription", "Referral", "Insurance", "Number",
     "Week", "Morning", "Afternoon", "Evening", "Today", "Tomorrow", "Time", "Doctor's",
 ];
@@ -166,6 +166,9 @@ const CUES: &[(&str, Cue)] = &[
     ("Ms.", Cue::Title),
     ("Ms", Cue::Title),
     ("mein name", Cue::Before),
+    ("hier,", Cue::Before),
+    ("hier.", Cue::Before),
+    ("hier am telefon", Cue::Before),
     ("am apparat", Cue::Before),
     ("speaking", Cue::Before),
 ];
