@@ -3,7 +3,7 @@
 //! achtzig`, `born on March 12, 1980`, `ich bin 1980 geboren`. Only the date is replaced; dates
 //! without a cue (appointments) stay.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::Regex;
 
 use crate::kind::Kind;
@@ -92,6 +92,10 @@ impl BirthDates {
         let cues = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
+            // Case-insensitive cues starting with common letters defeat the prefilters: a
+            // full DFA is the fastest plain scan (a few KiB of tables).
+            .kind(Some(AhoCorasickKind::DFA))
+            .prefilter(false)
             .build(CUES.iter().map(|(p, _)| *p))
             .ok()?;
         let date = date_pattern();
