@@ -647,6 +647,9 @@ impl Compiler<'_> {
                 limits,
                 validate,
                 dedupe,
+                redact_raw_transcript: redact
+                    .as_ref()
+                    .map(|r| Arc::new(r.keeping_text_fields())),
                 redact,
                 dispatch,
                 on_event: def.on_event,

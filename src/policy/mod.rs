@@ -54,6 +54,8 @@ pub struct Route {
     pub validate: Option<Validation>,
     pub dedupe: Option<Dedupe>,
     pub redact: Option<Arc<frontdesk_redact::Redactor>>,
+    /// `redact` for a tenant with `raw_transcript: true`: transcript fields pass as spoken.
+    pub redact_raw_transcript: Option<Arc<frontdesk_redact::Redactor>>,
     pub dispatch: Dispatch,
     pub on_event: Option<EventHook>,
     pub idempotent: bool,

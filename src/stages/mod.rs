@@ -197,7 +197,12 @@ async fn run(
             Ok(Outcome::Reply(Reply::json(200, &answer)))
         }
         Dispatch::Forward { upstream } => {
-            let body = match &route.redact {
+            // Only a tenant decided from signed data can ask for its raw transcript.
+            let redact = match (&tenant, &route.redact_raw_transcript) {
+                (Some(t), Some(raw)) if t.raw_transcript => Some(raw),
+                _ => route.redact.as_ref(),
+            };
+            let body = match redact {
                 Some(redactor) => {
                     let rules = redactor.field_rules();
                     // A `json: true` route has parsed the body already: no second syntax pass.

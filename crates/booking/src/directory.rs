@@ -64,6 +64,8 @@ pub struct Tenant {
     pub retell_keys: Vec<frontdesk_secrets::SecretRef>,
     /// Region national phone numbers are read in (see [`Tenant::phone`]).
     pub country: Option<String>,
+    /// Forward transcript fields (`kind: text` rules) as spoken, unredacted.
+    pub raw_transcript: bool,
 }
 
 impl Tenant {
@@ -385,6 +387,7 @@ fn compile_tenant(cfg: &TenantConfig, scope: TenantScope) -> Result<Tenant, Fiel
             max_slots: cfg.max_slots,
             retell_keys: cfg.retell_keys.clone(),
             country,
+            raw_transcript: cfg.raw_transcript,
         }),
         _ => Err(problems),
     }

@@ -47,6 +47,12 @@ pub struct TenantConfig {
     /// the country of the first of `numbers`.
     #[serde(default)]
     pub country: Option<String>,
+    /// Forward the transcript fields of this practice's requests (the `kind: text` rules of a
+    /// route's redaction profile) as spoken, without running the detectors over them. Off by
+    /// default; takes effect only on routes whose tenant is decided from signed data. Logs are
+    /// redacted regardless. See docs/redaction.md.
+    #[serde(default)]
+    pub raw_transcript: bool,
     pub calendar: CalendarConfig,
     /// Bookable services by name, each with its duration.
     #[serde(default)]

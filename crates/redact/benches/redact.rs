@@ -120,6 +120,17 @@ fn single_detectors() -> Vec<(&'static str, DetectorToggles)> {
         ("only_token", DetectorToggles { token: true, ..off }),
         ("only_phone", DetectorToggles { phone: true, ..off }),
         ("only_ip", DetectorToggles { ip: true, ..off }),
+        ("only_name", DetectorToggles { name: true, ..off }),
+        ("only_birth_date", DetectorToggles { birth_date: true, ..off }),
+        (
+            "only_german_ids",
+            DetectorToggles {
+                kvnr: true,
+                tax_id: true,
+                rvnr: true,
+                ..off
+            },
+        ),
     ]
 }
 

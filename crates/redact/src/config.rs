@@ -64,6 +64,21 @@ pub struct DetectorToggles {
     /// IPv4 and IPv6 addresses (loopback and unspecified addresses are kept).
     #[serde(default = "default_true")]
     pub ip: bool,
+    /// Personal names in running text: after a cue, or a first name of the gazetteer.
+    #[serde(default = "default_true")]
+    pub name: bool,
+    /// Krankenversichertennummern (check digit).
+    #[serde(default = "default_true")]
+    pub kvnr: bool,
+    /// Steuer-Identifikationsnummern (check digit and digit-count rule).
+    #[serde(default = "default_true")]
+    pub tax_id: bool,
+    /// Rentenversicherungsnummern (check digit).
+    #[serde(default = "default_true")]
+    pub rvnr: bool,
+    /// Dates of birth after their cue words.
+    #[serde(default = "default_true")]
+    pub birth_date: bool,
 }
 
 impl Default for DetectorToggles {
@@ -75,6 +90,11 @@ impl Default for DetectorToggles {
             card: true,
             token: true,
             ip: true,
+            name: true,
+            kvnr: true,
+            tax_id: true,
+            rvnr: true,
+            birth_date: true,
         }
     }
 }
@@ -88,6 +108,11 @@ impl DetectorToggles {
         card: false,
         token: false,
         ip: false,
+        name: false,
+        kvnr: false,
+        tax_id: false,
+        rvnr: false,
+        birth_date: false,
     };
 }
 

@@ -209,6 +209,7 @@ impl<'a> Walker<'a, '_> {
                 self.counts.add(kind);
                 Cow::Owned(self.redactor.replacement(kind, value))
             }
+            Some(None) if self.redactor.keeps_text_fields() => return,
             Some(None) => self.redactor.redact_counted(value, self.counts),
             None if self.redactor.scans_all_strings() => {
                 self.redactor.redact_counted(value, self.counts)

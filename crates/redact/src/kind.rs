@@ -21,13 +21,22 @@ pub enum Kind {
     Token,
     /// IPv4 and IPv6 addresses.
     Ip,
-    /// Personal names; only ever found by field path, never by a text detector.
+    /// Personal names: by field path, and in running text after a cue (`mein Name ist`,
+    /// `Frau`, `my name is`, …) or as a first name from the shipped gazetteer.
     Name,
+    /// German health-insurance numbers (Krankenversichertennummer: letter + 9 digits, check digit).
+    Kvnr,
+    /// German tax identification numbers (Steuer-ID: 11 digits, ISO 7064 MOD 11,10).
+    TaxId,
+    /// German pension-insurance numbers (Rentenversicherungsnummer, check digit).
+    Rvnr,
+    /// Dates of birth, after their cue words (`geboren am`, `Geburtsdatum`, `born on`, …).
+    BirthDate,
 }
 
 impl Kind {
     /// Every kind, in the order used for counters.
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; Kind::COUNT] = [
         Kind::Email,
         Kind::Phone,
         Kind::Iban,
@@ -35,7 +44,14 @@ impl Kind {
         Kind::Token,
         Kind::Ip,
         Kind::Name,
+        Kind::Kvnr,
+        Kind::TaxId,
+        Kind::Rvnr,
+        Kind::BirthDate,
     ];
+
+    /// How many kinds there are.
+    pub const COUNT: usize = 11;
 
     /// Dense index into per-kind arrays.
     pub const fn index(self) -> usize {
@@ -52,6 +68,10 @@ impl Kind {
             Kind::Token => "token",
             Kind::Ip => "ip",
             Kind::Name => "name",
+            Kind::Kvnr => "kvnr",
+            Kind::TaxId => "tax_id",
+            Kind::Rvnr => "rvnr",
+            Kind::BirthDate => "birth_date",
         }
     }
 
@@ -65,6 +85,10 @@ impl Kind {
             Kind::Token => "TOKEN",
             Kind::Ip => "IP",
             Kind::Name => "NAME",
+            Kind::Kvnr => "KVNR",
+            Kind::TaxId => "TAX_ID",
+            Kind::Rvnr => "RVNR",
+            Kind::BirthDate => "BIRTH_DATE",
         }
     }
 
@@ -78,6 +102,10 @@ impl Kind {
             Kind::Token => "[TOKEN_REDACTED]",
             Kind::Ip => "[IP_REDACTED]",
             Kind::Name => "[NAME_REDACTED]",
+            Kind::Kvnr => "[KVNR_REDACTED]",
+            Kind::TaxId => "[TAX_ID_REDACTED]",
+            Kind::Rvnr => "[RVNR_REDACTED]",
+            Kind::BirthDate => "[BIRTH_DATE_REDACTED]",
         }
     }
 }

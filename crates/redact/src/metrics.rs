@@ -8,7 +8,7 @@ use crate::kind::Kind;
 
 /// Counters pre-resolved per kind so recording is one atomic add. `None` when registration
 /// failed (a name clash in the default registry): redaction itself must never fail on metrics.
-static REDACTIONS: LazyLock<Option<[IntCounter; 7]>> = LazyLock::new(|| {
+static REDACTIONS: LazyLock<Option<[IntCounter; Kind::COUNT]>> = LazyLock::new(|| {
     let vec = IntCounterVec::new(
         Opts::new(
             "frontdesk_redactions_total",
@@ -26,7 +26,7 @@ static REDACTIONS: LazyLock<Option<[IntCounter; 7]>> = LazyLock::new(|| {
 /// How many values of each kind one call redacted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RedactionCounts {
-    counts: [u64; 7],
+    counts: [u64; Kind::COUNT],
 }
 
 impl RedactionCounts {

@@ -57,7 +57,7 @@ impl Pseudonymizer {
 /// `Jane@Example.com` and `jane@example.com`) map to the same pseudonym.
 fn normalise_into(kind: Kind, value: &str, mac: &mut Hmac<Sha256>) {
     match kind {
-        Kind::Phone | Kind::Card | Kind::Iban => {
+        Kind::Phone | Kind::Card | Kind::Iban | Kind::Kvnr | Kind::TaxId | Kind::Rvnr => {
             for b in value.bytes().filter(u8::is_ascii_alphanumeric) {
                 mac.update(&[b.to_ascii_uppercase()]);
             }
@@ -67,7 +67,14 @@ fn normalise_into(kind: Kind, value: &str, mac: &mut Hmac<Sha256>) {
                 mac.update(&[b.to_ascii_lowercase()]);
             }
         }
-        Kind::Token | Kind::Ip | Kind::Name => mac.update(value.trim().as_bytes()),
+        Kind::Name => {
+            // `Müller`, `Frau Müller` at a line start and `MÜLLER` are one person.
+            for c in value.trim().chars().flat_map(char::to_lowercase) {
+                let mut buf = [0u8; 4];
+                mac.update(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+        Kind::Token | Kind::Ip | Kind::BirthDate => mac.update(value.trim().as_bytes()),
     }
 }
 

@@ -23,6 +23,8 @@ pub struct Redactor {
     pseudonyms: Option<Pseudonymizer>,
     fields: FieldRules,
     scan_all_strings: bool,
+    /// Values under `kind: text` rules are kept as they are (a tenant's raw transcript).
+    keep_text_fields: bool,
 }
 
 /// The result of [`Redactor::redact_body`].
@@ -92,6 +94,17 @@ impl Redactor {
             pseudonyms,
             fields,
             scan_all_strings,
+            keep_text_fields: false,
+        }
+    }
+
+    /// This redactor, except that JSON values under `kind: text` rules (transcripts) pass
+    /// unredacted; field rules that replace whole values and every other string stay as they
+    /// are. For a practice that needs the raw transcript.
+    pub fn keeping_text_fields(&self) -> Self {
+        Self {
+            keep_text_fields: true,
+            ..self.clone()
         }
     }
 
@@ -237,6 +250,10 @@ impl Redactor {
             as_json: false,
             counts,
         }
+    }
+
+    pub(crate) fn keeps_text_fields(&self) -> bool {
+        self.keep_text_fields
     }
 
     pub(crate) fn scans_all_strings(&self) -> bool {

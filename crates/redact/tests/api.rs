@@ -117,3 +117,39 @@ fn shared_across_threads() {
         assert_eq!(h.join().unwrap(), "[EMAIL_REDACTED]");
     }
 }
+
+#[test]
+fn uuids_are_never_partly_redacted() {
+    let line = "2026-12-03T10:00:00.123Z INFO request_id=e7a4e7a6-885a-2210-9039-91ff46d42fff status=200";
+    assert_eq!(Redactor::default().redact_text(line), line);
+}
+
+#[test]
+fn speech_detectors_have_their_tokens_and_switches() {
+    let text = "Mein Name ist Finn Richter, geboren am 12.03.1980, KVNR K943247614, Steuer-ID 86095742719, RV 15070649C103";
+    assert_eq!(
+        Redactor::default().redact_text(text),
+        "Mein Name ist [NAME_REDACTED], geboren am [BIRTH_DATE_REDACTED], KVNR [KVNR_REDACTED], Steuer-ID [TAX_ID_REDACTED], RV [RVNR_REDACTED]"
+    );
+    let off = RedactionConfig {
+        detectors: DetectorToggles {
+            name: false,
+            birth_date: false,
+            kvnr: false,
+            tax_id: false,
+            rvnr: false,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    assert_eq!(Redactor::new(&off).unwrap().redact_text(text), text);
+    let pseudo = RedactionConfig {
+        pseudonym_key_env: Some("K".into()),
+        ..Default::default()
+    };
+    let p = Redactor::with_pseudonym_key(&pseudo, Some(b"api-test-key-0123456789")).unwrap();
+    let a = p.redact_text("Frau Müller, KVNR K943247614").into_owned();
+    let b = p.redact_text("Frau Müller, KVNR K 943 247 614").into_owned();
+    assert_eq!(a, b, "the same number, however grouped");
+    assert!(a.contains("[NAME:") && a.contains("[KVNR:"), "{a}");
+}

@@ -88,7 +88,12 @@ fn calcom_booking_by_field() {
     assert_eq!(v["payload"]["uid"], "q4Xo2mZkq8Wb7n1Yv3c9Ta");
     assert_eq!(v["payload"]["bookingId"], 987654);
     assert_eq!(v["payload"]["startTime"], "2026-01-06T17:00:00Z");
-    assert_eq!(counts.get(Kind::Name), 2);
+    // The two name fields, and the names in the free-text title.
+    assert_eq!(
+        v["payload"]["title"],
+        "Cleaning between Dr. [NAME_REDACTED] and [NAME_REDACTED]"
+    );
+    assert_eq!(counts.get(Kind::Name), 4);
     assert_eq!(
         shape(&v),
         shape(&serde_json::from_str(BOOKING_CREATED).unwrap())

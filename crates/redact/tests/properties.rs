@@ -56,6 +56,22 @@ const FRAGMENTS: &[&str] = &[
     "00",
     "0",
     "12",
+    "Mein Name ist ",
+    "Frau ",
+    "Dr. ",
+    "Finn Richter",
+    "Karl-Heinz",
+    "Özlem Yılmaz",
+    " mein Name",
+    "geboren am ",
+    "Jahrgang ",
+    "12. März 1980",
+    "K943247614",
+    "K 943 247 614",
+    "86095742719",
+    "15070649C103",
+    "e7a4e7a6-885a-2210-9039-91ff46d42fff",
+    "[NAME_REDACTED]",
 ];
 
 fn fragment_text() -> impl Strategy<Value = String> {
@@ -130,8 +146,62 @@ fn rules() -> FieldRules {
     .unwrap()
 }
 
+fn uuid() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        "[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}",
+        "[0-9]{8}-[0-9]{4}-[0-9]{4}-[0-9]{4}-[0-9]{12}",
+    ]
+}
+
+fn iso_timestamp() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,6})?(Z|[+-][01][0-9]:[0-5][0-9])",
+        "20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8]) ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]",
+    ]
+}
+
+/// Retell call and agent ids, Cal.com uids.
+fn call_id() -> impl Strategy<Value = String> {
+    prop_oneof!["call_[0-9a-f]{32}", "[A-Za-z0-9]{32}", "[A-Za-z0-9]{22}"]
+}
+
+/// Log context around the identifiers, with and without personal data.
+const CONTEXTS: &[&str] = &[
+    "",
+    "INFO request completed",
+    "WARN upstream retry attempt=2",
+    "Mein Name ist Finn Richter, Tel +49 30 23125678",
+    "geboren am 12.03.1980 K943247614",
+    "Frau Müller 86095742719",
+];
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// UUIDs, ISO timestamps and call ids in log lines come out byte for byte, whatever
+    /// surrounds them; a line of nothing else is unchanged.
+    #[test]
+    fn ids_and_timestamps_are_byte_identical(
+        ts in iso_timestamp(),
+        uuid in uuid(),
+        call in call_id(),
+        agent in call_id(),
+        before in prop::sample::select(CONTEXTS),
+        after in prop::sample::select(CONTEXTS),
+    ) {
+        let r = Redactor::default();
+        let bare = format!("{ts} request_id={uuid} call_id={call} agent_id={agent}");
+        prop_assert_eq!(r.redact_text(&bare), bare.as_str());
+        let line = format!("{ts} {before} request_id={uuid} {after} call_id={call} agent_id={agent} at {ts}");
+        let out = r.redact_text(&line);
+        for id in [&ts, &uuid, &call, &agent] {
+            prop_assert!(out.contains(id.as_str()), "{} lost in {}", id, out);
+        }
+        if before.is_empty() && after.is_empty() {
+            prop_assert_eq!(out, line.as_str());
+        }
+    }
 
     #[test]
     fn redacting_twice_equals_redacting_once(text in any_text()) {

@@ -5,12 +5,15 @@
 
 mod card;
 mod email;
+mod german_ids;
 mod iban;
+mod identifier;
 mod ip;
 mod numbering;
 mod numeric;
 mod phone;
 mod secret;
+mod speech;
 
 use crate::config::DetectorToggles;
 use crate::kind::Kind;
@@ -31,7 +34,16 @@ pub struct Finding {
 pub(crate) struct Scanner {
     toggles: DetectorToggles,
     secrets: Option<secret::SecretScanner>,
+    names: Option<&'static speech::Names>,
+    dates: Option<&'static speech::BirthDates>,
 }
+
+/// Compiled once per process: every redactor (one per policy profile, the log redactor) shares
+/// them, and the date patterns take a moment to compile.
+static NAMES: std::sync::LazyLock<Option<speech::Names>> =
+    std::sync::LazyLock::new(speech::Names::new);
+static BIRTH_DATES: std::sync::LazyLock<Option<speech::BirthDates>> =
+    std::sync::LazyLock::new(speech::BirthDates::new);
 
 impl Scanner {
     pub(crate) fn new(toggles: DetectorToggles) -> Self {
@@ -44,7 +56,14 @@ impl Scanner {
         } else {
             None
         };
-        Self { toggles, secrets }
+        let names = toggles.name.then(|| NAMES.as_ref()).flatten();
+        let dates = toggles.birth_date.then(|| BIRTH_DATES.as_ref()).flatten();
+        Self {
+            toggles,
+            secrets,
+            names,
+            dates,
+        }
     }
 
     /// All findings in `text`, sorted by start and never overlapping.
@@ -56,11 +75,15 @@ impl Scanner {
         if let Some(secrets) = &self.secrets {
             secrets.scan(text, &mut out);
         }
-        if self.toggles.phone || self.toggles.card || self.toggles.iban || self.toggles.ip {
+        let t = &self.toggles;
+        if t.phone || t.card || t.iban || t.ip || t.kvnr || t.tax_id || t.rvnr {
             numeric::scan(text, &self.toggles, &mut out);
         }
         if self.toggles.ip {
             ip::scan_v6(text, &mut out);
+        }
+        if self.names.is_some() || self.dates.is_some() {
+            speech::scan(text, self.names, self.dates, &mut out);
         }
         resolve_overlaps(&mut out);
         out

@@ -4,7 +4,10 @@
 //! look-alikes that must stay readable (ISO and German dates, year lists). IBANs are detected
 //! here too, because their trigger is the same: the first digit of a word.
 
-use super::{Finding, boundary_after, boundary_before, card, iban, ip, is_word_byte, phone};
+use super::{
+    Finding, boundary_after, boundary_before, card, german_ids, iban, identifier, ip, is_word_byte,
+    phone,
+};
 use crate::config::DetectorToggles;
 use crate::kind::Kind;
 
@@ -88,7 +91,30 @@ pub(super) fn scan(text: &[u8], toggles: &DetectorToggles, out: &mut Vec<Finding
             Some(at) => i = at,
             None => return,
         }
+        // First, as `B-863-031-597` would otherwise pass for a dashed hex id.
+        if let Some(finding) = german_id_at(text, i, toggles) {
+            i = finding.end;
+            out.push(finding);
+            continue;
+        }
+        // `…-885a-2210-9039-91ff…`: digits of a UUID or other dashed hex id are never a number.
+        if let Some(end) = identifier::dashed_hex_end(text, i) {
+            i = end;
+            continue;
+        }
         if !boundary_before(text, i) {
+            // `K943247614`: a KVNR's letter is glued to its digits.
+            if toggles.kvnr
+                && let Some(end) = german_ids::kvnr_at(text, i - 1)
+            {
+                out.push(Finding {
+                    start: i - 1,
+                    end,
+                    kind: Kind::Kvnr,
+                });
+                i = end;
+                continue;
+            }
             if toggles.iban
                 && i >= 2
                 && iban::looks_like_start(text, i - 2)
@@ -126,6 +152,32 @@ pub(super) fn scan(text: &[u8], toggles: &DetectorToggles, out: &mut Vec<Finding
         classify(&cluster, toggles, out);
         i = end.max(i + 1);
     }
+}
+
+/// A KVNR spoken with a pause after its letter (`K 943 247 614`) or a
+/// Rentenversicherungsnummer (`15 070649 C 103`) whose first digit is at `i`.
+fn german_id_at(text: &[u8], i: usize, toggles: &DetectorToggles) -> Option<Finding> {
+    if toggles.kvnr
+        && i >= 2
+        && matches!(text[i - 1], b' ' | b'-')
+        && let Some(end) = german_ids::kvnr_at(text, i - 2)
+    {
+        return Some(Finding {
+            start: i - 2,
+            end,
+            kind: Kind::Kvnr,
+        });
+    }
+    if toggles.rvnr
+        && let Some(end) = german_ids::rvnr_at(text, i)
+    {
+        return Some(Finding {
+            start: i,
+            end,
+            kind: Kind::Rvnr,
+        });
+    }
+    None
 }
 
 /// Position of the first ASCII digit at or after `from`. The hot loop over clean text: no
@@ -349,6 +401,14 @@ fn judge(cluster: &Cluster<'_>, a: usize, b: usize, toggles: &DetectorToggles) -
         && card::is_card(digits)
     {
         return Verdict::Found(Kind::Card, last_end);
+    }
+    // Before phones: eleven digits with a valid check digit are far likelier a Steuer-ID.
+    if toggles.tax_id
+        && (cluster.lead.is_none() || a > 0)
+        && (a..b - 1).all(|g| matches!(cluster.gap(g), b" " | b"/" | b"-"))
+        && german_ids::is_tax_id(digits)
+    {
+        return Verdict::Found(Kind::TaxId, last_end);
     }
     if toggles.phone && phone::is_phone(cluster, a, b, digits) {
         let end = if b == groups.len() {
