@@ -14,7 +14,10 @@ use jiff::tz::TimeZone;
 
 use crate::hours::{BusinessHours, DayHours};
 use crate::parse::{parse_date, parse_time};
-use crate::tenants::{CalendarConfig, Language, TenantConfig, TenantsFile};
+use crate::tenants::{
+    AttendeeField, CalendarConfig, CalendarFeedConfig, Language, NotifyConfig, TenantConfig,
+    TenantsFile,
+};
 
 /// Appointment lengths the engine accepts (SPEC: 15–480 minutes).
 pub const MIN_DURATION_MIN: u32 = 15;
@@ -64,6 +67,25 @@ pub struct Tenant {
     pub retell_keys: Vec<frontdesk_secrets::SecretRef>,
     /// Region national phone numbers are read in (see [`Tenant::phone`]).
     pub country: Option<String>,
+    /// Booking events' endpoint (secrets unresolved; the gateway reads them).
+    pub notify: Option<NotifyConfig>,
+    /// The calendar feed's token (unresolved).
+    pub calendar_feed: Option<CalendarFeedConfig>,
+}
+
+impl Tenant {
+    /// Whether booking events are recorded for this tenant.
+    pub fn notifies(&self) -> bool {
+        self.notify.is_some() && matches!(self.calendar, CalendarConfig::Local(_))
+    }
+
+    /// Attendee fields events and the feed may carry (none without `notify`: the feed then
+    /// shows the service only).
+    pub fn allows(&self, field: AttendeeField) -> bool {
+        self.notify
+            .as_ref()
+            .is_some_and(|n| n.fields.contains(&field))
+    }
 }
 
 impl Tenant {
@@ -368,6 +390,21 @@ fn compile_tenant(cfg: &TenantConfig, scope: TenantScope) -> Result<Tenant, Fiel
             .and_then(|n| frontdesk_validate::region_of(n)),
     };
 
+    if let Some(notify) = &cfg.notify {
+        if !(notify.url.starts_with("https://") || notify.url.starts_with("http://")) {
+            bad("notify.url", "must be an https:// URL");
+        }
+        if notify.secret.as_slice().is_empty() {
+            bad("notify.secret", "at least one signing secret is needed");
+        }
+        if matches!(cfg.calendar, CalendarConfig::Calcom(_)) {
+            bad(
+                "notify",
+                "booking events come from the embedded calendar; Cal.com sends its own",
+            );
+        }
+    }
+
     match time_zone {
         Some(time_zone) if problems.is_empty() => Ok(Tenant {
             id: cfg.id.clone(),
@@ -385,6 +422,8 @@ fn compile_tenant(cfg: &TenantConfig, scope: TenantScope) -> Result<Tenant, Fiel
             max_slots: cfg.max_slots,
             retell_keys: cfg.retell_keys.clone(),
             country,
+            notify: cfg.notify.clone(),
+            calendar_feed: cfg.calendar_feed.clone(),
         }),
         _ => Err(problems),
     }
