@@ -114,7 +114,7 @@ pub fn prepare(config: Config, options: Options) -> Result<Prepared, BootError> 
         None => None,
     };
     let policy = PolicyHandle::load(config).map_err(BootError::Config)?;
-    let functions = runtime
+    let (functions, calendar) = runtime
         .block_on(crate::booking::build(
             policy.config(),
             store.clone(),
@@ -130,6 +130,7 @@ pub fn prepare(config: Config, options: Options) -> Result<Prepared, BootError> 
         store_handle,
         clock,
         functions,
+        calendar,
         breakers: breakers.clone(),
         admin_token,
         lifecycle: Lifecycle::default(),
@@ -137,6 +138,12 @@ pub fn prepare(config: Config, options: Options) -> Result<Prepared, BootError> 
     });
     let watcher = runtime.block_on(async {
         breakers.spawn_sync(std::time::Duration::from_millis(250));
+        match crate::events::worker::Worker::new(app.clone(), app.calendar.clone()) {
+            Ok(worker) => {
+                tokio::spawn(worker.run());
+            }
+            Err(e) => tracing::error!(error = %e, "booking events are not delivered"),
+        }
         if app.config().file.server.watch_policies {
             crate::policy::watch::spawn(app.clone())
                 .map_err(|e| tracing::warn!(error = %e, "policy files are not watched; reload with SIGHUP or the admin API"))

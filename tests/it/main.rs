@@ -4,6 +4,7 @@ mod auth;
 mod booking;
 mod calcom;
 mod calendar_db;
+mod events;
 mod gateway;
 mod harness;
 mod http;

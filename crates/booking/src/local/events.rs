@@ -82,7 +82,7 @@ pub struct OutboxStats {
     pub scope: TenantScope,
     pub pending: u64,
     pub dead: u64,
-    /// When the next pending event is due (Unix ms), if any.
+    /// When the next retry of a failed event is due (Unix ms), if any.
     pub next_attempt_ms: Option<i64>,
     /// Attempts made on the most-tried pending event.
     pub max_attempts: u32,

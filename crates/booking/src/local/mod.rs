@@ -171,7 +171,12 @@ impl LocalCalendar {
             .await
     }
 
-    pub async fn event_dead(&self, id: i64, attempts: u32, error: &str) -> Result<(), CalendarError> {
+    pub async fn event_dead(
+        &self,
+        id: i64,
+        attempts: u32,
+        error: &str,
+    ) -> Result<(), CalendarError> {
         self.events.dead(id, attempts, error).await
     }
 

@@ -231,7 +231,7 @@ impl EventsDb for PostgresDb {
                     "SELECT company_id, branch_id,
                         COUNT(*) FILTER (WHERE state = 'pending'),
                         COUNT(*) FILTER (WHERE state = 'dead'),
-                        MIN(next_attempt_ms) FILTER (WHERE state = 'pending'),
+                        MIN(next_attempt_ms) FILTER (WHERE state = 'pending' AND attempts > 0),
                         COALESCE(MAX(attempts) FILTER (WHERE state = 'pending'), 0)
                      FROM booking_events WHERE state <> 'delivered'
                      GROUP BY company_id, branch_id ORDER BY company_id, branch_id",
@@ -260,10 +260,7 @@ impl EventsDb for PostgresDb {
         scope: &TenantScope,
         listing: &Listing,
     ) -> Result<Vec<ListedBooking>, CalendarError> {
-        let (after_start, after_uid) = listing
-            .after
-            .clone()
-            .unwrap_or((i64::MIN, String::new()));
+        let (after_start, after_uid) = listing.after.clone().unwrap_or((i64::MIN, String::new()));
         let status = listing.status.map(status_text);
         let limit = i64::from(listing.limit);
         self.run(async |client| {

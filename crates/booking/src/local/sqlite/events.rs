@@ -210,7 +210,7 @@ impl EventsDb for SqliteDb {
             let mut stmt = tx.prepare_cached(
                 "SELECT company_id, branch_id,
                     SUM(state = 'pending'), SUM(state = 'dead'),
-                    MIN(CASE WHEN state = 'pending' THEN next_attempt_ms END),
+                    MIN(CASE WHEN state = 'pending' AND attempts > 0 THEN next_attempt_ms END),
                     COALESCE(MAX(CASE WHEN state = 'pending' THEN attempts END), 0)
                  FROM booking_events WHERE state <> 'delivered'
                  GROUP BY company_id, branch_id ORDER BY company_id, branch_id",
@@ -242,10 +242,8 @@ impl EventsDb for SqliteDb {
         let scope = scope.clone();
         let listing = listing.clone();
         self.transaction(false, move |tx| {
-            let (after_start, after_uid) = listing
-                .after
-                .clone()
-                .unwrap_or((i64::MIN, String::new()));
+            let (after_start, after_uid) =
+                listing.after.clone().unwrap_or((i64::MIN, String::new()));
             let status = listing.status.map(status_text);
             let mut stmt = tx.prepare_cached(
                 "SELECT uid, service, start_ms, end_ms, status, name, phone, email, notes,
