@@ -10,11 +10,12 @@ use base64::Engine;
 use frontdesk_store::Clock;
 use serde_json::{Value, json};
 
+use crate::calendar_db::{
+    AGENT, Replica, a_weekday_ahead, book_body, function, now_ms, on_postgres,
+};
 use crate::harness::{FIXTURE_MS, RETELL_KEY, Setup, TestServer, wait_until};
 use crate::http;
 use crate::upstream::{Received, Upstream};
-
-const AGENT: &str = "oBeDLoLOeuAbiuaMFXRtDOLriTJ5tSxD";
 
 /// A Standard Webhooks secret: `whsec_` and 32 bytes in base64.
 pub fn notify_secret() -> String {
@@ -392,4 +393,142 @@ pub fn deliveries(receiver: &Upstream) -> BTreeMap<String, Vec<Value>> {
             .push(event);
     }
     out
+}
+
+/// Undelivered events a replica's health reports for the fixture tenant.
+fn pending_on(admin: &str) -> Option<u64> {
+    let detail = http::get(admin, "/health/detailed").ok()?.json();
+    detail["booking_events"]["tenants"]
+        .as_array()?
+        .iter()
+        .find(|t| t["tenant"] == "fixture")
+        .map(|t| t["pending"].as_u64().unwrap_or(0) + t["dead"].as_u64().unwrap_or(0))
+}
+
+/// Books at `time` on `date` through `replica` (real clock, signed now); returns the uid.
+fn book_on(replica: &Replica, call_id: &str, date: &str, time: &str) -> String {
+    let booked = function(
+        &replica.base,
+        now_ms(),
+        AGENT,
+        call_id,
+        "book_appointment",
+        book_body(date, time, "Erika Mustermann"),
+    )
+    .unwrap();
+    assert_eq!(booked["success"], true, "{booked}");
+    booked["booking"]["uid"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn events_undelivered_at_kill_9_are_all_delivered_in_order_after_the_restart() {
+    let receiver = Upstream::start();
+    receiver.set_status(503);
+    let mut setup = Setup::shipped(None);
+    setup.config_extra =
+        "booking_events:\n  poll: 50ms\n  timeout: 1s\n  backoff_base: 200ms\n  backoff_max: 1s\n"
+            .into();
+    notify_fixture(&setup, &receiver, "");
+    let date = a_weekday_ahead();
+    let mut first = Replica::start(&setup);
+    let a = book_on(&first, "k1", &date, "09:00");
+    let b = book_on(&first, "k2", &date, "10:00");
+    let cancelled = function(
+        &first.base,
+        now_ms(),
+        AGENT,
+        "k1",
+        "cancel_appointment",
+        json!({ "booking_id": a }),
+    )
+    .unwrap();
+    assert_eq!(cancelled["success"], true, "{cancelled}");
+    assert!(
+        wait_until(Duration::from_secs(10), || receiver.count() >= 2),
+        "the receiver was tried while it failed"
+    );
+    first.kill9();
+
+    let failed_before = receiver.count();
+    receiver.set_status(200);
+    let second = Replica::start(&setup);
+    assert!(
+        wait_until(Duration::from_secs(30), || pending_on(&second.admin)
+            == Some(0)),
+        "not all delivered: {:?}",
+        pending_on(&second.admin)
+    );
+    let delivered: Vec<String> = receiver.received()[failed_before..]
+        .iter()
+        .map(|r| {
+            verified(r);
+            r.header("webhook-id").unwrap().to_owned()
+        })
+        .collect();
+    for id in [
+        format!("msg_{a}_1"),
+        format!("msg_{a}_2"),
+        format!("msg_{b}_1"),
+    ] {
+        assert!(delivered.contains(&id), "{id} missing from {delivered:?}");
+    }
+    let position = |id: String| delivered.iter().position(|d| *d == id).unwrap();
+    assert!(
+        position(format!("msg_{a}_1")) < position(format!("msg_{a}_2")),
+        "in order per booking: {delivered:?}"
+    );
+}
+
+#[test]
+fn two_replicas_on_postgres_deliver_each_event_once() {
+    let db = frontdesk_testdb::TestDatabase::create();
+    let receiver = Upstream::start();
+    let mut setup = Setup::shipped(None);
+    on_postgres(&mut setup, &db.url, "");
+    setup
+        .config_extra
+        .push_str("booking_events:\n  poll: 10ms\n  timeout: 2s\n");
+    notify_fixture(&setup, &receiver, "");
+    let date = a_weekday_ahead();
+    let replicas = [Replica::start(&setup), Replica::start(&setup)];
+    let times = [
+        "09:00", "09:30", "10:00", "10:30", "11:00", "11:30", "12:00", "12:30",
+    ];
+    let mut uids = Vec::new();
+    for (i, time) in times.iter().enumerate() {
+        uids.push(book_on(&replicas[i % 2], &format!("r{i}"), &date, time));
+    }
+    // Half are cancelled, through the other replica: a second event for those bookings.
+    for (i, uid) in uids.iter().enumerate().step_by(2) {
+        let cancelled = function(
+            &replicas[(i + 1) % 2].base,
+            now_ms(),
+            AGENT,
+            &format!("r{i}"),
+            "cancel_appointment",
+            json!({ "booking_id": uid }),
+        )
+        .unwrap();
+        assert_eq!(cancelled["success"], true, "{cancelled}");
+    }
+    let expected = times.len() + times.len() / 2;
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            receiver.count() >= expected && replicas.iter().all(|r| pending_on(&r.admin) == Some(0))
+        }),
+        "delivered {} of {expected}",
+        receiver.count()
+    );
+    let by_id = deliveries(&receiver);
+    assert_eq!(by_id.len(), expected, "{:?}", by_id.keys());
+    assert!(
+        by_id.values().all(|d| d.len() == 1),
+        "an event was sent twice: {:?}",
+        by_id
+            .iter()
+            .filter(|(_, d)| d.len() > 1)
+            .map(|(id, _)| id)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(receiver.count(), expected);
 }
