@@ -16,6 +16,8 @@ use subtle::ConstantTimeEq;
 
 use crate::app::App;
 
+mod bookings;
+
 /// Header on every admin answer, so probes know they reached frontdesk and not some other server.
 pub const IDENTITY_HEADER: &str = "x-frontdesk-version";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -61,6 +63,25 @@ impl ServeHttp for Admin {
             ("GET", "/admin/breakers") => {
                 reply(200, json!({ "breakers": self.app.breakers.snapshots() }))
             }
+            // Bookings name patients: read only with the admin token (or locally without one).
+            ("GET", p)
+                if authorized && p.starts_with("/admin/tenants/") && p.ends_with("/bookings") =>
+            {
+                let id = &p["/admin/tenants/".len()..p.len() - "/bookings".len()];
+                let (status, body) = bookings::list(&self.app, id, &query).await;
+                reply(status, body)
+            }
+            ("GET" | "POST", p)
+                if !authorized
+                    && self.app.admin_token.is_some()
+                    && (method == "POST" || p.ends_with("/bookings")) =>
+            {
+                reply(401, json!({ "error": "unauthorized" }))
+            }
+            ("GET", p) if !authorized && p.ends_with("/bookings") => reply(
+                403,
+                json!({ "error": "forbidden", "message": "without an admin token, only a local request may read bookings" }),
+            ),
             ("POST", _) if !authorized && self.app.admin_token.is_some() => {
                 reply(401, json!({ "error": "unauthorized" }))
             }

@@ -10,6 +10,7 @@ mod harness;
 mod http;
 mod limits;
 mod ops;
+mod practice;
 mod process;
 mod redaction;
 mod reload;

@@ -79,12 +79,13 @@ impl Tenant {
         self.notify.is_some() && matches!(self.calendar, CalendarConfig::Local(_))
     }
 
-    /// Attendee fields events and the feed may carry (none without `notify`: the feed then
-    /// shows the service only).
+    /// Whether events, the feed and the bookings API show this attendee field: as the
+    /// tenant's `notify.fields` says, else name and phone (what the practice needs to call back).
     pub fn allows(&self, field: AttendeeField) -> bool {
-        self.notify
-            .as_ref()
-            .is_some_and(|n| n.fields.contains(&field))
+        match &self.notify {
+            Some(notify) => notify.fields.contains(&field),
+            None => matches!(field, AttendeeField::Name | AttendeeField::Phone),
+        }
     }
 }
 
