@@ -13,6 +13,7 @@ pub mod booking;
 pub mod cli;
 pub mod config;
 pub mod events;
+pub mod feed;
 pub mod functions;
 pub mod gateway;
 pub mod policy;

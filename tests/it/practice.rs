@@ -150,3 +150,188 @@ fn the_bookings_api_lists_by_time_filters_by_status_pages_and_needs_the_token() 
         404
     );
 }
+
+const FEED_TOKEN: &str = "feedtoken0123456789abcdef0123456789";
+/// Friday 2026-03-20 12:00 UTC: the clocks in Berlin go forward on Sunday 2026-03-29.
+const MARCH_20: u64 = 1_774_008_000_000;
+
+fn call_at(base: &str, at_ms: u64, call_id: &str, name: &str, args: Value) -> Value {
+    let body = serde_json::to_vec(&json!({
+        "name": name,
+        "args": args,
+        "call": { "call_id": call_id, "agent_id": AGENT, "from_number": "+4915112345678" },
+    }))
+    .unwrap();
+    let r =
+        crate::harness::post_signed(base, "/retell/function", RETELL_KEY, at_ms, &body).unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+/// The feed as the independent parser (Python `icalendar`) reads it: one JSON object per event.
+fn parse_ics(text: &str) -> Vec<Value> {
+    use std::io::Write;
+    let script = crate::harness::repo_path("scripts/ensure-test-python.sh");
+    let out = std::process::Command::new(script).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let python = String::from_utf8(out.stdout).unwrap();
+    let mut child = std::process::Command::new(python.trim())
+        .args([
+            "-c",
+            r#"
+import json, sys, datetime, icalendar
+cal = icalendar.Calendar.from_ical(sys.stdin.read())
+out = []
+for e in cal.walk("VEVENT"):
+    start, end = e.decoded("DTSTART"), e.decoded("DTEND")
+    out.append({
+        "uid": str(e["UID"]), "status": str(e.get("STATUS")), "summary": str(e["SUMMARY"]),
+        "start_local": start.isoformat(), "end_local": end.isoformat(),
+        "start_utc": start.astimezone(datetime.timezone.utc).isoformat(),
+        "tz": str(start.tzinfo),
+    })
+print(json.dumps(out))
+"#,
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "icalendar refused the feed: {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<Vec<Value>>(&out.stdout).unwrap()
+}
+
+#[test]
+fn the_calendar_feed_parses_keeps_local_times_across_dst_and_drops_a_cancelled_booking() {
+    let setup = Setup::shipped(None);
+    setup.write("secrets/feed-token", FEED_TOKEN);
+    let current = std::fs::read_to_string(setup.path("config/tenants.yaml")).unwrap();
+    setup.write(
+        "config/tenants.yaml",
+        &format!(
+            "{}\n    calendar_feed:\n      token: {{ file: {} }}\n",
+            current.trim_end(),
+            setup.path("secrets/feed-token").display()
+        ),
+    );
+    setup.clock.set_ms(MARCH_20);
+    let server = setup.start();
+    let clock = server.setup().clock.clone();
+    let mut uids = Vec::new();
+    for (i, date) in ["2026-03-27", "2026-03-30", "2026-03-31"]
+        .iter()
+        .enumerate()
+    {
+        let booked = call_at(
+            &server.base,
+            MARCH_20,
+            &format!("f{i}"),
+            "book_appointment",
+            json!({ "date": date, "time": "10:00", "name": "Erika Mustermann" }),
+        );
+        assert_eq!(booked["success"], true, "{booked}");
+        uids.push(booked["booking"]["uid"].as_str().unwrap().to_owned());
+    }
+    let cancelled = call_at(
+        &server.base,
+        MARCH_20,
+        "f2",
+        "cancel_appointment",
+        json!({ "booking_id": uids[2] }),
+    );
+    assert_eq!(cancelled["success"], true, "{cancelled}");
+
+    let path = format!("/calendar/fixture/{FEED_TOKEN}.ics");
+    let feed = http::get(&server.base, &path).unwrap();
+    assert_eq!(feed.status, 200, "{}", feed.text());
+    assert!(
+        feed.header("content-type")
+            .unwrap()
+            .starts_with("text/calendar")
+    );
+    let etag = feed.header("etag").unwrap().to_owned();
+    let text = feed.text();
+    assert!(
+        text.contains("BEGIN:VTIMEZONE") && text.contains("TZID:Europe/Berlin"),
+        "{text}"
+    );
+    assert!(text.lines().all(|l| l.len() <= 76), "lines are folded");
+    let events = parse_ics(&text);
+    assert_eq!(events.len(), 3, "{events:?}");
+    let by_uid = |uid: &str| {
+        events
+            .iter()
+            .find(|e| e["uid"] == format!("{uid}@frontdesk"))
+            .unwrap_or_else(|| panic!("{uid} not in {events:?}"))
+    };
+    let before = by_uid(&uids[0]);
+    assert_eq!(before["start_local"], "2026-03-27T10:00:00+01:00");
+    assert_eq!(before["start_utc"], "2026-03-27T09:00:00+00:00");
+    assert_eq!(before["end_local"], "2026-03-27T10:30:00+01:00");
+    assert_eq!(before["status"], "CONFIRMED");
+    assert_eq!(before["summary"], "Appointment: Erika Mustermann");
+    let after = by_uid(&uids[1]);
+    assert_eq!(after["start_local"], "2026-03-30T10:00:00+02:00");
+    assert_eq!(after["start_utc"], "2026-03-30T08:00:00+00:00");
+    assert_eq!(by_uid(&uids[2])["status"], "CANCELLED");
+
+    // Unchanged: 304 on the same ETag.
+    let again =
+        http::request(&server.base, "GET", &path, &[("if-none-match", &etag)], b"").unwrap();
+    assert_eq!(again.status, 304);
+
+    // Wrong token, unknown tenant, no token: the same 404.
+    let wrong = http::get(
+        &server.base,
+        "/calendar/fixture/feedtoken0123456789abcdef012345678X.ics",
+    )
+    .unwrap();
+    let unknown = http::get(&server.base, &format!("/calendar/nobody/{FEED_TOKEN}.ics")).unwrap();
+    let bare = http::get(&server.base, "/calendar/fixture").unwrap();
+    for r in [&wrong, &unknown, &bare] {
+        assert_eq!(r.status, 404);
+        assert_eq!(r.body, wrong.body);
+    }
+
+    // A week on, the cancelled booking has been seen by every client and is left out.
+    clock.advance(std::time::Duration::from_secs(8 * 86_400));
+    let later = http::get(&server.base, &path).unwrap();
+    assert_eq!(later.status, 200);
+    assert_ne!(later.header("etag").unwrap(), etag);
+    let events = parse_ics(&later.text());
+    let uids_later: Vec<&str> = events.iter().map(|e| e["uid"].as_str().unwrap()).collect();
+    assert_eq!(
+        uids_later,
+        [
+            format!("{}@frontdesk", uids[0]),
+            format!("{}@frontdesk", uids[1])
+        ]
+    );
+
+    // Guessing is rate limited per client address.
+    let statuses: Vec<u16> = (0..30)
+        .map(|i| {
+            http::get(&server.base, &format!("/calendar/fixture/guess{i:030}.ics"))
+                .unwrap()
+                .status
+        })
+        .collect();
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 404 || *s == 429));
+}
