@@ -532,3 +532,71 @@ fn two_replicas_on_postgres_deliver_each_event_once() {
     );
     assert_eq!(receiver.count(), expected);
 }
+
+#[test]
+fn check_names_a_bad_notify_url_a_missing_or_malformed_secret_and_a_short_feed_token() {
+    let setup = Setup::shipped(None);
+    setup.write("secrets/not-whsec", "plain-secret-without-prefix");
+    setup.write("secrets/short-token", "short");
+    let current = std::fs::read_to_string(setup.path("config/tenants.yaml")).unwrap();
+    setup.write(
+        "config/tenants.yaml",
+        &format!(
+            "{}\n    notify:\n      url: http://practice.example/hooks\n      secret:\n        - {{ env: FRONTDESK_TEST_UNSET_NOTIFY_SECRET }}\n        - {{ file: {} }}\n    calendar_feed:\n      token: {{ file: {} }}\n",
+            current.trim_end(),
+            setup.path("secrets/not-whsec").display(),
+            setup.path("secrets/short-token").display(),
+        ),
+    );
+    let config = setup.config_file(crate::harness::free_port(), crate::harness::free_port());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(["check", "-c"])
+        .arg(&config)
+        .env_remove("FRONTDESK_TEST_UNSET_NOTIFY_SECRET")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Each with the file, line and column of the field.
+    let tenants = setup.path("config/tenants.yaml").display().to_string();
+    for expected in [
+        "must be https://",
+        "FRONTDESK_TEST_UNSET_NOTIFY_SECRET is not set",
+        "must start with `whsec_`",
+        "at least 32 characters",
+    ] {
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.starts_with(&format!("{tenants}:")) && l.contains(expected)),
+            "{expected} not in: {stderr}"
+        );
+    }
+    assert!(
+        !stderr.contains("plain-secret-without-prefix"),
+        "a secret's value is never printed: {stderr}"
+    );
+
+    // The same tenant with a loopback URL and a proper secret passes.
+    setup.write("secrets/notify", &notify_secret());
+    setup.write("secrets/long-token", "0123456789abcdef0123456789abcdef");
+    setup.write(
+        "config/tenants.yaml",
+        &format!(
+            "{}\n    notify:\n      url: http://127.0.0.1:9/hooks\n      secret: {{ file: {} }}\n      fields: [name, email]\n    calendar_feed:\n      token: {{ file: {} }}\n",
+            current.trim_end(),
+            setup.path("secrets/notify").display(),
+            setup.path("secrets/long-token").display(),
+        ),
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(["check", "-c"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
