@@ -61,7 +61,7 @@ fn timezone(out: &mut String, tenant: &Tenant, tzid: &str, from_ms: i64, to_ms: 
         before.1,
         start_offset,
         start_dst,
-        &start_abbr,
+        start_abbr,
     );
     let mut previous = start_offset;
     for t in tz.following(from) {
