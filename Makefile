@@ -26,6 +26,7 @@ lint: deps ## rustfmt and clippy, warnings are errors
 
 unit: deps ## every test of the workspace, against a real Redis and PostgreSQL
 	@scripts/install-deps.sh test
+	@echo "tests parse the calendar feed with $$(scripts/ensure-test-python.sh)"
 	@export REDIS_URL="$$(scripts/ensure-redis.sh)" && echo "tests use Redis at $$REDIS_URL" && \
 	  export DATABASE_URL="$$(scripts/ensure-postgres.sh)" && echo "tests use the PostgreSQL in DATABASE_URL" && \
 	  if $(CARGO) nextest --version >/dev/null 2>&1; then \

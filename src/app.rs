@@ -24,6 +24,8 @@ pub struct App {
     pub store_handle: frontdesk_store::StoreHandle,
     pub clock: Arc<dyn Clock>,
     pub functions: Arc<dyn crate::functions::Functions>,
+    /// The embedded calendar (events outbox, feed, bookings API).
+    pub calendar: Arc<frontdesk_booking::LocalCalendar>,
     pub breakers: Arc<frontdesk_resilience::BreakerRegistry>,
     pub admin_token: Option<Secret>,
     pub lifecycle: Lifecycle,

@@ -51,25 +51,27 @@ pub async fn build(
     store: Arc<dyn frontdesk_store::Store>,
     clock: Arc<dyn frontdesk_store::Clock>,
     breakers: Arc<BreakerRegistry>,
-) -> Result<Arc<dyn Functions>, String> {
+) -> Result<(Arc<dyn Functions>, Arc<LocalCalendar>), String> {
     let mut local = open_calendar(config, clock.clone()).await?;
     if let Some(breaker) = breakers.get(CALENDAR_BREAKER) {
         local = local.with_breaker(breaker);
     }
+    let local = Arc::new(local);
     let backend = local.backend();
     let calcom =
         frontdesk_calcom::build(&config.file.calcom, store.clone(), clock.clone(), &breakers)
             .map_err(|e| format!("calcom: {e}"))?;
     let engine = Engine::new(store, clock)
         .map_err(|e| e.to_string())?
-        .with_provider(ProviderKind::Local, Arc::new(local))
+        .with_provider(ProviderKind::Local, local.clone())
         .with_provider(ProviderKind::Calcom, calcom.clone());
-    Ok(Arc::new(BookingFunctions {
+    let functions = Arc::new(BookingFunctions {
         engine,
         backend,
         calcom,
         breakers,
-    }))
+    });
+    Ok((functions, local))
 }
 
 struct BookingFunctions {

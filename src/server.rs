@@ -111,7 +111,7 @@ pub fn prepare(config: Config, options: Options) -> Result<Prepared, BootError> 
         None => None,
     };
     let policy = PolicyHandle::load(config).map_err(BootError::Config)?;
-    let functions = runtime
+    let (functions, calendar) = runtime
         .block_on(crate::booking::build(
             policy.config(),
             store.clone(),
@@ -127,6 +127,7 @@ pub fn prepare(config: Config, options: Options) -> Result<Prepared, BootError> 
         store_handle,
         clock,
         functions,
+        calendar,
         breakers: breakers.clone(),
         admin_token,
         lifecycle: Lifecycle::default(),
@@ -134,6 +135,12 @@ pub fn prepare(config: Config, options: Options) -> Result<Prepared, BootError> 
     });
     let watcher = runtime.block_on(async {
         breakers.spawn_sync(std::time::Duration::from_millis(250));
+        match crate::events::worker::Worker::new(app.clone(), app.calendar.clone()) {
+            Ok(worker) => {
+                tokio::spawn(worker.run());
+            }
+            Err(e) => tracing::error!(error = %e, "booking events are not delivered"),
+        }
         if app.config().file.server.watch_policies {
             let config = app.config();
             let mut dirs = vec![config.policy_dir.as_path()];

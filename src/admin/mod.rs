@@ -13,6 +13,8 @@ use subtle::ConstantTimeEq;
 
 use crate::app::App;
 
+mod bookings;
+
 /// Header on every admin answer, so probes know they reached frontdesk and not some other server.
 pub const IDENTITY_HEADER: &str = "x-frontdesk-version";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -67,6 +69,25 @@ impl Admin {
             ("GET", "/admin/breakers") => {
                 reply(200, json!({ "breakers": self.app.breakers.snapshots() }))
             }
+            // Bookings name patients: read only with the admin token (or locally without one).
+            ("GET", p)
+                if authorized && p.starts_with("/admin/tenants/") && p.ends_with("/bookings") =>
+            {
+                let id = &p["/admin/tenants/".len()..p.len() - "/bookings".len()];
+                let (status, body) = bookings::list(&self.app, id, &query).await;
+                reply(status, body)
+            }
+            ("GET" | "POST", p)
+                if !authorized
+                    && self.app.admin_token.is_some()
+                    && (method == "POST" || p.ends_with("/bookings")) =>
+            {
+                reply(401, json!({ "error": "unauthorized" }))
+            }
+            ("GET", p) if !authorized && p.ends_with("/bookings") => reply(
+                403,
+                json!({ "error": "forbidden", "message": "without an admin token, only a local request may read bookings" }),
+            ),
             ("POST", _) if !authorized && self.app.admin_token.is_some() => {
                 reply(401, json!({ "error": "unauthorized" }))
             }
@@ -84,6 +105,10 @@ impl Admin {
                     json!({ "result": "error", "errors": errors.iter().map(|e| e.to_string()).collect::<Vec<_>>() }),
                 ),
             },
+            ("POST", p) if p.starts_with("/admin/tenants/") && p.ends_with("/events/retry") => {
+                let id = &p["/admin/tenants/".len()..p.len() - "/events/retry".len()];
+                self.retry_events(id).await
+            }
             ("POST", p) if p.starts_with("/admin/breakers/") => {
                 let target = &p["/admin/breakers/".len()..];
                 let mode = query
@@ -105,6 +130,26 @@ impl Admin {
                 }
             }
             _ => reply(404, json!({ "error": "not_found" })),
+        }
+    }
+
+    /// Re-queues a tenant's dead booking events (due now, with a fresh retry window).
+    async fn retry_events(&self, id: &str) -> Response<Vec<u8>> {
+        let Some(tenant) = self.app.policy.current().tenants.get(id) else {
+            return reply(404, json!({ "error": "unknown tenant" }));
+        };
+        match self.app.calendar.requeue_dead_events(&tenant).await {
+            Ok(n) => {
+                crate::events::metrics::EVENTS
+                    .with_label_values(&["requeued"])
+                    .inc_by(n);
+                tracing::warn!(tenant = %tenant.id, requeued = n, "dead booking events re-queued by admin");
+                reply(200, json!({ "tenant": tenant.id, "requeued": n }))
+            }
+            Err(e) => reply(
+                503,
+                json!({ "error": "calendar_unavailable", "message": e.to_string() }),
+            ),
         }
     }
 
@@ -170,12 +215,14 @@ async fn detailed(app: &App) -> Value {
     let store = app.store_handle.health();
     let store_ok = !store.degraded;
     let breakers = app.breakers.snapshots();
+    let booking_events = booking_events(app).await;
     json!({
         "healthy": app.lifecycle.is_ready(),
         "status": if !app.lifecycle.is_ready() { "unavailable" } else if store_ok { "ok" } else { "degraded" },
         "store": store,
         "calendar": app.functions.health(),
         "breakers": breakers,
+        "booking_events": booking_events,
         "tls": app.tls.as_ref().map(|tls| {
             let current = tls.current();
             let now = since_epoch(std::time::SystemTime::now());
@@ -202,6 +249,33 @@ async fn detailed(app: &App) -> Value {
             "threads": thread_count(),
         },
     })
+}
+
+/// Undelivered booking events per tenant: pending (with the next attempt) and dead letters.
+async fn booking_events(app: &App) -> Value {
+    let stats = match app.calendar.outbox_stats().await {
+        Ok(stats) => stats,
+        Err(e) => return json!({ "error": e.to_string() }),
+    };
+    let policy = app.policy.current();
+    let tenants: Vec<Value> = policy
+        .tenants
+        .tenants()
+        .filter_map(|tenant| {
+            let s = stats.iter().find(|s| s.scope == tenant.scope);
+            if s.is_none() && !tenant.notifies() {
+                return None;
+            }
+            Some(json!({
+                "tenant": tenant.id,
+                "pending": s.map_or(0, |s| s.pending),
+                "dead": s.map_or(0, |s| s.dead),
+                "attempts": s.map_or(0, |s| s.max_attempts),
+                "next_attempt_ms": s.and_then(|s| s.next_attempt_ms),
+            }))
+        })
+        .collect();
+    json!({ "tenants": tenants })
 }
 
 /// Resident memory from /proc (Linux); `null` elsewhere.

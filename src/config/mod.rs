@@ -50,6 +50,9 @@ pub struct ConfigFile {
     /// `postgres` (for several replicas).
     #[serde(default)]
     pub calendar_store: frontdesk_booking::CalendarStoreConfig,
+    /// How booking events are delivered to the tenants' `notify` endpoints.
+    #[serde(default)]
+    pub booking_events: crate::events::BookingEventsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -334,6 +337,12 @@ impl Config {
             errors.push(source.at(
                 &format!("calendar_store.{field}"),
                 format!("calendar_store.{field} {reason}"),
+            ));
+        }
+        if let Err((field, reason)) = file.booking_events.validate() {
+            errors.push(source.at(
+                &format!("booking_events.{field}"),
+                format!("booking_events.{field} {reason}"),
             ));
         }
         if file.server.grace_period > Duration::from_secs(3600) {

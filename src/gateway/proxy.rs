@@ -340,6 +340,23 @@ impl Gateway {
         if has_ambiguous_length(session) {
             return Err(Refusal::AmbiguousLength.reply());
         }
+        let is_feed = session.req_header().method == http::Method::GET
+            && session
+                .req_header()
+                .uri
+                .path()
+                .starts_with(crate::feed::PREFIX);
+        if is_feed && session.is_body_empty() {
+            let header = session.req_header();
+            let client_ip = stages::client_ip::client_ip(
+                peer_ip(session),
+                &header.headers,
+                &self.app.config().trusted_proxies,
+            );
+            let path = header.uri.path().to_owned();
+            let reply = crate::feed::serve(&self.app, &path, &header.headers, client_ip).await;
+            return Ok(Outcome::Reply(reply));
+        }
         let header = session.req_header();
         let policy = self.app.policy.current();
         let Some((route, params)) = policy.routes.find(&header.method, header.uri.path()) else {
@@ -363,11 +380,7 @@ impl Gateway {
         let body = read_body(session, route.body_limit, &self.bounds).await?;
         ctx.bytes_in = body.len();
 
-        let peer = session
-            .client_addr()
-            .and_then(|a| a.as_inet())
-            .map(|a| a.ip())
-            .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+        let peer = peer_ip(session);
         let headers = &session.req_header().headers;
         let client_ip =
             stages::client_ip::client_ip(peer, headers, &self.app.config().trusted_proxies);
@@ -379,6 +392,14 @@ impl Gateway {
         };
         Ok(stages::process(&self.app, &policy, route, &incoming).await)
     }
+}
+
+fn peer_ip(session: &Session) -> std::net::IpAddr {
+    session
+        .client_addr()
+        .and_then(|a| a.as_inet())
+        .map(|a| a.ip())
+        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]))
 }
 
 /// Both Content-Length and Transfer-Encoding: the classic request-smuggling shape, refused.

@@ -44,7 +44,8 @@ pub fn compile(config: &Config) -> Result<Policy, Vec<Diagnostic>> {
             compile_tenants(&source, &mut errors).map(|dir| {
                 let shared = shared_retell_secrets(&parsed);
                 let keys = tenant_keys(&source, &dir, &shared, &mut errors);
-                (dir, keys)
+                let outlets = crate::events::target::compile(&source, &dir, &mut errors);
+                (dir, keys, outlets)
             })
         }
         Err(d) => {
@@ -54,9 +55,9 @@ pub fn compile(config: &Config) -> Result<Policy, Vec<Diagnostic>> {
     };
     let shared_key_tenants = tenants
         .as_ref()
-        .map(|(dir, keys)| dir.len() - keys.len())
+        .map(|(dir, keys, _)| dir.len() - keys.len())
         .unwrap_or(0);
-    let tenant_count = tenants.as_ref().map_or(0, |(dir, _)| dir.len());
+    let tenant_count = tenants.as_ref().map_or(0, |(dir, _, _)| dir.len());
 
     let mut compiler = Compiler {
         config,
@@ -124,11 +125,12 @@ pub fn compile(config: &Config) -> Result<Policy, Vec<Diagnostic>> {
         });
     }
     match (errors.is_empty(), tenants) {
-        (true, Some((tenants, tenant_keys))) => Ok(Policy {
+        (true, Some((tenants, tenant_keys, outlets))) => Ok(Policy {
             routes: RouteTable::new(entries),
             tenants: Arc::new(tenants),
             tenant_keys,
             shared_key_tenants,
+            outlets,
             hash: hex::encode(&hasher.finalize()[..8]),
             files: sources.iter().map(|s| s.path.clone()).collect(),
         }),

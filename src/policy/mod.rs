@@ -36,6 +36,8 @@ pub struct Policy {
     /// How many tenants verify with the policy's (shared) Retell keys: when more than one, a
     /// shared key cannot tell which of them a request is for.
     pub shared_key_tenants: usize,
+    /// Tenants' booking-event endpoints and calendar-feed tokens, read with this snapshot.
+    pub outlets: crate::events::target::Outlets,
     /// Short content hash of every file that went into this snapshot.
     pub hash: String,
     pub files: Vec<PathBuf>,

@@ -18,7 +18,7 @@ use crate::harness::{FIXTURE_MS, RETELL_KEY, Setup, free_port, post_signed, wait
 use crate::http;
 
 /// The tenant of the signed fixtures (shared Retell key, one chair).
-const AGENT: &str = "oBeDLoLOeuAbiuaMFXRtDOLriTJ5tSxD";
+pub const AGENT: &str = "oBeDLoLOeuAbiuaMFXRtDOLriTJ5tSxD";
 
 /// A tenant with ten rooms open every day, so a burst of bookings has slots to fill.
 const ROOMS_TENANT: &str = r#"
@@ -42,7 +42,7 @@ const ROOMS_TENANT: &str = r#"
 
 /// Puts the setup's calendar on its own PostgreSQL database (URL from a file, like a mounted
 /// secret); `extra` adds lines to the `calendar_store` section.
-fn on_postgres(setup: &mut Setup, url: &str, extra: &str) {
+pub fn on_postgres(setup: &mut Setup, url: &str, extra: &str) {
     setup.write("secrets/database-url", url);
     setup.config_extra.push_str(&format!(
         "calendar_store:\n  backend: postgres\n  url: {{ file: {} }}\n{extra}",
@@ -50,7 +50,7 @@ fn on_postgres(setup: &mut Setup, url: &str, extra: &str) {
     ));
 }
 
-fn now_ms() -> u64 {
+pub fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -62,7 +62,7 @@ const ROOMS_KEY: &str = "rooms-retell-key";
 
 /// A signed function call, timestamped `at_ms` (a child process checks it against its clock),
 /// for the fixture tenant (`AGENT`, the shared key) or the rooms tenant (its own key).
-fn function(
+pub fn function(
     base: &str,
     at_ms: u64,
     agent: &str,
@@ -89,7 +89,7 @@ fn function(
 }
 
 /// A weekday at least a week ahead of the real clock (child processes use it), as `YYYY-MM-DD`.
-fn a_weekday_ahead() -> String {
+pub fn a_weekday_ahead() -> String {
     let today = jiff::tz::Offset::UTC
         .to_datetime(jiff::Timestamp::now())
         .date();
@@ -106,13 +106,14 @@ fn a_weekday_ahead() -> String {
 }
 
 /// `frontdesk run` as a child process on fresh ports.
-struct Replica {
+pub struct Replica {
     child: Child,
-    base: String,
+    pub base: String,
+    pub admin: String,
 }
 
 impl Replica {
-    fn start(setup: &Setup) -> Self {
+    pub fn start(setup: &Setup) -> Self {
         let (listen, admin) = (free_port(), free_port());
         let config = setup.config_file(listen, admin);
         // Each replica gets a config file of its own (same policies, tenants and database).
@@ -126,11 +127,12 @@ impl Replica {
             .stderr(std::fs::File::create(own.with_extension("log")).unwrap())
             .spawn()
             .unwrap();
+        let admin = format!("http://127.0.0.1:{admin}");
         let replica = Self {
             child,
             base: format!("http://127.0.0.1:{listen}"),
+            admin: admin.clone(),
         };
-        let admin = format!("http://127.0.0.1:{admin}");
         assert!(
             wait_until(Duration::from_secs(30), || {
                 http::get(&admin, "/health")
@@ -144,7 +146,7 @@ impl Replica {
     }
 
     /// SIGKILL: no drain, no flush, like a crashed node.
-    fn kill9(&mut self) {
+    pub fn kill9(&mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
@@ -157,7 +159,7 @@ impl Drop for Replica {
     }
 }
 
-fn book_body(date: &str, time: &str, name: &str) -> Value {
+pub fn book_body(date: &str, time: &str, name: &str) -> Value {
     json!({ "date": date, "time": time, "name": name, "email": "erika@example.de" })
 }
 
@@ -512,7 +514,11 @@ fn migrate_applies_the_schema_and_says_when_it_cannot() {
         String::from_utf8_lossy(&out.stderr)
     );
     let versions = db.query("SELECT version FROM frontdesk_schema_migrations");
-    assert_eq!(versions.len(), 2);
+    assert_eq!(
+        versions.len(),
+        3,
+        "bookings, their start index, the booking-event outbox"
+    );
     // Applying again changes nothing.
     assert!(migrate(&config).status.success());
 

@@ -150,7 +150,7 @@ fn transcripts_of_function_calls_lose_names_birth_dates_and_german_ids() {
     setup.write("policies/zz-practice.yaml", FORWARD_FUNCTIONS);
     let server = setup.start();
     let body = function_call_with(SPOKEN);
-    let sig = frontdesk::stages::auth::sign_retell(RETELL_KEY, &body, FIXTURE_MS);
+    let sig = frontdesk::signature::sign_retell(RETELL_KEY, &body, FIXTURE_MS);
     let r = http::post(
         &server.base,
         "/practice/function",
@@ -216,7 +216,7 @@ fn a_practice_with_raw_transcript_gets_the_transcript_as_spoken_and_nothing_else
         let mut call: Value = serde_json::from_slice(&function_call_with(SPOKEN)).unwrap();
         call["call"]["agent_id"] = json!(agent);
         let body = serde_json::to_vec(&call).unwrap();
-        let sig = frontdesk::stages::auth::sign_retell(key, &body, FIXTURE_MS);
+        let sig = frontdesk::signature::sign_retell(key, &body, FIXTURE_MS);
         let r = http::post(
             &server.base,
             "/practice/function",

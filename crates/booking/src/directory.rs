@@ -14,7 +14,10 @@ use jiff::tz::TimeZone;
 
 use crate::hours::{BusinessHours, DayHours};
 use crate::parse::{parse_date, parse_time};
-use crate::tenants::{CalendarConfig, Language, TenantConfig, TenantsFile};
+use crate::tenants::{
+    AttendeeField, CalendarConfig, CalendarFeedConfig, Language, NotifyConfig, TenantConfig,
+    TenantsFile,
+};
 
 /// Appointment lengths the engine accepts (SPEC: 15–480 minutes).
 pub const MIN_DURATION_MIN: u32 = 15;
@@ -66,6 +69,26 @@ pub struct Tenant {
     pub country: Option<String>,
     /// Forward transcript fields (`kind: text` rules) as spoken, unredacted.
     pub raw_transcript: bool,
+    /// Booking events' endpoint (secrets unresolved; the gateway reads them).
+    pub notify: Option<NotifyConfig>,
+    /// The calendar feed's token (unresolved).
+    pub calendar_feed: Option<CalendarFeedConfig>,
+}
+
+impl Tenant {
+    /// Whether booking events are recorded for this tenant.
+    pub fn notifies(&self) -> bool {
+        self.notify.is_some() && matches!(self.calendar, CalendarConfig::Local(_))
+    }
+
+    /// Whether events, the feed and the bookings API show this attendee field: as the
+    /// tenant's `notify.fields` says, else name and phone (what the practice needs to call back).
+    pub fn allows(&self, field: AttendeeField) -> bool {
+        match &self.notify {
+            Some(notify) => notify.fields.contains(&field),
+            None => matches!(field, AttendeeField::Name | AttendeeField::Phone),
+        }
+    }
 }
 
 impl Tenant {
@@ -370,6 +393,21 @@ fn compile_tenant(cfg: &TenantConfig, scope: TenantScope) -> Result<Tenant, Fiel
             .and_then(|n| frontdesk_validate::region_of(n)),
     };
 
+    if let Some(notify) = &cfg.notify {
+        if !(notify.url.starts_with("https://") || notify.url.starts_with("http://")) {
+            bad("notify.url", "must be an https:// URL");
+        }
+        if notify.secret.as_slice().is_empty() {
+            bad("notify.secret", "at least one signing secret is needed");
+        }
+        if matches!(cfg.calendar, CalendarConfig::Calcom(_)) {
+            bad(
+                "notify",
+                "booking events come from the embedded calendar; Cal.com sends its own",
+            );
+        }
+    }
+
     match time_zone {
         Some(time_zone) if problems.is_empty() => Ok(Tenant {
             id: cfg.id.clone(),
@@ -388,6 +426,8 @@ fn compile_tenant(cfg: &TenantConfig, scope: TenantScope) -> Result<Tenant, Fiel
             retell_keys: cfg.retell_keys.clone(),
             country,
             raw_transcript: cfg.raw_transcript,
+            notify: cfg.notify.clone(),
+            calendar_feed: cfg.calendar_feed.clone(),
         }),
         _ => Err(problems),
     }

@@ -90,6 +90,67 @@ pub struct TenantConfig {
     /// How many of a day's free times a date-only check lists in `slots` at most.
     #[serde(default = "default_max_slots")]
     pub max_slots: usize,
+    /// Where booking events of the embedded calendar are sent (signed per Standard Webhooks);
+    /// without it none are recorded.
+    #[serde(default)]
+    pub notify: Option<NotifyConfig>,
+    /// The practice's subscribable calendar feed (`/calendar/{id}/{token}.ics`); off without it.
+    #[serde(default)]
+    pub calendar_feed: Option<CalendarFeedConfig>,
+}
+
+/// `notify`: the practice's endpoint for booking events.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// `https://…` (plain `http://` only for a loopback address).
+    pub url: String,
+    /// The signing secret (`whsec_` + base64), or a list of them during rotation: each event
+    /// is signed with every one that is set.
+    pub secret: SecretRefs,
+    /// Attendee fields the events and the feed carry (`name`, `phone`, `email`, `notes`).
+    #[serde(default = "default_notify_fields")]
+    pub fields: Vec<AttendeeField>,
+}
+
+/// One secret or several (rotation).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum SecretRefs {
+    One(frontdesk_secrets::SecretRef),
+    Many(Vec<frontdesk_secrets::SecretRef>),
+}
+
+impl SecretRefs {
+    pub fn as_slice(&self) -> &[frontdesk_secrets::SecretRef] {
+        match self {
+            SecretRefs::One(one) => std::slice::from_ref(one),
+            SecretRefs::Many(many) => many,
+        }
+    }
+}
+
+/// Attendee details a practice may receive about a booking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AttendeeField {
+    Name,
+    Phone,
+    Email,
+    Notes,
+}
+
+/// `calendar_feed`: the secret token in the feed's address.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarFeedConfig {
+    /// At least 32 characters; anyone who knows it can read the practice's appointments.
+    pub token: frontdesk_secrets::SecretRef,
+}
+
+fn default_notify_fields() -> Vec<AttendeeField> {
+    // The practice has to reach the patient: name and phone. E-mail and notes only on request.
+    vec![AttendeeField::Name, AttendeeField::Phone]
 }
 
 /// The language answers are spoken in.

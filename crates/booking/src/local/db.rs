@@ -40,6 +40,8 @@ pub(crate) struct NewRow {
     /// finds this booking instead of making a second one (see `idempotency`).
     pub request_key: Option<String>,
     pub now_ms: i64,
+    /// Records a `booking.created` event with the booking (the tenant has `notify`).
+    pub notify: bool,
 }
 
 #[async_trait]
@@ -67,16 +69,20 @@ pub(crate) trait CalendarDb: Send + Sync + 'static {
     /// One booking by uid within the scope (any status), else `NotFound`.
     async fn get(&self, scope: &TenantScope, uid: &str) -> Result<Row, CalendarError>;
 
-    /// Cancels by uid; a cancelled booking is returned unchanged.
+    /// Cancels by uid; a cancelled booking is returned unchanged. With `notify`, a change
+    /// records its `booking.cancelled` event in the same transaction.
     async fn cancel(
         &self,
         scope: &TenantScope,
         uid: &str,
         now_ms: i64,
+        notify: bool,
     ) -> Result<Row, CalendarError>;
 
     /// Moves an accepted booking to `start_ms..end_ms`, keeping its resource when free, else
     /// the first free of `resources`; `SlotTaken` when none is, `NotFound` when cancelled.
+    /// With `notify`, records its `booking.rescheduled` event in the same transaction.
+    #[allow(clippy::too_many_arguments)]
     async fn move_to(
         &self,
         scope: &TenantScope,
@@ -85,6 +91,7 @@ pub(crate) trait CalendarDb: Send + Sync + 'static {
         start_ms: i64,
         end_ms: i64,
         now_ms: i64,
+        notify: bool,
     ) -> Result<Row, CalendarError>;
 
     /// Accepted bookings from `from_ms` on whose phone or e-mail (already normalised) matches,

@@ -8,6 +8,7 @@
 
 pub mod config;
 mod db;
+pub mod events;
 pub mod postgres;
 mod sqlite;
 mod sqlite_pool;
@@ -32,6 +33,7 @@ use crate::provider::{
 use crate::tenants::CalendarConfig;
 pub use config::{CalendarBackend, CalendarStoreConfig};
 use db::{CalendarDb, GRANULE_MS, NewRow, Row, granules};
+use events::{EventsDb, ListedBooking, Listing, OutboxEvent, OutboxStats};
 pub use postgres::PostgresError;
 pub use sqlite::LocalCalendarError;
 use taken_cache::{RangeKey, TakenCache};
@@ -44,6 +46,11 @@ const DEFAULT_SQLITE_POOL_SIZE: usize = 4;
 /// The embedded calendar over one database.
 pub struct LocalCalendar {
     db: Arc<dyn CalendarDb>,
+    /// The same database's outbox and listings.
+    events: Arc<dyn EventsDb>,
+    /// Woken after a change that recorded an event, so delivery starts without waiting for
+    /// the worker's next poll.
+    event_written: Arc<tokio::sync::Notify>,
     clock: Arc<dyn Clock>,
     /// Occupancy recently read for free slots (see `taken_cache`).
     taken: TakenCache,
@@ -62,8 +69,8 @@ impl LocalCalendar {
         clock: Arc<dyn Clock>,
         pool_size: usize,
     ) -> Result<Self, LocalCalendarError> {
-        let db = sqlite::SqliteDb::open(path, pool_size)?;
-        Ok(Self::over(Arc::new(db), clock))
+        let db = Arc::new(sqlite::SqliteDb::open(path, pool_size)?);
+        Ok(Self::over(db.clone(), db, clock))
     }
 
     /// The PostgreSQL calendar (migrated at connect; see [`postgres`]).
@@ -72,13 +79,15 @@ impl LocalCalendar {
         url: &str,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, PostgresError> {
-        let db = postgres::PostgresDb::connect(config, url).await?;
-        Ok(Self::over(Arc::new(db), clock))
+        let db = Arc::new(postgres::PostgresDb::connect(config, url).await?);
+        Ok(Self::over(db.clone(), db, clock))
     }
 
-    fn over(db: Arc<dyn CalendarDb>, clock: Arc<dyn Clock>) -> Self {
+    fn over(db: Arc<dyn CalendarDb>, events: Arc<dyn EventsDb>, clock: Arc<dyn Clock>) -> Self {
         Self {
             db,
+            events,
+            event_written: Arc::new(tokio::sync::Notify::new()),
             clock,
             taken: TakenCache::default(),
             breaker: None,
@@ -130,6 +139,80 @@ impl LocalCalendar {
         let result = self.guarded(call).await;
         self.taken.invalidate();
         result
+    }
+
+    /// Notified after every change that recorded a booking event.
+    pub fn event_written(&self) -> Arc<tokio::sync::Notify> {
+        self.event_written.clone()
+    }
+
+    /// Claims due booking events for delivery until `lease_until_ms` (see [`events`]).
+    pub async fn claim_events(
+        &self,
+        lease_until_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<OutboxEvent>, CalendarError> {
+        self.events.claim(self.now(), lease_until_ms, limit).await
+    }
+
+    pub async fn event_delivered(&self, id: i64) -> Result<(), CalendarError> {
+        self.events.delivered(id, self.now()).await
+    }
+
+    pub async fn event_failed(
+        &self,
+        id: i64,
+        attempts: u32,
+        next_attempt_ms: i64,
+        error: &str,
+    ) -> Result<(), CalendarError> {
+        self.events
+            .failed(id, attempts, next_attempt_ms, error)
+            .await
+    }
+
+    pub async fn event_dead(
+        &self,
+        id: i64,
+        attempts: u32,
+        error: &str,
+    ) -> Result<(), CalendarError> {
+        self.events.dead(id, attempts, error).await
+    }
+
+    /// Re-queues a tenant's dead events (due now, a fresh retry window); how many.
+    pub async fn requeue_dead_events(&self, tenant: &Tenant) -> Result<u64, CalendarError> {
+        let n = self
+            .guarded(self.events.requeue_dead(&tenant.scope, self.now()))
+            .await?;
+        self.event_written.notify_one();
+        Ok(n)
+    }
+
+    /// Pending and dead events per tenant that has any.
+    pub async fn outbox_stats(&self) -> Result<Vec<OutboxStats>, CalendarError> {
+        self.events.stats().await
+    }
+
+    /// A tenant's bookings by start time (the feed, the bookings API).
+    pub async fn list_bookings(
+        &self,
+        tenant: &Tenant,
+        listing: &Listing,
+    ) -> Result<Vec<ListedBooking>, CalendarError> {
+        resources(tenant)?;
+        self.guarded(self.events.list(&tenant.scope, listing)).await
+    }
+
+    /// The instant the calendar's clock reads (Unix ms).
+    pub fn now_ms(&self) -> i64 {
+        self.now()
+    }
+
+    fn written(&self, tenant: &Tenant) {
+        if tenant.notifies() {
+            self.event_written.notify_one();
+        }
     }
 
     fn booking(&self, row: Row) -> Result<Booking, CalendarError> {
@@ -292,10 +375,12 @@ impl CalendarProvider for LocalCalendar {
             call_id: booking.call_id.clone(),
             request_key: booking.request_key.clone(),
             now_ms,
+            notify: tenant.notifies(),
         };
         let row = self
             .write(self.db.insert(&tenant.scope, &resources, row))
             .await?;
+        self.written(tenant);
         self.booking(row)
     }
 
@@ -316,11 +401,14 @@ impl CalendarProvider for LocalCalendar {
     async fn cancel(&self, tenant: &Tenant, booking_ref: &str) -> Result<Booking, CalendarError> {
         resources(tenant)?;
         let row = self
-            .write(
-                self.db
-                    .cancel(&tenant.scope, booking_ref.trim(), self.now()),
-            )
+            .write(self.db.cancel(
+                &tenant.scope,
+                booking_ref.trim(),
+                self.now(),
+                tenant.notifies(),
+            ))
             .await?;
+        self.written(tenant);
         self.booking(row)
     }
 
@@ -346,8 +434,10 @@ impl CalendarProvider for LocalCalendar {
                 new_start.as_millisecond(),
                 end_ms,
                 now_ms,
+                tenant.notifies(),
             ))
             .await?;
+        self.written(tenant);
         self.booking(row)
     }
 

@@ -26,7 +26,10 @@ use super::db::{CalendarDb, NewRow, Row, granules, status_of};
 use super::taken_cache::Taken;
 use crate::directory::TenantScope;
 use crate::local::config::CalendarStoreConfig;
+use crate::local::events::EventKind;
 use crate::provider::{BookingStatus, CalendarError};
+
+mod events;
 
 /// Versioned migrations, applied in order at connect (and by `frontdesk migrate`); the table
 /// `frontdesk_schema_migrations` records which ran.
@@ -67,6 +70,7 @@ CREATE INDEX bookings_by_email ON bookings (company_id, branch_id, email);
 CREATE INDEX bookings_by_start ON bookings (company_id, branch_id, starts_at)
     WHERE status = 'accepted';
 "#,
+    events::MIGRATION,
 ];
 
 /// Any key: it only has to be the same for every frontdesk process migrating one database.
@@ -488,8 +492,7 @@ impl CalendarDb for PostgresDb {
                 match inserted {
                     Ok(_) => {
                         attempt.commit().await?;
-                        tx.commit().await?;
-                        return Ok(Row {
+                        let row = Row {
                             uid: new.uid,
                             resource: resource.clone(),
                             service: new.service,
@@ -498,7 +501,13 @@ impl CalendarDb for PostgresDb {
                             status: BookingStatus::Accepted,
                             phone: new.phone,
                             call_id: new.call_id,
-                        });
+                        };
+                        if new.notify {
+                            events::record(&tx, scope, &row, EventKind::Created, new.now_ms)
+                                .await?;
+                        }
+                        tx.commit().await?;
+                        return Ok(row);
                     }
                     // Another transaction took this resource meanwhile: try the next one.
                     Err(e) if is(&e, &SqlState::EXCLUSION_VIOLATION) => {
@@ -547,22 +556,37 @@ impl CalendarDb for PostgresDb {
         scope: &TenantScope,
         uid: &str,
         now_ms: i64,
+        notify: bool,
     ) -> Result<Row, CalendarError> {
         self.run(async |client| {
-            let row = client
+            let tx = client.transaction().await?;
+            // Queued like every write of the tenant: the event's sequence number is the next
+            // one of its booking, with no other writer of that booking in between.
+            queue_for_tenant(&tx, scope).await?;
+            let row = tx
                 .query_opt(
                     &format!(
-                        "UPDATE bookings SET status = 'cancelled',
+                        "WITH old AS (
+                            SELECT id AS old_id, status AS old_status FROM bookings
+                            WHERE company_id = $1 AND branch_id = $2 AND uid = $3 FOR UPDATE)
+                         UPDATE bookings SET status = 'cancelled',
                             updated_at = CASE WHEN status = 'accepted' THEN $4 ELSE updated_at END
-                         WHERE company_id = $1 AND branch_id = $2 AND uid = $3
-                         RETURNING {ROW_COLUMNS}"
+                         FROM old WHERE id = old_id
+                         RETURNING {ROW_COLUMNS}, old_status = 'accepted'"
                     ),
                     &[&scope.company_id, &scope.branch_id, &uid, &at(now_ms)],
                 )
                 .await?;
-            row.as_ref()
-                .map(|r| read_row(r).row)
-                .ok_or(Failure::NotFound)
+            let Some(found) = row else {
+                return Err(Failure::NotFound);
+            };
+            let row = read_row(&found).row;
+            let changed: bool = found.get(9);
+            if changed && notify {
+                events::record(&tx, scope, &row, EventKind::Cancelled, now_ms).await?;
+            }
+            tx.commit().await?;
+            Ok(row)
         })
         .await
     }
@@ -575,6 +599,7 @@ impl CalendarDb for PostgresDb {
         start_ms: i64,
         end_ms: i64,
         now_ms: i64,
+        notify: bool,
     ) -> Result<Row, CalendarError> {
         self.run(async |client| {
             let mut tx = client.transaction().await?;
@@ -616,10 +641,14 @@ impl CalendarDb for PostgresDb {
                 match moved {
                     Ok(_) => {
                         attempt.commit().await?;
-                        tx.commit().await?;
                         row.start_ms = start_ms;
                         row.end_ms = end_ms;
                         row.resource = resource.clone();
+                        if notify {
+                            events::record(&tx, scope, &row, EventKind::Rescheduled, now_ms)
+                                .await?;
+                        }
+                        tx.commit().await?;
                         return Ok(row);
                     }
                     Err(e) if is(&e, &SqlState::EXCLUSION_VIOLATION) => {

@@ -15,7 +15,10 @@ use super::db::{CalendarDb, GRANULE_MS, NewRow, Row, granules, status_of};
 use super::sqlite_pool::{PoolError, SqlitePool};
 use super::taken_cache::Taken;
 use crate::directory::TenantScope;
+use crate::local::events::EventKind;
 use crate::provider::{BookingStatus, CalendarError};
+
+mod events;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[
@@ -58,6 +61,7 @@ ALTER TABLE bookings ADD COLUMN request_key TEXT;
 CREATE UNIQUE INDEX bookings_request_once ON bookings (company_id, branch_id, request_key)
     WHERE status = 'accepted' AND request_key IS NOT NULL;
 "#,
+    events::MIGRATION,
 ];
 
 /// Why the SQLite calendar could not be opened.
@@ -348,7 +352,7 @@ impl CalendarDb for SqliteDb {
             )?;
             let id = tx.last_insert_rowid();
             occupy(tx, &scope, &resource, id, new.start_ms, new.end_ms)?;
-            Ok(Write::Done(Row {
+            let row = Row {
                 uid: new.uid,
                 resource,
                 service: new.service,
@@ -357,7 +361,11 @@ impl CalendarDb for SqliteDb {
                 status: BookingStatus::Accepted,
                 phone: new.phone,
                 call_id: new.call_id,
-            }))
+            };
+            if new.notify {
+                events::record(tx, &scope, &row, EventKind::Created, new.now_ms)?;
+            }
+            Ok(Write::Done(row))
         })
         .await
     }
@@ -379,6 +387,7 @@ impl CalendarDb for SqliteDb {
         scope: &TenantScope,
         uid: &str,
         now_ms: i64,
+        notify: bool,
     ) -> Result<Row, CalendarError> {
         let scope = scope.clone();
         let uid = uid.to_owned();
@@ -393,6 +402,9 @@ impl CalendarDb for SqliteDb {
                 )?;
                 tx.execute("DELETE FROM occupancy WHERE booking_id = ?1", params![id])?;
                 row.status = BookingStatus::Cancelled;
+                if notify {
+                    events::record(tx, &scope, &row, EventKind::Cancelled, now_ms)?;
+                }
             }
             Ok(Write::Done(row))
         })
@@ -407,6 +419,7 @@ impl CalendarDb for SqliteDb {
         start_ms: i64,
         end_ms: i64,
         now_ms: i64,
+        notify: bool,
     ) -> Result<Row, CalendarError> {
         let scope = scope.clone();
         let uid = uid.to_owned();
@@ -434,6 +447,9 @@ impl CalendarDb for SqliteDb {
             row.start_ms = start_ms;
             row.end_ms = end_ms;
             row.resource = resource;
+            if notify {
+                events::record(tx, &scope, &row, EventKind::Rescheduled, now_ms)?;
+            }
             Ok(Write::Done(row))
         })
         .await
