@@ -21,5 +21,6 @@ pub mod schema;
 pub mod server;
 pub mod signature;
 pub mod stages;
+pub mod standard_webhooks;
 pub mod telemetry;
 pub mod tls;

@@ -74,7 +74,7 @@ impl Admin {
                 if authorized && p.starts_with("/admin/tenants/") && p.ends_with("/bookings") =>
             {
                 let id = &p["/admin/tenants/".len()..p.len() - "/bookings".len()];
-                let (status, body) = bookings::list(&self.app, id, &query).await;
+                let (status, body) = bookings::list(&self.app, id, query).await;
                 reply(status, body)
             }
             ("GET" | "POST", p)

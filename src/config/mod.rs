@@ -1,6 +1,7 @@
 //! The server configuration file (`config/frontdesk.yaml`): listeners, store, upstreams, where
 //! policies and tenants live. Loaded once at startup; policies reload separately.
 
+mod booking_events;
 pub mod diagnostics;
 pub mod locate;
 pub mod secrets;
@@ -14,6 +15,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+pub use booking_events::BookingEventsConfig;
 pub use diagnostics::{Diagnostic, SourceFile};
 pub use secrets::{Secret, SecretRef};
 pub use units::{ByteSize, RateSpec};
@@ -52,7 +54,7 @@ pub struct ConfigFile {
     pub calendar_store: frontdesk_booking::CalendarStoreConfig,
     /// How booking events are delivered to the tenants' `notify` endpoints.
     #[serde(default)]
-    pub booking_events: crate::events::BookingEventsConfig,
+    pub booking_events: BookingEventsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

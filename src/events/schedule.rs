@@ -1,7 +1,7 @@
 //! When a failed event is tried again: exponential backoff with jitter inside the retry
 //! window, then the dead letter.
 
-use super::config::BookingEventsConfig;
+use crate::config::BookingEventsConfig;
 
 /// What follows the `attempts`-th failed attempt (1 for the first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,12 +14,13 @@ use frontdesk_booking::LocalCalendar;
 use frontdesk_booking::local::events::OutboxEvent;
 use frontdesk_resilience::{Breaker, Outcome};
 
-use super::config::BookingEventsConfig;
 use super::metrics::{DELIVERY_SECONDS, EVENTS, QUEUED};
+use super::payload;
 use super::schedule::{self, Next};
-use super::target::NotifyTarget;
-use super::{payload, signing};
 use crate::app::App;
+use crate::config::BookingEventsConfig;
+use crate::policy::outlets::NotifyTarget;
+use crate::standard_webhooks;
 
 pub struct Worker {
     app: Arc<App>,
@@ -186,7 +187,7 @@ impl Worker {
             .duration_since(UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_secs()).unwrap_or(0))
             .unwrap_or(0);
-        let signature = signing::signature(&target.keys, &id, timestamp, &body);
+        let signature = standard_webhooks::signature(&target.keys, &id, timestamp, &body);
         let response = self
             .http
             .post(target.url.clone())

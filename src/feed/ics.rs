@@ -55,14 +55,7 @@ fn timezone(out: &mut String, tenant: &Tenant, tzid: &str, from_ms: i64, to_ms: 
             )
         })
         .unwrap_or((Timestamp::UNIX_EPOCH, start_offset));
-    observance(
-        out,
-        before.0,
-        before.1,
-        start_offset,
-        start_dst,
-        start_abbr,
-    );
+    observance(out, before.0, before.1, start_offset, start_dst, start_abbr);
     let mut previous = start_offset;
     for t in tz.following(from) {
         if t.timestamp() > to {

@@ -44,7 +44,7 @@ pub fn compile(config: &Config) -> Result<Policy, Vec<Diagnostic>> {
             compile_tenants(&source, &mut errors).map(|dir| {
                 let shared = shared_retell_secrets(&parsed);
                 let keys = tenant_keys(&source, &dir, &shared, &mut errors);
-                let outlets = crate::events::target::compile(&source, &dir, &mut errors);
+                let outlets = super::outlets::compile(&source, &dir, &mut errors);
                 (dir, keys, outlets)
             })
         }
@@ -649,9 +649,7 @@ impl Compiler<'_> {
                 limits,
                 validate,
                 dedupe,
-                redact_raw_transcript: redact
-                    .as_ref()
-                    .map(|r| Arc::new(r.keeping_text_fields())),
+                redact_raw_transcript: redact.as_ref().map(|r| Arc::new(r.keeping_text_fields())),
                 redact,
                 dispatch,
                 on_event: def.on_event,

@@ -6,6 +6,7 @@
 pub mod body_fields;
 pub mod compile;
 pub mod model;
+pub mod outlets;
 pub mod routes;
 pub mod template;
 pub mod watch;
@@ -37,7 +38,7 @@ pub struct Policy {
     /// shared key cannot tell which of them a request is for.
     pub shared_key_tenants: usize,
     /// Tenants' booking-event endpoints and calendar-feed tokens, read with this snapshot.
-    pub outlets: crate::events::target::Outlets,
+    pub outlets: outlets::Outlets,
     /// Short content hash of every file that went into this snapshot.
     pub hash: String,
     pub files: Vec<PathBuf>,

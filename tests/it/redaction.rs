@@ -136,9 +136,10 @@ const SPOKEN_REDACTED: &str = "Agent: Praxis Sonnenschein, guten Tag, was kann i
 const FORWARD_FUNCTIONS: &str = "routes:\n  - name: practice_function\n    match: { method: POST, path: /practice/function }\n    json: true\n    auth: retell\n    redact: retell_events\n    upstream: app\n";
 
 fn function_call_with(transcript: &str) -> Vec<u8> {
-    let mut call: Value =
-        serde_json::from_slice(&crate::harness::fixture("retell_fn_check_availability.json"))
-            .unwrap();
+    let mut call: Value = serde_json::from_slice(&crate::harness::fixture(
+        "retell_fn_check_availability.json",
+    ))
+    .unwrap();
     call["call"]["transcript"] = json!(transcript);
     serde_json::to_vec(&call).unwrap()
 }
@@ -229,6 +230,9 @@ fn a_practice_with_raw_transcript_gets_the_transcript_as_spoken_and_nothing_else
         let forwarded: Value = serde_json::from_slice(&got.last().unwrap().body).unwrap();
         assert_eq!(forwarded["call"]["transcript"], want, "{agent}");
         // Field rules still apply: the caller's number never passes raw.
-        assert_eq!(forwarded["call"]["from_number"], "[PHONE_REDACTED]", "{agent}");
+        assert_eq!(
+            forwarded["call"]["from_number"], "[PHONE_REDACTED]",
+            "{agent}"
+        );
     }
 }

@@ -121,7 +121,13 @@ fn single_detectors() -> Vec<(&'static str, DetectorToggles)> {
         ("only_phone", DetectorToggles { phone: true, ..off }),
         ("only_ip", DetectorToggles { ip: true, ..off }),
         ("only_name", DetectorToggles { name: true, ..off }),
-        ("only_birth_date", DetectorToggles { birth_date: true, ..off }),
+        (
+            "only_birth_date",
+            DetectorToggles {
+                birth_date: true,
+                ..off
+            },
+        ),
         (
             "only_german_ids",
             DetectorToggles {

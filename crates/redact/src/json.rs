@@ -8,9 +8,19 @@ use std::borrow::Cow;
 use crate::config::FieldKind;
 use crate::error::BodyError;
 use crate::fields::{FieldRules, Step};
-use crate::kind::is_redaction_token;
+use crate::kind::{Kind, is_redaction_token};
 use crate::metrics::RedactionCounts;
-use crate::redactor::Redactor;
+
+/// What the walker needs of a redactor: the replacement of a whole value, the redaction of
+/// free text, and how the two apply to strings without a field rule.
+pub(crate) trait TextRedactor {
+    fn replacement(&self, kind: Kind, value: &str) -> String;
+    fn redact_counted<'t>(&self, text: &'t str, counts: &mut RedactionCounts) -> Cow<'t, str>;
+    /// `kind: text` fields pass unredacted (a tenant's raw transcripts).
+    fn keeps_text_fields(&self) -> bool;
+    /// Strings without a field rule are scanned by the detectors.
+    fn scans_all_strings(&self) -> bool;
+}
 
 /// Whether a body's JSON syntax still has to be checked before it is walked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,8 +31,8 @@ pub(crate) enum Syntax {
 }
 
 /// Returns the redacted document (after checking its syntax unless it is known to be valid).
-pub(crate) fn redact(
-    redactor: &Redactor,
+pub(crate) fn redact<R: TextRedactor>(
+    redactor: &R,
     body: &[u8],
     rules: &FieldRules,
     counts: &mut RedactionCounts,
@@ -56,8 +66,8 @@ pub(crate) fn redact(
     Ok(out)
 }
 
-struct Walker<'a, 'c> {
-    redactor: &'a Redactor,
+struct Walker<'a, 'c, R> {
+    redactor: &'a R,
     rules: &'a FieldRules,
     text: &'a str,
     bytes: &'a [u8],
@@ -69,7 +79,7 @@ struct Walker<'a, 'c> {
     counts: &'c mut RedactionCounts,
 }
 
-impl<'a> Walker<'a, '_> {
+impl<'a, R: TextRedactor> Walker<'a, '_, R> {
     fn skip_ws(&mut self) {
         while self.pos < self.bytes.len() && self.bytes[self.pos].is_ascii_whitespace() {
             self.pos += 1;

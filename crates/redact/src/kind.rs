@@ -2,6 +2,10 @@
 
 use serde::Deserialize;
 
+/// Number of hex digits of the MAC kept in a pseudonym (24 bits: enough to correlate within a
+/// log window, too few to brute-force a value back out of the token without the key).
+pub const PSEUDONYM_HEX_LEN: usize = 6;
+
 /// A category of finding. Each kind has one fixed replacement token (see SPEC "Redaction tokens")
 /// and one fixed metric label, so labels stay bounded.
 #[derive(
@@ -121,8 +125,7 @@ pub fn is_redaction_token(s: &str) -> bool {
         inner.strip_prefix(kind.tag()).is_some_and(|rest| {
             rest == "_REDACTED"
                 || rest.strip_prefix(':').is_some_and(|hex| {
-                    hex.len() == crate::pseudonym::PSEUDONYM_HEX_LEN
-                        && hex.bytes().all(|b| b.is_ascii_hexdigit())
+                    hex.len() == PSEUDONYM_HEX_LEN && hex.bytes().all(|b| b.is_ascii_hexdigit())
                 })
         })
     })

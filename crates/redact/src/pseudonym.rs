@@ -4,11 +4,7 @@
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::kind::Kind;
-
-/// Number of hex digits of the MAC kept in a pseudonym (24 bits: enough to correlate within a
-/// log window, too few to brute-force a value back out of the token without the key).
-pub const PSEUDONYM_HEX_LEN: usize = 6;
+use crate::kind::{Kind, PSEUDONYM_HEX_LEN};
 
 /// Shortest accepted key; shorter keys make the pseudonyms guessable by brute force.
 pub const MIN_KEY_LEN: usize = 16;

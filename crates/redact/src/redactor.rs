@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use crate::config::{DetectorToggles, RedactionConfig};
 use crate::error::{BodyError, ConfigError};
 use crate::fields::FieldRules;
-use crate::json::Syntax;
+use crate::json::{Syntax, TextRedactor};
 use crate::kind::Kind;
 use crate::metrics::RedactionCounts;
 use crate::pseudonym::Pseudonymizer;
@@ -252,26 +252,32 @@ impl Redactor {
         }
     }
 
-    pub(crate) fn keeps_text_fields(&self) -> bool {
-        self.keep_text_fields
-    }
-
-    pub(crate) fn scans_all_strings(&self) -> bool {
-        self.scan_all_strings
-    }
-
-    /// Token (or pseudonym) for a whole value of `kind`.
-    pub(crate) fn replacement(&self, kind: Kind, value: &str) -> String {
-        let mut out = String::new();
-        self.write_replacement(kind, value.as_bytes(), &mut out);
-        out
-    }
-
     fn write_replacement(&self, kind: Kind, value: &[u8], out: &mut String) {
         match &self.pseudonyms {
             Some(p) => p.write_token(kind, &String::from_utf8_lossy(value), out),
             None => out.push_str(kind.token()),
         }
+    }
+}
+
+impl TextRedactor for Redactor {
+    /// Token (or pseudonym) for a whole value of `kind`.
+    fn replacement(&self, kind: Kind, value: &str) -> String {
+        let mut out = String::new();
+        self.write_replacement(kind, value.as_bytes(), &mut out);
+        out
+    }
+
+    fn redact_counted<'t>(&self, text: &'t str, counts: &mut RedactionCounts) -> Cow<'t, str> {
+        Redactor::redact_counted(self, text, counts)
+    }
+
+    fn keeps_text_fields(&self) -> bool {
+        self.keep_text_fields
+    }
+
+    fn scans_all_strings(&self) -> bool {
+        self.scan_all_strings
     }
 }
 

@@ -120,7 +120,8 @@ fn shared_across_threads() {
 
 #[test]
 fn uuids_are_never_partly_redacted() {
-    let line = "2026-12-03T10:00:00.123Z INFO request_id=e7a4e7a6-885a-2210-9039-91ff46d42fff status=200";
+    let line =
+        "2026-12-03T10:00:00.123Z INFO request_id=e7a4e7a6-885a-2210-9039-91ff46d42fff status=200";
     assert_eq!(Redactor::default().redact_text(line), line);
 }
 
@@ -149,7 +150,9 @@ fn speech_detectors_have_their_tokens_and_switches() {
     };
     let p = Redactor::with_pseudonym_key(&pseudo, Some(b"api-test-key-0123456789")).unwrap();
     let a = p.redact_text("Frau Müller, KVNR K943247614").into_owned();
-    let b = p.redact_text("Frau Müller, KVNR K 943 247 614").into_owned();
+    let b = p
+        .redact_text("Frau Müller, KVNR K 943 247 614")
+        .into_owned();
     assert_eq!(a, b, "the same number, however grouped");
     assert!(a.contains("[NAME:") && a.contains("[KVNR:"), "{a}");
 }

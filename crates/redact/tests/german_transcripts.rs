@@ -113,9 +113,17 @@ fn transcript_recall_per_kind() {
     };
     for label in ["name_cued", "kvnr", "tax_id", "rvnr", "birth_date"] {
         assert!(tally[label].0 >= 60, "{label}: too few samples");
-        assert!(recall(label) >= 0.97, "{label}: recall {:.3}", recall(label));
+        assert!(
+            recall(label) >= 0.97,
+            "{label}: recall {:.3}",
+            recall(label)
+        );
     }
-    assert!(recall("name_uncued") >= 0.85, "uncued names: {:.3}", recall("name_uncued"));
+    assert!(
+        recall("name_uncued") >= 0.85,
+        "uncued names: {:.3}",
+        recall("name_uncued")
+    );
     assert!(
         exact as f64 / lines as f64 >= 0.97,
         "{} lines with findings outside the marked values",

@@ -21,9 +21,7 @@ fn digits_at(text: &[u8], mut i: usize, want: usize, buf: &mut [u8; 16]) -> Opti
                 n += 1;
                 i += 1;
             }
-            &b if n > 0 && is_sep(b) && text.get(i + 1).is_some_and(u8::is_ascii_digit) => {
-                i += 1
-            }
+            &b if n > 0 && is_sep(b) && text.get(i + 1).is_some_and(u8::is_ascii_digit) => i += 1,
             _ => return None,
         }
     }
@@ -49,7 +47,11 @@ pub(super) fn kvnr_at(text: &[u8], start: usize) -> Option<usize> {
     }
     let mut buf = [0u8; 16];
     let end = digits_at(text, i, 9, &mut buf)?;
-    if !boundary_after(text, end) || text.get(end).is_some_and(|&b| is_sep(b) && next_is_digit(text, end)) {
+    if !boundary_after(text, end)
+        || text
+            .get(end)
+            .is_some_and(|&b| is_sep(b) && next_is_digit(text, end))
+    {
         return None;
     }
     let pos = u32::from(letter - b'A' + 1);

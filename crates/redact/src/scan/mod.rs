@@ -4,6 +4,7 @@
 //! on ASCII bytes, so cutting UTF-8 text at them is safe.
 
 mod card;
+mod cluster;
 mod email;
 mod german_ids;
 mod iban;

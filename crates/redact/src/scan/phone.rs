@@ -5,8 +5,8 @@
 //! itself is the evidence and fictional or foreign ranges must not leak just because they are
 //! not in the metadata.
 
+use super::cluster::Cluster;
 use super::numbering::{self, Region};
-use super::numeric::Cluster;
 
 /// Regions tried, in order, for numbers written with a national trunk prefix `0`.
 const TRUNK_REGIONS: [Region; 3] = [Region::De, Region::At, Region::Ch];

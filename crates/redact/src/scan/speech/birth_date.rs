@@ -43,7 +43,8 @@ const CUES: &[(&str, Cue)] = &[
 
 const MONTHS: &str = "januar|jänner|jaenner|februar|feber|märz|maerz|april|mai|juni|juli|august|september|oktober|november|dezember|january|february|march|may|june|july|october|december|jan|feb|mär|mrz|apr|jun|jul|aug|sept|sep|okt|oct|nov|dez|dec";
 const UNITS: &str = "ein|zwei|drei|vier|fünf|fuenf|sechs|sieben|acht|neun";
-const TENS: &str = "zwanzig|dreißig|dreissig|vierzig|fünfzig|fuenfzig|sechzig|siebzig|achtzig|neunzig";
+const TENS: &str =
+    "zwanzig|dreißig|dreissig|vierzig|fünfzig|fuenfzig|sechzig|siebzig|achtzig|neunzig";
 const TEENS: &str = "zehn|elf|zwölf|zwoelf|dreizehn|vierzehn|fünfzehn|fuenfzehn|sechzehn|siebzehn|achtzehn|neunzehn";
 const ORDINALS: &str = "erste|zweite|dritte|vierte|fünfte|fuenfte|sechste|siebte|siebente|achte|neunte|zehnte|elfte|zwölfte|zwoelfte|dreizehnte|vierzehnte|fünfzehnte|fuenfzehnte|sechzehnte|siebzehnte|achtzehnte|neunzehnte";
 const EN_ORDINALS: &str = "first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|thirtieth";
@@ -107,7 +108,10 @@ impl BirthDates {
             cues,
             date: Regex::new(&format!("(?i)^(?:{date})(?-u:\\b|$)")).ok()?,
             year: Regex::new(&format!("(?i)^(?:{spoken_year}){word_end}")).ok()?,
-            date_before: Regex::new(&format!("(?i)(?:^|[^\\w])((?:{date}|[0-9]{{4}})) *(?:,|am)? *$")).ok()?,
+            date_before: Regex::new(&format!(
+                "(?i)(?:^|[^\\w])((?:{date}|[0-9]{{4}})) *(?:,|am)? *$"
+            ))
+            .ok()?,
         })
     }
 
@@ -116,8 +120,14 @@ impl BirthDates {
         for m in self.cues.find_iter(text) {
             let (start, end) = (m.start(), m.end());
             let cue = CUES[m.pattern().as_usize()].1;
-            let before_ok = text[..start].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
-            let after_ok = text[end..].chars().next().is_none_or(|c| !c.is_alphanumeric())
+            let before_ok = text[..start]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !c.is_alphanumeric());
+            let after_ok = text[end..]
+                .chars()
+                .next()
+                .is_none_or(|c| !c.is_alphanumeric())
                 || text[start..end].ends_with('.');
             if !before_ok || !after_ok {
                 continue;
@@ -185,7 +195,9 @@ fn date_start(text: &str, end: usize) -> Option<usize> {
             i += 1;
             continue;
         }
-        let word_len = rest.find(|c: char| !c.is_alphabetic()).unwrap_or(rest.len());
+        let word_len = rest
+            .find(|c: char| !c.is_alphabetic())
+            .unwrap_or(rest.len());
         let word = &rest[..word_len];
         if word_len > 0 && FILLER.iter().any(|f| f.eq_ignore_ascii_case(word)) {
             i += word_len;
@@ -210,9 +222,15 @@ mod tests {
     fn dates_after_cues() {
         assert_eq!(dates("geboren am 12.03.1980, ja"), ["12.03.1980"]);
         assert_eq!(dates("Geburtsdatum ist der 3. Mai 1975."), ["3. Mai 1975"]);
-        assert_eq!(dates("Jahrgang neunzehnhundertachtzig"), ["neunzehnhundertachtzig"]);
+        assert_eq!(
+            dates("Jahrgang neunzehnhundertachtzig"),
+            ["neunzehnhundertachtzig"]
+        );
         assert_eq!(dates("Jahrgang 62, bitte"), ["62"]);
-        assert_eq!(dates("geboren am zwölften dritten achtzig"), ["zwölften dritten achtzig"]);
+        assert_eq!(
+            dates("geboren am zwölften dritten achtzig"),
+            ["zwölften dritten achtzig"]
+        );
         assert_eq!(dates("I was born on March 12, 1980"), ["March 12, 1980"]);
         assert_eq!(dates("ich bin am 01.02.1990 geboren"), ["01.02.1990"]);
         assert_eq!(dates("date of birth: 1980-03-12"), ["1980-03-12"]);

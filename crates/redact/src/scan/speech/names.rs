@@ -37,59 +37,404 @@ const AMBIGUOUS: &[&str] = &[
 /// Capitalised words that are never part of a name: function words (capitalised at a sentence
 /// start or as the formal `Sie`), greetings, weekdays, months, titles.
 const STOP: &[&str] = &[
-    "Ich", "Sie", "Ihr", "Ihre", "Ihren", "Ihrem", "Ihrer", "Ihnen", "Er", "Es", "Wir", "Mein",
-    "Meine", "Meinen", "Der", "Die", "Das", "Den", "Dem", "Des", "Ein", "Eine", "Einen", "Und",
-    "Oder", "Aber", "Also", "Ja", "Nein", "Nee", "Doch", "Gut", "Genau", "Gerne", "Gern", "Danke",
-    "Bitte", "Hallo", "Guten", "Tag", "Morgen", "Abend", "Tschüss", "Wiederhören", "Okay",
-    "Prima", "Super", "Alles", "Klar", "Moment", "Mal", "Dann", "Wann", "Wie", "Was", "Wo",
-    "Warum", "Welche", "Welcher", "Welchen", "Wer", "Hier", "Da", "Dort", "Heute", "Gestern",
-    "Übermorgen", "Nur", "Noch", "Schon", "Sehr", "Vielen", "Dank", "Herzlich", "Willkommen",
-    "Entschuldigung", "Kann", "Können", "Könnte", "Hätte", "Haben", "Habe", "Hat", "Ist", "Bin",
-    "Sind", "War", "Wäre", "Würde", "Soll", "Muss", "Möchte", "Gibt", "Geht", "Wenn", "Weil",
-    "Dass", "Ob", "Auch", "Nicht", "Kein", "Keine", "Am", "Im", "In", "An", "Auf", "Mit", "Von",
-    "Vom", "Zu", "Zum", "Zur", "Für", "Bei", "Nach", "Vor", "Um", "Ab", "Bis", "Montag",
-    "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonnabend", "Sonntag", "Januar",
-    "Jänner", "Februar", "März", "April", "Juni", "Juli", "September", "Oktober", "November",
-    "Dezember", "Herr", "Herrn", "Frau", "Doktor", "Dr", "Prof", "Professor", "Med", "The", "A",
-    "An", "I", "You", "He", "She", "We", "They", "It", "My", "Your", "Our", "This", "That", "Yes",
-    "No", "Hello", "Hi", "Thanks", "Thank", "Please", "Sorry", "Sure", "Great", "Monday",
-    "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January", "February",
-    "March", "July", "October", "December", "Mr", "Mrs", "Ms", "Miss", "Doctor", "Agent", "User",
-    "Anrufer", "Anruferin", "Caller", "Assistant", "Praxis", "Team", "Zahnarztpraxis",
+    "Ich",
+    "Sie",
+    "Ihr",
+    "Ihre",
+    "Ihren",
+    "Ihrem",
+    "Ihrer",
+    "Ihnen",
+    "Er",
+    "Es",
+    "Wir",
+    "Mein",
+    "Meine",
+    "Meinen",
+    "Der",
+    "Die",
+    "Das",
+    "Den",
+    "Dem",
+    "Des",
+    "Ein",
+    "Eine",
+    "Einen",
+    "Und",
+    "Oder",
+    "Aber",
+    "Also",
+    "Ja",
+    "Nein",
+    "Nee",
+    "Doch",
+    "Gut",
+    "Genau",
+    "Gerne",
+    "Gern",
+    "Danke",
+    "Bitte",
+    "Hallo",
+    "Guten",
+    "Tag",
+    "Morgen",
+    "Abend",
+    "Tschüss",
+    "Wiederhören",
+    "Okay",
+    "Prima",
+    "Super",
+    "Alles",
+    "Klar",
+    "Moment",
+    "Mal",
+    "Dann",
+    "Wann",
+    "Wie",
+    "Was",
+    "Wo",
+    "Warum",
+    "Welche",
+    "Welcher",
+    "Welchen",
+    "Wer",
+    "Hier",
+    "Da",
+    "Dort",
+    "Heute",
+    "Gestern",
+    "Übermorgen",
+    "Nur",
+    "Noch",
+    "Schon",
+    "Sehr",
+    "Vielen",
+    "Dank",
+    "Herzlich",
+    "Willkommen",
+    "Entschuldigung",
+    "Kann",
+    "Können",
+    "Könnte",
+    "Hätte",
+    "Haben",
+    "Habe",
+    "Hat",
+    "Ist",
+    "Bin",
+    "Sind",
+    "War",
+    "Wäre",
+    "Würde",
+    "Soll",
+    "Muss",
+    "Möchte",
+    "Gibt",
+    "Geht",
+    "Wenn",
+    "Weil",
+    "Dass",
+    "Ob",
+    "Auch",
+    "Nicht",
+    "Kein",
+    "Keine",
+    "Am",
+    "Im",
+    "In",
+    "An",
+    "Auf",
+    "Mit",
+    "Von",
+    "Vom",
+    "Zu",
+    "Zum",
+    "Zur",
+    "Für",
+    "Bei",
+    "Nach",
+    "Vor",
+    "Um",
+    "Ab",
+    "Bis",
+    "Montag",
+    "Dienstag",
+    "Mittwoch",
+    "Donnerstag",
+    "Freitag",
+    "Samstag",
+    "Sonnabend",
+    "Sonntag",
+    "Januar",
+    "Jänner",
+    "Februar",
+    "März",
+    "April",
+    "Juni",
+    "Juli",
+    "September",
+    "Oktober",
+    "November",
+    "Dezember",
+    "Herr",
+    "Herrn",
+    "Frau",
+    "Doktor",
+    "Dr",
+    "Prof",
+    "Professor",
+    "Med",
+    "The",
+    "A",
+    "An",
+    "I",
+    "You",
+    "He",
+    "She",
+    "We",
+    "They",
+    "It",
+    "My",
+    "Your",
+    "Our",
+    "This",
+    "That",
+    "Yes",
+    "No",
+    "Hello",
+    "Hi",
+    "Thanks",
+    "Thank",
+    "Please",
+    "Sorry",
+    "Sure",
+    "Great",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+    "January",
+    "February",
+    "March",
+    "July",
+    "October",
+    "December",
+    "Mr",
+    "Mrs",
+    "Ms",
+    "Miss",
+    "Doctor",
+    "Agent",
+    "User",
+    "Anrufer",
+    "Anruferin",
+    "Caller",
+    "Assistant",
+    "Praxis",
+    "Team",
+    "Zahnarztpraxis",
 ];
 
 /// Common nouns of appointment calls: after a weak cue or as a surname after a first name they
 /// end the name. (Strong cues such as `mein Name ist` take any capitalised word.)
 const COMMON_NOUNS: &[&str] = &[
-    "Termin", "Termine", "Terminen", "Zahnreinigung", "Überweisung", "Rezept", "Rezepte",
-    "Untersuchung", "Behandlung", "Kontrolle", "Impfung", "Blutabnahme", "Befund", "Befunde",
-    "Krankenkasse", "Kasse", "Versicherung", "Versichertenkarte", "Karte", "Nummer",
-    "Telefonnummer", "Rückruf", "Uhr", "Woche", "Wochen", "Tage", "Monat", "Monate", "Jahr",
-    "Jahre", "Zeit", "Minute", "Minuten", "Stunde", "Stunden", "Vormittag", "Nachmittag",
-    "Mittag", "Mittagspause", "Frage", "Fragen", "Schmerzen", "Zahnschmerzen", "Rückenschmerzen",
-    "Kopfschmerzen", "Fieber", "Husten", "Grippe", "Erkältung", "Zahn", "Zähne", "Rücken", "Kopf",
-    "Knie", "Bein", "Arm", "Hals", "Auge", "Augen", "Ohr", "Arzt", "Ärztin", "Zahnarzt",
-    "Zahnärztin", "Hausarzt", "Hausärztin", "Facharzt", "Rezeption", "Empfang", "Patient",
-    "Patientin", "Kind", "Kinder", "Sohn", "Tochter", "Mann", "Familie", "Eltern", "Mutter",
-    "Vater", "Oma", "Opa", "Adresse", "Straße", "Strasse", "Mail", "Name", "Namen", "Vorname",
-    "Nachname", "Geburtsdatum", "Geburtstag", "Sprechstunde", "Notfall", "Akutsprechstunde",
-    "Vorsorge", "Check", "Ultraschall", "Röntgen", "Labor", "Ergebnis", "Ergebnisse",
-    "Bescheid", "Info", "Information", "Informationen", "Nachricht", "Absage", "Verschiebung",
-    "Bestätigung", "Erinnerung", "Wartezeit", "Wartezimmer", "Parkplatz", "Bus", "Bahn", "Auto",
-    "Arbeit", "Beruf", "Urlaub", "Schule", "Kindergarten", "Kita", "Bein", "Füllung", "Krone",
-    "Implantat", "Prothese", "Brille", "Physiotherapie", "Massage", "Krankengymnastik",
-    "Krankschreibung", "Attest", "Bescheinigung", "Formular", "Unterlagen", "Ordnung",
-    "Anfang", "Ende", "Mitte", "Problem", "Probleme", "Hilfe", "Wunsch", "Grund", "Fall",
-    "Sache", "Weg", "Hause", "Zuhause", "Lehrer", "Lehrerin",
-    "Appointment", "Cleaning", "Checkup", "Prescription", "Referral", "Insurance", "Number",
-    "Week", "Morning", "Afternoon", "Evening", "Today", "Tomorrow", "Time", "Doctor's",
+    "Termin",
+    "Termine",
+    "Terminen",
+    "Zahnreinigung",
+    "Überweisung",
+    "Rezept",
+    "Rezepte",
+    "Untersuchung",
+    "Behandlung",
+    "Kontrolle",
+    "Impfung",
+    "Blutabnahme",
+    "Befund",
+    "Befunde",
+    "Krankenkasse",
+    "Kasse",
+    "Versicherung",
+    "Versichertenkarte",
+    "Karte",
+    "Nummer",
+    "Telefonnummer",
+    "Rückruf",
+    "Uhr",
+    "Woche",
+    "Wochen",
+    "Tage",
+    "Monat",
+    "Monate",
+    "Jahr",
+    "Jahre",
+    "Zeit",
+    "Minute",
+    "Minuten",
+    "Stunde",
+    "Stunden",
+    "Vormittag",
+    "Nachmittag",
+    "Mittag",
+    "Mittagspause",
+    "Frage",
+    "Fragen",
+    "Schmerzen",
+    "Zahnschmerzen",
+    "Rückenschmerzen",
+    "Kopfschmerzen",
+    "Fieber",
+    "Husten",
+    "Grippe",
+    "Erkältung",
+    "Zahn",
+    "Zähne",
+    "Rücken",
+    "Kopf",
+    "Knie",
+    "Bein",
+    "Arm",
+    "Hals",
+    "Auge",
+    "Augen",
+    "Ohr",
+    "Arzt",
+    "Ärztin",
+    "Zahnarzt",
+    "Zahnärztin",
+    "Hausarzt",
+    "Hausärztin",
+    "Facharzt",
+    "Rezeption",
+    "Empfang",
+    "Patient",
+    "Patientin",
+    "Kind",
+    "Kinder",
+    "Sohn",
+    "Tochter",
+    "Mann",
+    "Familie",
+    "Eltern",
+    "Mutter",
+    "Vater",
+    "Oma",
+    "Opa",
+    "Adresse",
+    "Straße",
+    "Strasse",
+    "Mail",
+    "Name",
+    "Namen",
+    "Vorname",
+    "Nachname",
+    "Geburtsdatum",
+    "Geburtstag",
+    "Sprechstunde",
+    "Notfall",
+    "Akutsprechstunde",
+    "Vorsorge",
+    "Check",
+    "Ultraschall",
+    "Röntgen",
+    "Labor",
+    "Ergebnis",
+    "Ergebnisse",
+    "Bescheid",
+    "Info",
+    "Information",
+    "Informationen",
+    "Nachricht",
+    "Absage",
+    "Verschiebung",
+    "Bestätigung",
+    "Erinnerung",
+    "Wartezeit",
+    "Wartezimmer",
+    "Parkplatz",
+    "Bus",
+    "Bahn",
+    "Auto",
+    "Arbeit",
+    "Beruf",
+    "Urlaub",
+    "Schule",
+    "Kindergarten",
+    "Kita",
+    "Bein",
+    "Füllung",
+    "Krone",
+    "Implantat",
+    "Prothese",
+    "Brille",
+    "Physiotherapie",
+    "Massage",
+    "Krankengymnastik",
+    "Krankschreibung",
+    "Attest",
+    "Bescheinigung",
+    "Formular",
+    "Unterlagen",
+    "Ordnung",
+    "Anfang",
+    "Ende",
+    "Mitte",
+    "Problem",
+    "Probleme",
+    "Hilfe",
+    "Wunsch",
+    "Grund",
+    "Fall",
+    "Sache",
+    "Weg",
+    "Hause",
+    "Zuhause",
+    "Lehrer",
+    "Lehrerin",
+    "Appointment",
+    "Cleaning",
+    "Checkup",
+    "Prescription",
+    "Referral",
+    "Insurance",
+    "Number",
+    "Week",
+    "Morning",
+    "Afternoon",
+    "Evening",
+    "Today",
+    "Tomorrow",
+    "Time",
+    "Doctor's",
 ];
 
 /// German noun endings no name has; guards weak cues and surnames after a first name.
 const NOUN_SUFFIXES: &[&str] = &[
-    "ung", "heit", "keit", "schaft", "tion", "ität", "ismus", "praxis", "termin", "zentrum",
-    "klinik", "nummer", "karte", "straße", "strasse", "weg", "platz", "schmerzen", "chen",
-    "ment", "nis", "tum",
+    "ung",
+    "heit",
+    "keit",
+    "schaft",
+    "tion",
+    "ität",
+    "ismus",
+    "praxis",
+    "termin",
+    "zentrum",
+    "klinik",
+    "nummer",
+    "karte",
+    "straße",
+    "strasse",
+    "weg",
+    "platz",
+    "schmerzen",
+    "chen",
+    "ment",
+    "nis",
+    "tum",
 ];
 
 /// Particles inside a surname (`von der Heide`, `van Dijk`, `Abu Bakr`).
@@ -222,7 +567,12 @@ impl Names {
             let (start, end) = (m.start(), m.end());
             let (pattern, cue) = CUES[m.pattern().as_usize()];
             // Whole words only (`Frauke` is no `Frau`, `Mrs` no `Mr`).
-            if !starts_word(text, start) || text[end..].chars().next().is_some_and(char::is_alphanumeric) && !pattern.ends_with([':', '.'])
+            if !starts_word(text, start)
+                || text[end..]
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_alphanumeric)
+                    && !pattern.ends_with([':', '.'])
             {
                 continue;
             }
@@ -272,7 +622,10 @@ impl Names {
                 continue;
             };
             i = next;
-            if taken.iter().any(|&(s, e)| s <= word.start && word.start < e) {
+            if taken
+                .iter()
+                .any(|&(s, e)| s <= word.start && word.start < e)
+            {
                 continue;
             }
             let first_part = word.text.split(['-', '\'', '’']).next().unwrap_or("");
@@ -303,7 +656,10 @@ impl Names {
             return true;
         }
         let lower = word.to_lowercase();
-        lower.chars().count() > 4 && NOUN_SUFFIXES.iter().any(|s| lower.ends_with(s) && lower.len() > s.len() + 1)
+        lower.chars().count() > 4
+            && NOUN_SUFFIXES
+                .iter()
+                .any(|s| lower.ends_with(s) && lower.len() > s.len() + 1)
     }
 
     /// Whether `word` may be part of a name; `strict`: only stop words end it.
@@ -315,11 +671,16 @@ impl Names {
 
     /// The name after a cue ending at `from`: titles skipped, then up to [`MAX_NAME_WORDS`]
     /// name words (particles inside).
-    fn name_after(&self, text: &str, from: usize, strict: bool, skip_titles: bool) -> Option<(usize, usize)> {
+    fn name_after(
+        &self,
+        text: &str,
+        from: usize,
+        strict: bool,
+        skip_titles: bool,
+    ) -> Option<(usize, usize)> {
         let mut i = skip_gap(text, from, true)?;
         if skip_titles {
-            loop {
-                let (Some(w), _) = word_at(text, i) else { break };
+            while let (Some(w), _) = word_at(text, i) {
                 if !TITLES.contains(&w.text) {
                     break;
                 }
@@ -333,7 +694,9 @@ impl Names {
                 }
             }
         }
-        let (Some(first), _) = word_at(text, i) else { return None };
+        let (Some(first), _) = word_at(text, i) else {
+            return None;
+        };
         if !self.name_word(&first, strict) {
             return None;
         }
@@ -344,11 +707,19 @@ impl Names {
     /// Extends a name ending at `end` over following surname words (weak guard).
     fn surname_after(&self, text: &str, mut end: usize, mut budget: usize) -> usize {
         while budget > 0 {
-            let Some(i) = skip_gap(text, end, false) else { break };
-            let (Some(w), _) = word_at(text, i) else { break };
+            let Some(i) = skip_gap(text, end, false) else {
+                break;
+            };
+            let (Some(w), _) = word_at(text, i) else {
+                break;
+            };
             if PARTICLES.contains(&w.text) {
-                let Some(j) = skip_gap(text, w.end, false) else { break };
-                let (Some(next), _) = word_at(text, j) else { break };
+                let Some(j) = skip_gap(text, w.end, false) else {
+                    break;
+                };
+                let (Some(next), _) = word_at(text, j) else {
+                    break;
+                };
                 if !self.name_word(&next, false) {
                     break;
                 }
@@ -382,7 +753,9 @@ impl Names {
             if !starts_word(text, word_start) {
                 break;
             }
-            let (Some(w), _) = word_at(text, word_start) else { break };
+            let (Some(w), _) = word_at(text, word_start) else {
+                break;
+            };
             if w.end != cursor || !self.name_word(&w, false) {
                 break;
             }
@@ -432,9 +805,15 @@ mod tests {
         assert_eq!(names("ja, Schulze-Böhm mein Name"), ["Schulze-Böhm"]);
         assert_eq!(names("Hier spricht Özlem Yılmaz"), ["Özlem Yılmaz"]);
         assert_eq!(names("bei Frau Dr. med. Dąbrowski"), ["Dąbrowski"]);
-        assert_eq!(names("Karl-Heinz von Weizsäcker hat angerufen"), ["Karl-Heinz von Weizsäcker"]);
+        assert_eq!(
+            names("Karl-Heinz von Weizsäcker hat angerufen"),
+            ["Karl-Heinz von Weizsäcker"]
+        );
         assert_eq!(names("hi, my name is Sarah O'Connor"), ["Sarah O'Connor"]);
-        assert_eq!(names("Agent: Hallo\\nUser: Anna Weber hier"), ["Anna Weber"]);
+        assert_eq!(
+            names("Agent: Hallo\\nUser: Anna Weber hier"),
+            ["Anna Weber"]
+        );
     }
 
     #[test]

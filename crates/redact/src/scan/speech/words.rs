@@ -38,7 +38,10 @@ pub(super) fn word_at(text: &str, start: usize) -> (Option<Word<'_>>, usize) {
         }
     }
     let end = end.max(start + 1);
-    let end = (start + 1..=end).rev().find(|&e| text.is_char_boundary(e)).unwrap_or(end);
+    let end = (start + 1..=end)
+        .rev()
+        .find(|&e| text.is_char_boundary(e))
+        .unwrap_or(end);
     let word = clean.then(|| Word {
         start,
         end,

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use frontdesk_booking::TenantDirectory;
 
-use super::signing::SigningKey;
 use crate::config::{Diagnostic, Secret, SourceFile};
+use crate::standard_webhooks::SigningKey;
 
 /// One tenant's event endpoint.
 #[derive(Debug)]
