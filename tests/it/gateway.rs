@@ -401,8 +401,8 @@ impl ClosingUpstream {
     }
 }
 
-/// A forwarded webhook is parsed only as far as its stages read (dedupe key: event and call id),
-/// not its transcript; the booking handler and the Cal.com event hook read the whole body.
+/// A forwarded webhook is parsed only as far as its stages read (dedupe key: event and call id;
+/// tenant: agent id), not its transcript; the booking handler and the Cal.com event hook read the whole body.
 #[test]
 fn routes_parse_only_what_their_stages_read() {
     use frontdesk::policy::body_fields::BodyFields;
@@ -420,7 +420,8 @@ fn routes_parse_only_what_their_stages_read() {
             .expect(name)
     };
     let mut webhook = BodyFields::none();
-    for path in ["event", "call.call_id"] {
+    // The tenant (for its raw-transcript switch) is decided from the signed agent id.
+    for path in ["event", "call.call_id", "call.agent_id"] {
         webhook.add(&parse_body_path(path).unwrap());
     }
     assert_eq!(fields("retell_webhook"), webhook);
