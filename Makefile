@@ -20,9 +20,12 @@ run: build ## serve on 127.0.0.1:8080 (admin 127.0.0.1:9090) with the shipped co
 check: build ## validate the shipped config, policies and tenants
 	@scripts/run-dev.sh ./target/release/frontdesk check -c config/frontdesk.yaml
 
-lint: deps ## rustfmt and clippy, warnings are errors
+lint: deps ## rustfmt, clippy (warnings are errors), module structure, unused dependencies
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	python3 scripts/check-structure.py
+	@command -v cargo-machete >/dev/null 2>&1 || $(CARGO) install cargo-machete --locked
+	cargo-machete
 
 unit: deps ## every test of the workspace, against a real Redis and PostgreSQL
 	@scripts/install-deps.sh test

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
-use frontdesk_store::{Clock, Store};
+use frontdesk_clock::Clock;
+use frontdesk_store::Store;
 
 use crate::config::{Config, Secret};
 use crate::policy::PolicyHandle;

@@ -22,7 +22,7 @@ pub const LOCAL_CALENDAR_FILE: &str = "frontdesk.sqlite";
 /// `migrate` command runs exactly this.
 pub async fn open_calendar(
     config: &Config,
-    clock: Arc<dyn frontdesk_store::Clock>,
+    clock: Arc<dyn frontdesk_clock::Clock>,
 ) -> Result<LocalCalendar, String> {
     let store = &config.file.calendar_store;
     match store.backend {
@@ -49,7 +49,7 @@ pub async fn open_calendar(
 pub async fn build(
     config: &Config,
     store: Arc<dyn frontdesk_store::Store>,
-    clock: Arc<dyn frontdesk_store::Clock>,
+    clock: Arc<dyn frontdesk_clock::Clock>,
     breakers: Arc<BreakerRegistry>,
 ) -> Result<(Arc<dyn Functions>, Arc<LocalCalendar>), String> {
     let mut local = open_calendar(config, clock.clone()).await?;

@@ -159,8 +159,8 @@ fn migrate(path: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let clock: std::sync::Arc<dyn frontdesk_store::Clock> =
-        std::sync::Arc::new(frontdesk_store::SystemClock);
+    let clock: std::sync::Arc<dyn frontdesk_clock::Clock> =
+        std::sync::Arc::new(frontdesk_clock::SystemClock);
     match runtime.block_on(crate::booking::open_calendar(&config, clock)) {
         Ok(calendar) => {
             println!("calendar database ({}) is up to date", calendar.backend());
@@ -308,7 +308,7 @@ fn sign(key_env: &str, scheme: Scheme, at: Option<u64>) -> ExitCode {
     let value = match scheme {
         Scheme::Retell => {
             let now =
-                at.unwrap_or_else(|| frontdesk_store::Clock::now_ms(&frontdesk_store::SystemClock));
+                at.unwrap_or_else(|| frontdesk_clock::Clock::now_ms(&frontdesk_clock::SystemClock));
             crate::signature::sign_retell(&key, &body, now)
         }
         Scheme::Calcom => crate::signature::sign_calcom(&key, &body),

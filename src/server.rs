@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use frontdesk_store::{Clock, SystemClock};
+use frontdesk_clock::{Clock, SystemClock};
 use tokio::runtime::Runtime;
 
 use crate::app::{App, Lifecycle};

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
+use frontdesk_clock::Clock;
 use frontdesk_resilience::{
     Outcome as Observed, RetryBudget, RetryContext, RetryDecision, RetryPolicy, Timeouts,
 };
-use frontdesk_store::Clock;
 use pingora::connectors::TransportConnector;
 use pingora::http::{HeaderNameVariant, ResponseHeader};
 use pingora::prelude::*;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use base64::Engine;
-use frontdesk_store::Clock;
+use frontdesk_clock::Clock;
 use serde_json::{Value, json};
 
 use crate::calendar_db::{

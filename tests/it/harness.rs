@@ -11,7 +11,7 @@ use frontdesk::config::Config;
 use frontdesk::gateway::StartError;
 use frontdesk::gateway::signals::{Control, Signals};
 use frontdesk::server::{self, BootError, Options};
-use frontdesk_store::{Clock, ManualClock};
+use frontdesk_clock::{Clock, ManualClock};
 use tokio::sync::mpsc;
 
 pub const RETELL_KEY: &str = "test-api-key";

@@ -45,7 +45,7 @@ fn open_for(server: &TestServer) -> Duration {
     let until = snapshot["breakers"][0]["open_until_ms"]
         .as_u64()
         .expect("open");
-    Duration::from_millis(until - frontdesk_store::Clock::now_ms(&server.setup().clock))
+    Duration::from_millis(until - frontdesk_clock::Clock::now_ms(&server.setup().clock))
 }
 
 #[test]

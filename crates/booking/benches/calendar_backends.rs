@@ -19,7 +19,8 @@ use frontdesk_booking::{
     CalendarStoreConfig, CallContext, Engine, LocalCalendar, ProviderKind, Tenant, TenantDirectory,
     TenantsFile,
 };
-use frontdesk_store::{Clock, ManualClock, MemoryStore, Store};
+use frontdesk_clock::{Clock, ManualClock};
+use frontdesk_store::{MemoryStore, Store};
 use frontdesk_testdb::TestDatabase;
 use serde_json::json;
 

@@ -15,7 +15,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use frontdesk_booking::{
     CallContext, Engine, LocalCalendar, ProviderKind, TenantDirectory, TenantsFile,
 };
-use frontdesk_store::{Clock, ManualClock, MemoryStore, Store};
+use frontdesk_clock::{Clock, ManualClock};
+use frontdesk_store::{MemoryStore, Store};
 use serde_json::json;
 
 const TENANTS: &str = r#"

@@ -307,10 +307,11 @@ impl<'a> ArgReader<'a> {
         let given = self.text("phone");
         let from_args = given.is_some();
         let raw = given.or_else(|| caller.map(str::to_owned))?;
-        let normalised = tenant.phone(&raw).unwrap_or_else(|| normalise_phone(&raw));
-        let digits = normalised.trim_start_matches('+').len();
-        if (6..=15).contains(&digits) {
-            Some(normalised)
+        let normalised = tenant
+            .phone(&raw)
+            .filter(|p| p.trim_start_matches('+').len() >= 6);
+        if normalised.is_some() {
+            normalised
         } else {
             // A malformed caller id (anonymous, SIP URI) is not the caller's fault: drop it.
             if from_args {
@@ -336,22 +337,6 @@ impl<'a> ArgReader<'a> {
         }
         id
     }
-}
-
-/// Digits with an optional leading `+`; separators callers dictate are dropped.
-pub fn normalise_phone(raw: &str) -> String {
-    let trimmed = raw.trim();
-    let mut out = String::with_capacity(trimmed.len());
-    if trimmed.starts_with('+') {
-        out.push('+');
-    } else if let Some(rest) = trimmed.strip_prefix("00") {
-        // 0049… is the same number as +49….
-        out.push('+');
-        out.extend(rest.chars().filter(char::is_ascii_digit));
-        return out;
-    }
-    out.extend(trimmed.chars().filter(char::is_ascii_digit));
-    out
 }
 
 /// A light check; the gateway's validation stage applies the full RFC rules.
@@ -494,10 +479,17 @@ mod tests {
     }
 
     #[test]
-    fn phone_normalisation() {
-        assert_eq!(normalise_phone("+49 30 1234-567"), "+49301234567");
-        assert_eq!(normalise_phone("0049 30 1234567"), "+49301234567");
-        assert_eq!(normalise_phone("030 1234567"), "0301234567");
+    fn phones_without_a_country_keep_their_digits() {
+        let mut tenant = tenant();
+        tenant.country = None;
+        for (given, want) in [
+            ("+49 30 1234-567", Some("+49301234567")),
+            ("0049 30 1234567", Some("+49301234567")),
+            ("030 1234567", Some("0301234567")),
+            ("anonymous", None),
+        ] {
+            assert_eq!(tenant.phone(given).as_deref(), want, "{given}");
+        }
     }
 
     #[test]

@@ -92,10 +92,12 @@ impl Tenant {
 }
 
 impl Tenant {
-    /// `text` as an E.164 number, national numbers read in the tenant's country: the one form
-    /// in which the engine stores and compares phone numbers.
+    /// `text` as an E.164 number, national numbers read in the tenant's country; without a
+    /// country a national number stays its digits. The one form in which the engine stores and
+    /// compares phone numbers. `None` when `text` is no phone number.
     pub fn phone(&self, text: &str) -> Option<String> {
         frontdesk_validate::e164(text, self.country.as_deref())
+            .or_else(|| frontdesk_validate::parse_phone(text))
     }
 
     /// Today in the tenant's time zone at the instant `now_ms`.
@@ -194,7 +196,7 @@ impl TenantDirectory {
     pub fn resolve(&self, agent_id: Option<&str>, to_number: Option<&str>) -> Option<Arc<Tenant>> {
         let by_agent = agent_id.and_then(|a| self.by_agent.get(a.trim()).copied());
         let by_number = to_number
-            .map(normalise_number)
+            .and_then(frontdesk_validate::parse_phone)
             .and_then(|n| self.by_number.get(&n).copied());
         let index = match (by_agent, by_number) {
             (Some(a), Some(n)) if a != n => return None,
@@ -464,11 +466,4 @@ fn is_e164(s: &str) -> bool {
     (7..=15).contains(&digits.len())
         && digits.bytes().all(|b| b.is_ascii_digit())
         && !digits.starts_with('0')
-}
-
-/// Called numbers may arrive with spacing or punctuation; the directory stores plain E.164.
-fn normalise_number(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_ascii_digit() || *c == '+')
-        .collect()
 }

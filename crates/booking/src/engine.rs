@@ -9,7 +9,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use frontdesk_store::{Clock, Store};
+use frontdesk_clock::Clock;
+use frontdesk_store::Store;
 use serde_json::{Value, json};
 
 use crate::args::{self, FieldError};

@@ -3,62 +3,21 @@
 //! The gateway's validation stage normalises most input already, but the engine is also called
 //! directly (tests, other front ends), so it accepts the spellings callers and agents actually
 //! produce: `2026-01-06`, `06.01.2026`, `6.1.2026`, `14:30`, `14.30`, `14:30 Uhr`, `14 Uhr`,
-//! `14:30:00`.
+//! `14:30:00`. Dates and times are read by the validation crate's parsers, the one place
+//! their spellings are defined.
 
 use jiff::civil::{Date, Time};
 
-/// Parses `YYYY-MM-DD` or `DD.MM.YYYY` (day and month may have one digit).
+/// `YYYY-MM-DD` or `DD.MM.YYYY` (day and month may have one digit): the validation stage's
+/// parser, read into a date, so the gateway and the engine accept the same spellings.
 pub fn parse_date(input: &str) -> Option<Date> {
-    let s = input.trim();
-    let (year, month, day) = if let Some((y, rest)) = s.split_once('-') {
-        let (m, d) = rest.split_once('-')?;
-        (y, m, d)
-    } else {
-        let mut parts = s.trim_end_matches('.').split('.');
-        let d = parts.next()?;
-        let m = parts.next()?;
-        let y = parts.next()?;
-        if parts.next().is_some() {
-            return None;
-        }
-        (y, m, d)
-    };
-    if year.len() != 4 {
-        return None;
-    }
-    let year: i16 = number(year)?;
-    let month: i8 = number(month)?;
-    let day: i8 = number(day)?;
-    Date::new(year, month, day).ok()
+    frontdesk_validate::parse_date(input.trim())?.parse().ok()
 }
 
-/// Parses `HH:MM`, `H:MM`, `HH.MM`, `HH:MM:SS`, optionally followed by `Uhr` or `h`, and a bare
-/// hour followed by `Uhr`/`h` (`14 Uhr`). Seconds are dropped: slots are minute-precise.
+/// `HH:MM`, `H:MM`, `HH.MM`, `HH:MM:00`, optionally followed by `Uhr`, and a bare hour followed
+/// by `Uhr` (`14 Uhr`): the validation stage's parser, read into a time.
 pub fn parse_time(input: &str) -> Option<Time> {
-    let lowered = input.trim().to_ascii_lowercase();
-    let (s, had_suffix) = match lowered
-        .strip_suffix("uhr")
-        .or_else(|| lowered.strip_suffix('h'))
-    {
-        Some(rest) => (rest.trim(), true),
-        None => (lowered.as_str(), false),
-    };
-    let mut parts = s.split([':', '.']);
-    let hour: i8 = number(parts.next()?)?;
-    let minute: i8 = match parts.next() {
-        Some(m) if m.len() == 2 => number(m)?,
-        Some(_) => return None,
-        // A bare number is only a time when the speaker said "Uhr".
-        None if had_suffix => 0,
-        None => return None,
-    };
-    if let Some(seconds) = parts.next() {
-        let _: i8 = number(seconds).filter(|s| (0..60).contains(s))?;
-    }
-    if parts.next().is_some() {
-        return None;
-    }
-    Time::new(hour, minute, 0, 0).ok()
+    frontdesk_validate::parse_time(input.trim())?.parse().ok()
 }
 
 /// A part of the day a caller asks about instead of a time: `[from, until)` in local time

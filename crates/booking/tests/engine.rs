@@ -17,7 +17,8 @@ use frontdesk_booking::{
     Booking, CalendarError, CalendarProvider, CallContext, ContactQuery, Engine, LocalCalendar,
     NewBooking, ProviderKind, Slot, SlotQuery, Tenant,
 };
-use frontdesk_store::{Clock, MemoryStore, Store};
+use frontdesk_clock::Clock;
+use frontdesk_store::{MemoryStore, Store};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 

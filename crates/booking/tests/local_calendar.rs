@@ -17,7 +17,8 @@ use std::sync::Arc;
 use frontdesk_booking::{
     Attendee, CalendarError, CalendarProvider, CallContext, ContactQuery, NewBooking, SlotQuery,
 };
-use frontdesk_store::{Clock, MemoryStore, Store};
+use frontdesk_clock::Clock;
+use frontdesk_store::{MemoryStore, Store};
 use jiff::civil::date;
 use serde_json::{Value, json};
 

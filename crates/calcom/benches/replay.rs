@@ -33,8 +33,9 @@ use frontdesk_calcom::fake::{Endpoint, EventTypeSpec, FakeCalcom};
 use frontdesk_calcom::{
     BREAKER_TARGET, CacheConfig, CachedProvider, CalcomConfig, CalcomProvider, StaticApiKeys,
 };
+use frontdesk_clock::{Clock, ManualClock};
 use frontdesk_resilience::BreakerRegistry;
-use frontdesk_store::{Clock, ManualClock, MemoryStore, Store};
+use frontdesk_store::{MemoryStore, Store};
 use jiff::{SignedDuration, ToSpan};
 
 const TENANTS: usize = 5;

@@ -20,8 +20,8 @@ use frontdesk_booking::{
     Attendee, CalendarProvider, ContactQuery, NewBooking, SlotQuery, TenantDirectory, TenantsFile,
 };
 use frontdesk_calcom::{BREAKER_TARGET, CalcomConfig, CalcomProvider, StaticApiKeys};
+use frontdesk_clock::{Clock, SystemClock};
 use frontdesk_resilience::BreakerRegistry;
-use frontdesk_store::{Clock, SystemClock};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

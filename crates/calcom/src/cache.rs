@@ -27,7 +27,8 @@ use frontdesk_booking::{
     Booking, CalendarError, CalendarProvider, ContactQuery, NewBooking, Slot, SlotQuery, Tenant,
     TenantDirectory,
 };
-use frontdesk_store::{Clock, Store};
+use frontdesk_clock::Clock;
+use frontdesk_store::Store;
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 use parking_lot::Mutex;

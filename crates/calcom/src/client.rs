@@ -17,8 +17,8 @@ use frontdesk_booking::{
     Booking, BookingStatus, CalendarError, CalendarProvider, ContactQuery, NewBooking, Slot,
     SlotQuery, Tenant,
 };
+use frontdesk_clock::Clock;
 use frontdesk_resilience::{Breaker, Outcome};
-use frontdesk_store::Clock;
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 use parking_lot::Mutex;

@@ -22,8 +22,9 @@
 
 use std::sync::Arc;
 
+use frontdesk_clock::Clock;
 use frontdesk_resilience::BreakerRegistry;
-use frontdesk_store::{Clock, Store};
+use frontdesk_store::Store;
 
 pub mod cache;
 pub mod client;

@@ -23,8 +23,8 @@ use frontdesk_calcom::wire::{
     CancelBody, CreateBookingBody, Envelope, OneOrMany, RescheduleBody, SlotsByDate,
 };
 use frontdesk_calcom::{BREAKER_TARGET, CalcomProvider, StaticApiKeys};
+use frontdesk_clock::{Clock, ManualClock};
 use frontdesk_resilience::BreakerRegistry;
-use frontdesk_store::{Clock, ManualClock};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;

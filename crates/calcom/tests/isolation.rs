@@ -17,7 +17,8 @@ use frontdesk_booking::{
     SlotQuery, Tenant, TenantDirectory, TenantsFile,
 };
 use frontdesk_calcom::{CacheConfig, CachedProvider, SlotKey};
-use frontdesk_store::{Clock, ManualClock, MemoryStore, Store};
+use frontdesk_clock::{Clock, ManualClock};
+use frontdesk_store::{MemoryStore, Store};
 use jiff::civil::{Date, date};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};

@@ -19,8 +19,8 @@ use frontdesk_booking::{
 use frontdesk_calcom::fake::{Endpoint, Failure};
 use frontdesk_calcom::metrics;
 use frontdesk_calcom::{CalcomProvider, StaticApiKeys};
+use frontdesk_clock::Clock;
 use frontdesk_resilience::BreakerState;
-use frontdesk_store::Clock;
 use jiff::civil::date;
 
 fn day_query(service: &str, duration_min: u32) -> SlotQuery {

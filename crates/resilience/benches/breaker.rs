@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use frontdesk_clock::SystemClock;
 use frontdesk_resilience::{Breaker, BreakerConfig, FailureRateConfig, Outcome};
-use frontdesk_store::SystemClock;
 
 fn closed_path(c: &mut Criterion) {
     let breaker = Breaker::new("bench", &BreakerConfig::default(), Arc::new(SystemClock))

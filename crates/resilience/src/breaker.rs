@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use frontdesk_store::Clock;
+use frontdesk_clock::Clock;
 use parking_lot::Mutex;
 
 use crate::config::{BreakerConfig, Settings};

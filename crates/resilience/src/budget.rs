@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use frontdesk_store::Clock;
+use frontdesk_clock::Clock;
 use parking_lot::Mutex;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

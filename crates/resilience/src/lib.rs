@@ -6,7 +6,7 @@
 //! breakers of a process, gives the admin API control over them, and shares trips between
 //! replicas through the `frontdesk_store::Store`. [`Timeouts`], [`RetryPolicy`] and [`RetryBudget`]
 //! bound each exchange and decide about retries. Time comes from an injected
-//! `frontdesk_store::Clock`, so every rule is testable without sleeping.
+//! `frontdesk_clock::Clock`, so every rule is testable without sleeping.
 //!
 //! The states, configuration and sharing rules are described in `docs/resilience.md`.
 

@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use frontdesk_store::{Clock, Store};
+use frontdesk_clock::Clock;
+use frontdesk_store::Store;
 use parking_lot::RwLock;
 
 use crate::breaker::Breaker;

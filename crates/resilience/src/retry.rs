@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use frontdesk_store::Clock;
+use frontdesk_clock::Clock;
 use http::Method;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,5 @@
 //! Millisecond conversions: every clock reading and deadline in this crate is whole milliseconds
-//! since the Unix epoch, as `frontdesk_store::Clock` gives them.
+//! since the Unix epoch, as `frontdesk_clock::Clock` gives them.
 
 use std::time::Duration;
 

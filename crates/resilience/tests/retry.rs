@@ -12,10 +12,10 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use frontdesk_clock::ManualClock;
 use frontdesk_resilience::{
     Outcome, RetryBudget, RetryBudgetConfig, RetryContext, RetryDecision, RetryPolicy, StopReason,
 };
-use frontdesk_store::ManualClock;
 use http::Method;
 use support::{T0, ms, secs};
 

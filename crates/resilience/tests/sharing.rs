@@ -13,12 +13,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use frontdesk_clock::ManualClock;
 use frontdesk_resilience::{
     BreakerConfig, BreakerRegistry, BreakerState, Mode, Outcome, RegistryError, SyncReport,
 };
+use frontdesk_store::Store;
 use frontdesk_store::memory::MemoryStore;
 use frontdesk_store::redis::{RedisSettings, RedisStore};
-use frontdesk_store::{ManualClock, Store};
 use support::{FlakyStore, T0, call, ms, secs, unique_target};
 
 fn shared_config() -> BreakerConfig {
@@ -131,8 +132,8 @@ async fn redis_store_shares_a_trip() {
         .await
         .expect("a Redis server is reachable at REDIS_URL");
     // Redis expires records on its own clock; the open-until instants are compared on ours.
-    let clock = ManualClock::new(frontdesk_store::Clock::now_ms(
-        &frontdesk_store::SystemClock,
+    let clock = ManualClock::new(frontdesk_clock::Clock::now_ms(
+        &frontdesk_clock::SystemClock,
     ));
     a_trip_in_one_replica_is_honoured_by_the_other(Arc::new(store), clock).await;
 }

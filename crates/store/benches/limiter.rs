@@ -18,9 +18,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use frontdesk_store::{
-    FastClock, LocalLimiter, Rate, RedisSettings, RedisStore, Store, SystemClock,
-};
+use frontdesk_clock::{FastClock, SystemClock};
+use frontdesk_store::{LocalLimiter, Rate, RedisSettings, RedisStore, Store};
 use governor::{Quota, RateLimiter};
 
 const KEYS: usize = 4_096;

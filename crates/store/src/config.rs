@@ -6,12 +6,13 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::Store;
 use crate::fallback::{DEFAULT_PROBE_INTERVAL, FallbackStore, LimitFallback};
 use crate::health::StoreHealth;
 use crate::memory::MemoryStore;
 use crate::redact::redact_url;
 use crate::redis::{InvalidRedisUrl, RedisSettings, RedisStore};
-use crate::{Clock, Store};
+use frontdesk_clock::Clock;
 
 /// `store:` in the configuration.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::sharded::{Expiring, ShardedMap, Write};
-use crate::{Clock, Decision, Rate};
+use crate::{Decision, Rate};
+use frontdesk_clock::Clock;
 
 /// A rate converted to integer time units, ready for [`step`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,7 +181,7 @@ impl LocalLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ManualClock;
+    use frontdesk_clock::ManualClock;
 
     fn rate(count: u32, period: Duration, burst: u32) -> Rate {
         Rate {

@@ -3,7 +3,7 @@
 //! Everything that must agree across replicas — rate-limit state, breaker state, slot cache,
 //! idempotency and dedupe records — goes through the [`Store`] trait. Two backends implement it:
 //! an embedded memory store (the default) and Redis (shared by every replica). Time is injected
-//! through [`Clock`] so limiters and expiries are tested without sleeping.
+//! through [`frontdesk_clock::Clock`] so limiters and expiries are tested without sleeping.
 //!
 //! Start from [`build`]: it turns a [`StoreConfig`] into a [`StoreHandle`], which hands out the
 //! `Arc<dyn Store>` and the store's health. With Redis configured, the store is a
@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-pub mod clock;
 pub mod config;
 pub mod fallback;
 pub mod gcra;
@@ -25,7 +24,6 @@ pub mod redact;
 pub mod redis;
 mod sharded;
 
-pub use clock::{Clock, FastClock, ManualClock, SystemClock};
 pub use config::{
     Backend, BuildError, FallbackConfig, MemoryConfig, RedisConfig, StoreConfig, StoreHandle, build,
 };

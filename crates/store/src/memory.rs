@@ -14,7 +14,8 @@ use parking_lot::Mutex;
 
 use crate::gcra::LocalLimiter;
 use crate::sharded::{Expiring, ShardedMap, Write};
-use crate::{Clock, Decision, Rate, Store, StoreError};
+use crate::{Decision, Rate, Store, StoreError};
+use frontdesk_clock::Clock;
 
 struct Entry {
     value: Vec<u8>,

@@ -9,9 +9,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use frontdesk_store::{
-    Backend, BuildError, LimitFallback, ManualClock, Rate, StoreConfig, StoreHealth, build,
-};
+use frontdesk_clock::ManualClock;
+use frontdesk_store::{Backend, BuildError, LimitFallback, Rate, StoreConfig, StoreHealth, build};
 
 #[test]
 fn defaults_are_memory_with_sensible_redis_settings() {

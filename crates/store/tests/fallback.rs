@@ -13,10 +13,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{RedisServer, eventually, free_port, unique_prefix};
+use frontdesk_clock::SystemClock;
 use frontdesk_store::metrics::store_errors;
 use frontdesk_store::{
     Backend, FallbackStore, LimitFallback, MemoryStore, Rate, RedisSettings, RedisStore, Store,
-    StoreConfig, StoreHandle, SystemClock, build,
+    StoreConfig, StoreHandle, build,
 };
 
 fn hourly(burst: u32) -> Rate {

@@ -9,7 +9,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use frontdesk_store::{LocalLimiter, ManualClock, Rate};
+use frontdesk_clock::ManualClock;
+use frontdesk_store::{LocalLimiter, Rate};
 use proptest::prelude::*;
 
 fn rates() -> impl Strategy<Value = Rate> {

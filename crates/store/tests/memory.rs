@@ -9,7 +9,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use frontdesk_store::{ManualClock, MemoryStore, Rate, Store};
+use frontdesk_clock::ManualClock;
+use frontdesk_store::{MemoryStore, Rate, Store};
 
 fn store() -> (ManualClock, MemoryStore) {
     let clock = ManualClock::new(1_700_000_000_000);

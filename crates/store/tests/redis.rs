@@ -188,7 +188,8 @@ async fn debug_output_hides_the_password() {
 /// same decisions the memory store makes checking them one by one.
 #[tokio::test]
 async fn several_limits_in_one_call_stop_at_the_first_enforced_denial() {
-    use frontdesk_store::{GcraCheck, ManualClock, MemoryStore};
+    use frontdesk_clock::ManualClock;
+    use frontdesk_store::{GcraCheck, MemoryStore};
 
     let redis = store(&unique_prefix("redis_all"));
     let memory = MemoryStore::new(Arc::new(ManualClock::new(1_700_000_000_000)));
@@ -233,7 +234,8 @@ async fn several_limits_in_one_call_stop_at_the_first_enforced_denial() {
 /// A peek (cost 0) answers "would one more request pass?" and records nothing, in both backends.
 #[tokio::test]
 async fn a_peek_is_denied_exactly_when_the_next_request_would_be() {
-    use frontdesk_store::{ManualClock, MemoryStore};
+    use frontdesk_clock::ManualClock;
+    use frontdesk_store::MemoryStore;
 
     let redis = store(&unique_prefix("redis_peek"));
     let memory = MemoryStore::new(Arc::new(ManualClock::new(1_700_000_000_000)));

@@ -34,7 +34,7 @@ mod rules;
 mod temporal;
 
 pub use compile::Schema;
-pub use contact::{e164, is_region, region_of};
+pub use contact::{e164, is_region, parse_phone, region_of};
 pub use def::{FieldDef, FieldType, NormalizeStep, SchemaDef, UnknownFields};
 pub use error::{
     ErrorCode, FieldError, ROOT_FIELD_LABEL, SchemaError, SchemaErrorKind, UNKNOWN_FIELD_LABEL,
@@ -42,3 +42,4 @@ pub use error::{
 pub use html::strip_html;
 pub use metrics::record_failures;
 pub use normalize::normalize;
+pub use temporal::{parse_date, parse_time};

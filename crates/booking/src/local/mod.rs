@@ -21,8 +21,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
+use frontdesk_clock::Clock;
 use frontdesk_resilience::{Breaker, Outcome};
-use frontdesk_store::Clock;
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp, ToSpan};
 
@@ -244,13 +244,6 @@ fn ts(ms: i64) -> Result<Timestamp, CalendarError> {
         .map_err(|_| CalendarError::Unavailable("bad stored time".into()))
 }
 
-fn normalise_phone(phone: &str) -> String {
-    phone
-        .chars()
-        .filter(|c| c.is_ascii_digit() || *c == '+')
-        .collect()
-}
-
 /// Refuses a start that is in the past or does not fit inside that day's business hours; the
 /// engine only offers fitting slots, so this guards direct callers. Returns the end.
 fn check_fits(
@@ -370,7 +363,11 @@ impl CalendarProvider for LocalCalendar {
             end_ms,
             name: booking.attendee.name.clone(),
             email: booking.attendee.email.as_deref().map(str::to_lowercase),
-            phone: booking.attendee.phone.as_deref().map(normalise_phone),
+            phone: booking
+                .attendee
+                .phone
+                .as_deref()
+                .and_then(|p| tenant.phone(p)),
             notes: booking.notes.clone(),
             call_id: booking.call_id.clone(),
             request_key: booking.request_key.clone(),
@@ -447,11 +444,7 @@ impl CalendarProvider for LocalCalendar {
         contact: &ContactQuery,
     ) -> Result<Vec<Booking>, CalendarError> {
         resources(tenant)?;
-        let phone = contact
-            .phone
-            .as_deref()
-            .map(normalise_phone)
-            .filter(|p| !p.is_empty());
+        let phone = contact.phone.as_deref().and_then(|p| tenant.phone(p));
         let email = contact
             .email
             .as_deref()

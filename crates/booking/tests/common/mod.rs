@@ -7,7 +7,8 @@ use std::sync::Arc;
 use frontdesk_booking::{
     Engine, LocalCalendar, ProviderKind, Tenant, TenantDirectory, TenantsFile,
 };
-use frontdesk_store::{Clock, ManualClock, MemoryStore, Store};
+use frontdesk_clock::{Clock, ManualClock};
+use frontdesk_store::{MemoryStore, Store};
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 

@@ -11,8 +11,9 @@ use frontdesk_calcom::fake::{EventTypeSpec, FakeCalcom};
 use frontdesk_calcom::{
     BREAKER_TARGET, CachedProvider, CalcomConfig, CalcomProvider, StaticApiKeys,
 };
+use frontdesk_clock::{Clock, ManualClock};
 use frontdesk_resilience::BreakerRegistry;
-use frontdesk_store::{Clock, ManualClock, MemoryStore, Store};
+use frontdesk_store::{MemoryStore, Store};
 use jiff::Timestamp;
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;

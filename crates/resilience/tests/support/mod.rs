@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use frontdesk_clock::ManualClock;
 use frontdesk_resilience::{Breaker, BreakerConfig, Outcome};
 use frontdesk_store::memory::MemoryStore;
-use frontdesk_store::{Decision, ManualClock, Rate, Store, StoreError};
+use frontdesk_store::{Decision, Rate, Store, StoreError};
 
 /// A fixed, realistic start time (2026-01-01T00:00:00Z).
 pub const T0: u64 = 1_767_225_600_000;
