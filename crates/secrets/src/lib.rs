@@ -1,12 +1,13 @@
 //! Secrets (signing keys, API keys, the admin token) come from the environment or files, are read
 //! when a snapshot is compiled, and can never be printed: `Secret` has no `Display` and its
-//! `Debug` is redacted.
+//! `Debug` is redacted, and its bytes are wiped when it is dropped.
 
 use std::fmt;
 use std::path::PathBuf;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
+use zeroize::Zeroizing;
 
 /// Where a secret comes from: an environment variable or a file (trailing newline trimmed).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -50,20 +51,21 @@ impl SecretRef {
             (None, None) => return Err("a secret needs `env` or `file`".into()),
         };
         match value {
-            Some(v) => Ok(Some(Secret(v))),
+            Some(v) => Ok(Some(Secret::new(v))),
             None if self.optional => Ok(None),
             None => Err(format!("missing secret: {} is not set", self.describe())),
         }
     }
 }
 
-/// A secret value. Deliberately not `Display`; `Debug` prints a placeholder.
+/// A secret value. Deliberately not `Display`; `Debug` prints a placeholder; its bytes are
+/// overwritten when it is dropped.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret(Zeroizing<String>);
 
 impl Secret {
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        Self(Zeroizing::new(value.into()))
     }
 
     pub fn expose(&self) -> &str {
