@@ -176,6 +176,7 @@ impl Ctx<'_> {
         let from = self.today().map_or(from, |today| from.max(today));
         let to = from.checked_add(i32::from(days).days()).unwrap_or(from);
         let query = SlotQuery {
+            for_call: None,
             from,
             to,
             duration_min,

@@ -26,6 +26,7 @@ pub mod idempotency;
 pub mod local;
 pub mod messages;
 mod metrics;
+pub use metrics::{HoldEvent, count_holds};
 pub mod parse;
 pub mod provider;
 pub mod tenants;
@@ -38,7 +39,7 @@ pub use local::{
 };
 pub use messages::{MessageKey, Messages};
 pub use provider::{
-    Attendee, Booking, BookingStatus, CalendarError, CalendarProvider, ContactQuery, NewBooking,
-    Slot, SlotQuery,
+    Attendee, Booking, BookingStatus, CalendarError, CalendarProvider, ContactQuery, HoldOutcome,
+    HoldRequest, NewBooking, Slot, SlotQuery,
 };
 pub use tenants::{Language, TenantsFile};

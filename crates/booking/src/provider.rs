@@ -22,6 +22,8 @@ pub struct SlotQuery {
     pub to: Date,
     pub duration_min: u32,
     pub service: Option<String>,
+    /// The call asking: slots held for it count as free (see [`CalendarProvider::hold`]).
+    pub for_call: Option<String>,
 }
 
 /// A free start time.
@@ -52,6 +54,26 @@ pub struct NewBooking {
     /// calendar stores it with the booking, so a retry finds the booking it made even when the
     /// reply store forgot it (a restart, a replica that never saw the first attempt).
     pub request_key: Option<String>,
+}
+
+/// Slots kept for one call while its caller gives their details (`hold_for` of the tenant).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldRequest {
+    /// The signed call the slots are kept for: only its booking may take them.
+    pub call_id: String,
+    pub starts: Vec<Timestamp>,
+    pub duration_min: u32,
+    pub service: Option<String>,
+    pub hold_for: Duration,
+}
+
+/// What became of one start of a [`HoldRequest`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldOutcome {
+    /// Kept for the call until then.
+    Held { until: Timestamp },
+    /// Booked or held by another call meanwhile: the slot is not free any more.
+    Taken,
 }
 
 /// How to find a caller's bookings: by phone, by e-mail, or both (either matches).
@@ -164,4 +186,18 @@ pub trait CalendarProvider: Send + Sync + 'static {
         tenant: &Tenant,
         contact: &ContactQuery,
     ) -> Result<Vec<Booking>, CalendarError>;
+
+    /// Keeps `hold.starts` for `hold.call_id` for `hold.hold_for`, replacing the call's
+    /// earlier holds. While held, other calls' `free_slots` do not list a slot and their
+    /// `create`/`reschedule` onto it is [`CalendarError::SlotTaken`]; the call's own booking
+    /// takes it (and releases the call's other holds). One outcome per start, in order. An
+    /// error means nothing could be held; the slots may still be free.
+    async fn hold(
+        &self,
+        tenant: &Tenant,
+        hold: &HoldRequest,
+    ) -> Result<Vec<HoldOutcome>, CalendarError>;
+
+    /// Releases every hold of the call (a cancel, the end of the call); how many were live.
+    async fn release_holds(&self, tenant: &Tenant, call_id: &str) -> Result<usize, CalendarError>;
 }

@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use frontdesk_booking::{
-    Booking, CalendarError, CalendarProvider, CallContext, ContactQuery, Engine, LocalCalendar,
-    NewBooking, ProviderKind, Slot, SlotQuery, Tenant,
+    Booking, CalendarError, CalendarProvider, CallContext, ContactQuery, Engine, HoldOutcome,
+    HoldRequest, LocalCalendar, NewBooking, ProviderKind, Slot, SlotQuery, Tenant,
 };
 use frontdesk_clock::Clock;
 use frontdesk_store::{MemoryStore, Store};
@@ -417,6 +417,14 @@ impl CalendarProvider for FlakyOnce {
         c: &ContactQuery,
     ) -> Result<Vec<Booking>, CalendarError> {
         self.inner.find_bookings(t, c).await
+    }
+
+    async fn hold(&self, t: &Tenant, h: &HoldRequest) -> Result<Vec<HoldOutcome>, CalendarError> {
+        self.inner.hold(t, h).await
+    }
+
+    async fn release_holds(&self, t: &Tenant, call_id: &str) -> Result<usize, CalendarError> {
+        self.inner.release_holds(t, call_id).await
     }
 }
 

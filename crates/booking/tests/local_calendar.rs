@@ -133,6 +133,7 @@ async fn tenants_never_see_each_other(backend: common::Backend) {
 
     // Same slot is free for the other tenant, and bookable there.
     let query = SlotQuery {
+        for_call: None,
         from: date(2026, 1, 6),
         to: date(2026, 1, 6),
         duration_min: 30,
@@ -290,6 +291,7 @@ async fn reschedule_moves_occupancy_and_keeps_duration(backend: common::Backend)
         Err(CalendarError::SlotTaken)
     );
     let query = SlotQuery {
+        for_call: None,
         from: date(2026, 1, 6),
         to: date(2026, 1, 6),
         duration_min: 30,
@@ -326,6 +328,7 @@ async fn free_slots_see_own_writes_at_once_and_other_processes_within_a_second(
     let here = f.db.calendar(clock.clone()).await;
     let elsewhere = f.db.calendar(clock).await;
     let query = SlotQuery {
+        for_call: None,
         from: date(2026, 1, 6),
         to: date(2026, 1, 6),
         duration_min: 30,
@@ -363,6 +366,7 @@ async fn a_slot_stays_free_while_any_resource_is_free(backend: common::Backend) 
     ));
     let calendar = f.db.calendar(Arc::new(f.clock.clone())).await;
     let query = SlotQuery {
+        for_call: None,
         from: date(2026, 1, 6),
         to: date(2026, 1, 6),
         duration_min: 30,

@@ -182,6 +182,7 @@ async fn replay(cache_cfg: CacheConfig) -> Report {
         let offset = [0, 1, 1, 2, 2, 3, 4, 5, 7, 9, 11, 13][rng.below(12)];
         let from = monday.checked_add(offset.days()).expect("date");
         let query = SlotQuery {
+            for_call: None,
             from,
             to: from.checked_add(14.days()).expect("date"),
             duration_min: duration,
@@ -310,6 +311,7 @@ fn main() {
         ..CacheConfig::default()
     }));
     let query = SlotQuery {
+        for_call: None,
         from: jiff::civil::date(2026, 1, 6),
         to: jiff::civil::date(2026, 1, 20),
         duration_min: 30,

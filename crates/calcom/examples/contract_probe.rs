@@ -59,6 +59,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .free_slots(
             &tenant,
             &SlotQuery {
+                for_call: None,
                 from: day,
                 to: day,
                 duration_min: 30,

@@ -24,8 +24,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use frontdesk_booking::{
-    Booking, CalendarError, CalendarProvider, ContactQuery, NewBooking, Slot, SlotQuery, Tenant,
-    TenantDirectory,
+    Booking, CalendarError, CalendarProvider, ContactQuery, HoldOutcome, HoldRequest, NewBooking,
+    Slot, SlotQuery, Tenant, TenantDirectory,
 };
 use frontdesk_clock::Clock;
 use frontdesk_store::Store;
@@ -540,6 +540,18 @@ impl CalendarProvider for CachedProvider {
         contact: &ContactQuery,
     ) -> Result<Vec<Booking>, CalendarError> {
         self.shared.inner.find_bookings(tenant, contact).await
+    }
+
+    async fn hold(
+        &self,
+        tenant: &Tenant,
+        hold: &HoldRequest,
+    ) -> Result<Vec<HoldOutcome>, CalendarError> {
+        self.shared.inner.hold(tenant, hold).await
+    }
+
+    async fn release_holds(&self, tenant: &Tenant, call_id: &str) -> Result<usize, CalendarError> {
+        self.shared.inner.release_holds(tenant, call_id).await
     }
 }
 

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use frontdesk_booking::{
-    Booking, BookingStatus, CalendarError, CalendarProvider, ContactQuery, NewBooking, Slot,
-    SlotQuery, Tenant,
+    Booking, BookingStatus, CalendarError, CalendarProvider, ContactQuery, HoldOutcome,
+    HoldRequest, NewBooking, Slot, SlotQuery, Tenant,
 };
 use frontdesk_clock::Clock;
 use frontdesk_resilience::{Breaker, Outcome};
@@ -703,5 +703,23 @@ impl CalendarProvider for CalcomProvider {
         }
         found.sort_by_key(|b| b.start);
         Ok(found)
+    }
+
+    async fn hold(
+        &self,
+        _tenant: &Tenant,
+        _hold: &HoldRequest,
+    ) -> Result<Vec<HoldOutcome>, CalendarError> {
+        Err(CalendarError::Unavailable(
+            "slot reservations are not wired yet".into(),
+        ))
+    }
+
+    async fn release_holds(
+        &self,
+        _tenant: &Tenant,
+        _call_id: &str,
+    ) -> Result<usize, CalendarError> {
+        Ok(0)
     }
 }

@@ -22,6 +22,7 @@ use serde_json::Value;
 
 fn day(service: &str) -> SlotQuery {
     SlotQuery {
+        for_call: None,
         from: TUESDAY,
         to: TUESDAY,
         duration_min: 30,
@@ -31,6 +32,7 @@ fn day(service: &str) -> SlotQuery {
 
 fn two_weeks() -> SlotQuery {
     SlotQuery {
+        for_call: None,
         from: date(2026, 1, 5),
         to: date(2026, 1, 19),
         duration_min: 30,
@@ -152,6 +154,7 @@ async fn overlay_masks_a_webhook_slot_even_when_cal_com_lags() {
         .free_slots(
             &r.tenant,
             &SlotQuery {
+                for_call: None,
                 duration_min: 60,
                 ..day("lang")
             },
@@ -315,6 +318,7 @@ async fn breaker_open_fails_fast_without_touching_cal_com() {
     r.fake.fail_always(Failure::Status(500));
     for offset in 0..5 {
         let q = SlotQuery {
+            for_call: None,
             from: date(2026, 1, 6 + offset),
             to: date(2026, 1, 6 + offset),
             ..day("beratung")

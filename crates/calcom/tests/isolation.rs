@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use frontdesk_booking::{
-    Booking, BookingStatus, CalendarError, CalendarProvider, ContactQuery, NewBooking, Slot,
-    SlotQuery, Tenant, TenantDirectory, TenantsFile,
+    Booking, BookingStatus, CalendarError, CalendarProvider, ContactQuery, HoldOutcome,
+    HoldRequest, NewBooking, Slot, SlotQuery, Tenant, TenantDirectory, TenantsFile,
 };
 use frontdesk_calcom::{CacheConfig, CachedProvider, SlotKey};
 use frontdesk_clock::{Clock, ManualClock};
@@ -96,6 +96,14 @@ impl CalendarProvider for Stub {
         _: &ContactQuery,
     ) -> Result<Vec<Booking>, CalendarError> {
         Ok(Vec::new())
+    }
+
+    async fn hold(&self, _: &Tenant, h: &HoldRequest) -> Result<Vec<HoldOutcome>, CalendarError> {
+        Ok(vec![HoldOutcome::Taken; h.starts.len()])
+    }
+
+    async fn release_holds(&self, _: &Tenant, _: &str) -> Result<usize, CalendarError> {
+        Ok(0)
     }
 }
 
@@ -181,6 +189,7 @@ fn no_tenant_ever_sees_another_tenants_slots() {
                         Op::Check { tenant, day: d } => {
                             let t = &tenants[tenant];
                             let q = SlotQuery {
+                                for_call: None,
                                 from: day(d),
                                 to: day(d),
                                 duration_min: 30,

@@ -25,6 +25,7 @@ use jiff::civil::date;
 
 fn day_query(service: &str, duration_min: u32) -> SlotQuery {
     SlotQuery {
+        for_call: None,
         from: TUESDAY,
         to: TUESDAY,
         duration_min,

@@ -28,7 +28,8 @@ use jiff::{SignedDuration, Timestamp, ToSpan};
 
 use crate::directory::Tenant;
 use crate::provider::{
-    Booking, CalendarError, CalendarProvider, ContactQuery, NewBooking, Slot, SlotQuery,
+    Booking, CalendarError, CalendarProvider, ContactQuery, HoldOutcome, HoldRequest, NewBooking,
+    Slot, SlotQuery,
 };
 use crate::tenants::CalendarConfig;
 pub use config::{CalendarBackend, CalendarStoreConfig};
@@ -458,5 +459,21 @@ impl CalendarProvider for LocalCalendar {
             .guarded(self.db.find(&tenant.scope, phone, email, from_ms))
             .await?;
         rows.into_iter().map(|row| self.booking(row)).collect()
+    }
+
+    async fn hold(
+        &self,
+        _tenant: &Tenant,
+        _hold: &HoldRequest,
+    ) -> Result<Vec<HoldOutcome>, CalendarError> {
+        Err(CalendarError::Unavailable("holds are not wired yet".into()))
+    }
+
+    async fn release_holds(
+        &self,
+        _tenant: &Tenant,
+        _call_id: &str,
+    ) -> Result<usize, CalendarError> {
+        Ok(0)
     }
 }
