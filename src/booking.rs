@@ -97,6 +97,10 @@ impl Functions for BookingFunctions {
         tracing::info!(invalidated, "calendar webhook applied to the slot cache");
     }
 
+    async fn on_call_ended(&self, tenant: &Tenant, call_id: &str) {
+        self.engine.call_ended(tenant, call_id).await;
+    }
+
     fn health(&self) -> Value {
         let breaker = |target: &str| self.breakers.get(target).map(|b| b.snapshot());
         json!([

@@ -10,7 +10,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::body_fields::BodyFields;
-use super::model::{AuthScheme, HandlerKind, LimitDef, PolicyFile, RouteDef};
+use super::model::{AuthScheme, EventHook, HandlerKind, LimitDef, PolicyFile, RouteDef};
 use super::routes::{PathPattern, RouteTable};
 use super::template::{KeyTemplate, parse_body_path};
 use super::{AuthStage, Dedupe, Dispatch, Limit, Policy, Route, TenantSource, Validation};
@@ -630,7 +630,7 @@ impl Compiler<'_> {
         let dispatch = dispatch?;
         let body_fields = body_fields(
             &dispatch,
-            def.on_event.is_some(),
+            def.on_event,
             tenant.as_ref(),
             &limits,
             validate.as_ref(),
@@ -709,20 +709,31 @@ impl Compiler<'_> {
 }
 
 /// What a route's stages read of its body: the paths of its key templates and the validated
-/// subtree. The booking handler and event hooks read more than templates say: the whole body.
+/// subtree. The booking handler and the Cal.com hook read more than templates say: the whole
+/// body; the Retell call-event hook reads the event name and the call id.
 fn body_fields(
     dispatch: &Dispatch,
-    on_event: bool,
+    on_event: Option<EventHook>,
     tenant: Option<&TenantSource>,
     limits: &[Arc<Limit>],
     validate: Option<&Validation>,
     dedupe: Option<&Dedupe>,
 ) -> BodyFields {
     let whole_body_validated = validate.is_some_and(|v| v.at.is_none());
-    if *dispatch == Dispatch::Booking || on_event || whole_body_validated {
+    if *dispatch == Dispatch::Booking
+        || on_event == Some(EventHook::CalcomInvalidate)
+        || whole_body_validated
+    {
         return BodyFields::All;
     }
     let mut fields = BodyFields::none();
+    if on_event == Some(EventHook::RetellCallEvents) {
+        for path in ["event", "call.call_id"] {
+            if let Ok(path) = parse_body_path(path) {
+                fields.add(&path);
+            }
+        }
+    }
     let templates = tenant
         .into_iter()
         .flat_map(|t| [&t.agent_id, &t.number, &t.id])

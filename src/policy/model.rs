@@ -238,4 +238,6 @@ pub enum HandlerKind {
 pub enum EventHook {
     /// A Cal.com booking webhook invalidates the tenant's cached slots.
     CalcomInvalidate,
+    /// A Retell call event: `call_ended` frees the slots held for the call.
+    RetellCallEvents,
 }

@@ -164,8 +164,22 @@ async fn run(
         _ => None,
     };
 
-    if let (Some(EventHook::CalcomInvalidate), Some(body)) = (route.on_event, body) {
-        app.functions.on_calendar_event(&policy.tenants, body).await;
+    match (route.on_event, body) {
+        (Some(EventHook::CalcomInvalidate), Some(body)) => {
+            app.functions.on_calendar_event(&policy.tenants, body).await;
+        }
+        // Tenant and call id from the signed body only: an event cannot free another
+        // practice's holds.
+        (Some(EventHook::RetellCallEvents), Some(body)) => {
+            if let (Some(tenant), "call_ended", Some(call_id)) = (
+                tenant.as_deref(),
+                body["event"].as_str().unwrap_or_default(),
+                body["call"]["call_id"].as_str(),
+            ) {
+                app.functions.on_call_ended(tenant, call_id).await;
+            }
+        }
+        _ => {}
     }
 
     match &route.dispatch {

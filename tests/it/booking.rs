@@ -107,7 +107,8 @@ fn check_book_check_cancel_rebook_reschedule_across_a_restart() {
     );
     assert_eq!(free_again["available"], true, "{free_again}");
 
-    let rebooked = book(&server, "c5", "2026-01-06", "10:00");
+    // The call that was just told 10:00 is free books it (the check held it for that call).
+    let rebooked = book(&server, "c4", "2026-01-06", "10:00");
     assert_eq!(rebooked["success"], true, "{rebooked}");
     let moved = call(
         &server.base,
@@ -424,4 +425,75 @@ fn a_date_only_check_lists_the_free_times_of_the_part_of_the_day_asked() {
             "{reply}"
         );
     }
+}
+
+/// Retell's signed `call_ended` event for `call_id`.
+fn call_ended(server: &TestServer, call_id: &str) -> u16 {
+    let body = serde_json::to_vec(&json!({
+        "event": "call_ended",
+        "call": { "call_id": call_id, "agent_id": AGENT, "call_status": "ended" },
+    }))
+    .unwrap();
+    let sig = frontdesk::signature::sign_retell(RETELL_KEY, &body, FIXTURE_MS);
+    let headers = [
+        ("x-retell-signature", sig.as_str()),
+        ("content-type", "application/json"),
+    ];
+    http::post(&server.base, "/retell/webhook", &headers, &body)
+        .unwrap()
+        .status
+}
+
+/// The slot a check reports free is the asking call's: another call hears it is taken and
+/// cannot book it, until Retell says the first call ended.
+fn a_checked_slot_stays_the_callers_until_the_call_ends(setup: Setup) {
+    let server = setup.start();
+    let check = |call_id: &str| {
+        call(
+            &server.base,
+            call_id,
+            "check_availability",
+            json!({ "date": "2026-01-06", "time": "10:00" }),
+        )
+    };
+    let a = check("hold-a");
+    assert_eq!(a["available"], true, "{a}");
+    assert!(a["held_until"].as_str().is_some(), "{a}");
+    let b = check("hold-b");
+    assert_eq!(b["available"], false, "held for A: {b}");
+    assert!(!b["alternatives"].as_array().unwrap().is_empty(), "{b}");
+    let b_books = book(&server, "hold-b", "2026-01-06", "10:00");
+    assert_eq!(b_books["reason"], "slot_unavailable", "{b_books}");
+
+    assert!(matches!(call_ended(&server, "hold-a"), 200 | 204));
+    let b = check("hold-b");
+    assert_eq!(b["available"], true, "A's call ended: {b}");
+    let a_books = book(&server, "hold-a", "2026-01-06", "10:00");
+    assert_eq!(a_books["reason"], "slot_unavailable", "now B's: {a_books}");
+    let b_books = book(&server, "hold-b", "2026-01-06", "10:00");
+    assert_eq!(b_books["success"], true, "{b_books}");
+
+    let holds = |event: &str| {
+        crate::events::metric(
+            &server.admin,
+            "frontdesk_booking_holds_total",
+            &["calendar=\"local\"", &format!("event=\"{event}\"")],
+        )
+    };
+    assert!(holds("created") >= 2.0);
+    assert!(holds("released") >= 1.0, "call_ended released A's hold");
+    assert!(holds("consumed") >= 1.0, "B's booking took its hold");
+}
+
+#[test]
+fn a_checked_slot_stays_the_callers_until_the_call_ends_on_sqlite() {
+    a_checked_slot_stays_the_callers_until_the_call_ends(Setup::shipped(None));
+}
+
+#[test]
+fn a_checked_slot_stays_the_callers_until_the_call_ends_on_postgres() {
+    let db = frontdesk_testdb::TestDatabase::create();
+    let mut setup = Setup::shipped(None);
+    crate::calendar_db::on_postgres(&mut setup, &db.url, "");
+    a_checked_slot_stays_the_callers_until_the_call_ends(setup);
 }

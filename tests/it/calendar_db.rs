@@ -516,8 +516,8 @@ fn migrate_applies_the_schema_and_says_when_it_cannot() {
     let versions = db.query("SELECT version FROM frontdesk_schema_migrations");
     assert_eq!(
         versions.len(),
-        3,
-        "bookings, their start index, the booking-event outbox"
+        4,
+        "bookings, their start index, the booking-event outbox, holds"
     );
     // Applying again changes nothing.
     assert!(migrate(&config).status.success());

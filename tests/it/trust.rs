@@ -88,10 +88,11 @@ fn an_unsigned_tenant_header_never_overrides_the_signed_body() {
         )
         .ends_with(" 2")
     );
-    // Nothing was booked anywhere: the fixture tenant's slot is still free.
+    // Nothing was booked anywhere: the fixture tenant's slot is still free (and now held for
+    // the call that books it below).
     let free = fixture_call(
         &server,
-        "c-check",
+        "c-hdr",
         OWNER,
         "check_availability",
         json!({ "date": "2026-01-06", "time": "10:00" }),

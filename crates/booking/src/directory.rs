@@ -63,6 +63,9 @@ pub struct Tenant {
     pub search_days: u16,
     pub book_ahead_days: u16,
     pub max_slots: usize,
+    /// How long a free slot is kept for the asking call (zero: never).
+    pub hold_for: std::time::Duration,
+    pub hold_alternatives: bool,
     /// The tenant's own Retell keys, unresolved (the gateway reads and compiles them).
     pub retell_keys: Vec<frontdesk_secrets::SecretRef>,
     /// Region national phone numbers are read in (see [`Tenant::phone`]).
@@ -296,6 +299,9 @@ fn compile_tenant(cfg: &TenantConfig, scope: TenantScope) -> Result<Tenant, Fiel
     if cfg.max_slots == 0 || cfg.max_slots > 288 {
         bad("max_slots", "must be between 1 and 288");
     }
+    if cfg.hold_for > std::time::Duration::from_secs(30 * 60) {
+        bad("hold_for", "must be at most 30m (0s turns holds off)");
+    }
     if cfg.book_ahead_days == 0 || cfg.book_ahead_days > 3650 {
         bad("book_ahead_days", "must be between 1 and 3650");
     }
@@ -425,6 +431,8 @@ fn compile_tenant(cfg: &TenantConfig, scope: TenantScope) -> Result<Tenant, Fiel
             search_days: cfg.search_days,
             book_ahead_days: cfg.book_ahead_days,
             max_slots: cfg.max_slots,
+            hold_for: cfg.hold_for,
+            hold_alternatives: cfg.hold_alternatives,
             retell_keys: cfg.retell_keys.clone(),
             country,
             raw_transcript: cfg.raw_transcript,

@@ -85,6 +85,26 @@ impl Engine {
         self.messages
     }
 
+    /// The call ended (a signed Retell `call_ended` event): the slots held for it are free
+    /// again at once instead of when their hold runs out.
+    pub async fn call_ended(&self, tenant: &Tenant, call_id: &str) {
+        let Some(provider) = self.providers.get(&ProviderKind::of(&tenant.calendar)) else {
+            return;
+        };
+        let call = CallContext {
+            call_id: Some(call_id.to_owned()),
+            from_number: None,
+        };
+        let ctx = Ctx {
+            tenant,
+            call: &call,
+            provider: provider.as_ref(),
+            messages: self.messages,
+            now_ms: self.clock.now_ms(),
+        };
+        ctx.release_holds().await;
+    }
+
     /// Runs one booking function and returns its reply object (never an error: every outcome
     /// is a reply with `success` and a speakable `message`).
     pub async fn call(

@@ -20,8 +20,8 @@ use crate::messages::{MessageKey, Messages};
 use crate::metrics::booking_outcome;
 use crate::parse::{format_date, format_time};
 use crate::provider::{
-    Attendee, Booking, BookingStatus, CalendarError, CalendarProvider, ContactQuery, NewBooking,
-    Slot, SlotQuery,
+    Attendee, Booking, BookingStatus, CalendarError, CalendarProvider, ContactQuery, HoldOutcome,
+    HoldRequest, NewBooking, Slot, SlotQuery,
 };
 use crate::tenants::Language;
 
@@ -183,6 +183,85 @@ impl Ctx<'_> {
             service: service.map(str::to_owned),
         };
         self.provider.free_slots(self.tenant, &query).await
+    }
+
+    /// Keeps `starts` for this call (see the tenant's `hold_for`), replacing its earlier holds;
+    /// `None` where nothing is held: holds are off, the call has no id, or the calendar could
+    /// not hold (the slots may still be free, so the answer stands). `Some(Taken)` means
+    /// another call took the slot since it was read.
+    async fn hold(
+        &self,
+        starts: &[Timestamp],
+        duration_min: u32,
+        service: Option<&str>,
+    ) -> Vec<Option<HoldOutcome>> {
+        let call_id = self.call.call_id.as_deref().filter(|c| !c.is_empty());
+        let (Some(call_id), false, false) =
+            (call_id, self.tenant.hold_for.is_zero(), starts.is_empty())
+        else {
+            return vec![None; starts.len()];
+        };
+        let request = HoldRequest {
+            call_id: call_id.to_owned(),
+            starts: starts.to_vec(),
+            duration_min,
+            service: service.map(str::to_owned),
+            hold_for: self.tenant.hold_for,
+        };
+        match self.provider.hold(self.tenant, &request).await {
+            Ok(outcomes) => outcomes.into_iter().map(Some).collect(),
+            Err(e) => {
+                tracing::warn!(tenant = %self.tenant.id, error = %e, "slots not held");
+                vec![None; starts.len()]
+            }
+        }
+    }
+
+    /// The alternatives an answer offers, held for this call when the tenant holds
+    /// alternatives; one another call took meanwhile is dropped. Each held one carries
+    /// `held_until` in the reply.
+    async fn offered(
+        &self,
+        alts: Vec<Slot>,
+        duration_min: u32,
+        service: Option<&str>,
+    ) -> Vec<(Slot, Option<Timestamp>)> {
+        if !self.tenant.hold_alternatives {
+            return alts.into_iter().map(|s| (s, None)).collect();
+        }
+        let starts: Vec<Timestamp> = alts.iter().map(|s| s.start).collect();
+        let outcomes = self.hold(&starts, duration_min, service).await;
+        alts.into_iter()
+            .zip(outcomes)
+            .filter_map(|(slot, outcome)| match outcome {
+                Some(HoldOutcome::Taken) => None,
+                Some(HoldOutcome::Held { until }) => Some((slot, Some(until))),
+                None => Some((slot, None)),
+            })
+            .collect()
+    }
+
+    /// Releases the slots held for this call (best effort: holds expire anyway).
+    pub async fn release_holds(&self) {
+        let Some(call_id) = self.call.call_id.as_deref().filter(|c| !c.is_empty()) else {
+            return;
+        };
+        if let Err(e) = self.provider.release_holds(self.tenant, call_id).await {
+            tracing::warn!(tenant = %self.tenant.id, error = %e, "held slots not released; they expire");
+        }
+    }
+
+    fn offered_json(&self, offered: &[(Slot, Option<Timestamp>)]) -> Value {
+        offered
+            .iter()
+            .map(|(slot, held)| {
+                let mut json = self.slot_json(slot);
+                if let (Some(until), Value::Object(map)) = (held, &mut json) {
+                    map.insert("held_until".into(), Value::String(self.rfc3339(*until)));
+                }
+                json
+            })
+            .collect()
     }
 
     /// `{success:false, reason, message}` plus `extra` fields.
@@ -422,14 +501,11 @@ pub(crate) async fn check_availability(ctx: &Ctx<'_>, args: &CheckArgs) -> Value
     let Ok(placement) = ctx.tenant.hours.adjust(args.date, args.time) else {
         return ctx.configuration_error_because("business hours cannot place the date");
     };
+    let duration = args.duration_min;
+    let service = args.service.as_deref();
     let requested = placement.time.and_then(|t| ctx.instant(placement.date, t));
-    let free = match ctx
-        .free_slots_for_check(
-            placement.date,
-            requested,
-            args.duration_min,
-            args.service.as_deref(),
-        )
+    let mut free = match ctx
+        .free_slots_for_check(placement.date, requested, duration, service)
         .await
     {
         Ok(free) => free,
@@ -439,6 +515,23 @@ pub(crate) async fn check_availability(ctx: &Ctx<'_>, args: &CheckArgs) -> Value
             };
         }
     };
+    // A free requested time is kept for this call while the caller gives their details. If
+    // another call took it since the read, the answer is what the calendar holds now.
+    let mut held_until = None;
+    if let Some(start) = requested
+        && free.iter().any(|s| s.start == start)
+    {
+        match ctx.hold(&[start], duration, service).await.first() {
+            Some(Some(HoldOutcome::Held { until })) => held_until = Some(*until),
+            Some(Some(HoldOutcome::Taken)) => {
+                if let Ok(fresh) = ctx.free_slots(placement.date, duration, service).await {
+                    free = fresh;
+                }
+                free.retain(|s| s.start != start);
+            }
+            _ => {}
+        }
+    }
     let mut reply = Map::new();
     reply.insert("success".into(), Value::Bool(true));
     reply.insert(
@@ -449,32 +542,37 @@ pub(crate) async fn check_availability(ctx: &Ctx<'_>, args: &CheckArgs) -> Value
         reply.insert("adjusted".into(), adjusted);
     }
     let mut message: Vec<String> = ctx.adjusted_sentence(&placement).into_iter().collect();
-    let (available, alts) = match requested {
+    let spoken = |offered: &[(Slot, Option<Timestamp>)]| {
+        let slots: Vec<Slot> = offered.iter().map(|(s, _)| *s).collect();
+        ctx.spoken_slots(&slots)
+    };
+    let (available, offered) = match requested {
         Some(start) => {
             let available = free.iter().any(|s| s.start == start);
-            let alts = if available {
+            let offered = if available {
                 Vec::new()
             } else {
-                alternatives(
+                let alts = alternatives(
                     &ctx.tenant.hours,
                     &ctx.tenant.time_zone,
                     start,
                     &free,
                     ctx.tenant.max_alternatives,
-                )
+                );
+                ctx.offered(alts, duration, service).await
             };
             let when = ctx.when(start);
-            message.push(match (available, alts.is_empty()) {
+            message.push(match (available, offered.is_empty()) {
                 (true, _) => ctx.text(MessageKey::Available, &[("when", &when)]),
                 (false, false) => ctx.text(
                     MessageKey::Unavailable,
-                    &[("when", &when), ("alternatives", &ctx.spoken_slots(&alts))],
+                    &[("when", &when), ("alternatives", &spoken(&offered))],
                 ),
                 (false, true) => {
                     ctx.text(MessageKey::UnavailableNoAlternatives, &[("when", &when)])
                 }
             });
-            (available, alts)
+            (available, offered)
         }
         None => {
             let whole_day: Vec<Slot> = free
@@ -506,26 +604,28 @@ pub(crate) async fn check_availability(ctx: &Ctx<'_>, args: &CheckArgs) -> Value
                     .into_iter()
                     .take(ctx.tenant.max_alternatives)
                     .collect();
+                let offered = ctx.offered(alts, duration, service).await;
                 message.push(ctx.text(
                     MessageKey::PartUnavailable,
-                    &[("date", &date), ("alternatives", &ctx.spoken_slots(&alts))],
+                    &[("date", &date), ("alternatives", &spoken(&offered))],
                 ));
-                (false, alts)
+                (false, offered)
             } else if day.is_empty() {
                 let after = ctx
                     .instant(placement.date, Time::MIN)
                     .and_then(|t| t.checked_add(SignedDuration::from_hours(24)).ok())
                     .unwrap_or(Timestamp::MIN);
                 let alts = first_free(&free, after, ctx.tenant.max_alternatives);
-                message.push(if alts.is_empty() {
+                let offered = ctx.offered(alts, duration, service).await;
+                message.push(if offered.is_empty() {
                     ctx.text(MessageKey::DayUnavailableNoAlternatives, &[("date", &date)])
                 } else {
                     ctx.text(
                         MessageKey::DayUnavailable,
-                        &[("date", &date), ("alternatives", &ctx.spoken_slots(&alts))],
+                        &[("date", &date), ("alternatives", &spoken(&offered))],
                     )
                 });
-                (false, alts)
+                (false, offered)
             } else {
                 let times: Vec<String> = day
                     .iter()
@@ -542,10 +642,10 @@ pub(crate) async fn check_availability(ctx: &Ctx<'_>, args: &CheckArgs) -> Value
         }
     };
     reply.insert("available".into(), Value::Bool(available));
-    reply.insert(
-        "alternatives".into(),
-        alts.iter().map(|s| ctx.slot_json(s)).collect(),
-    );
+    if let Some(until) = held_until {
+        reply.insert("held_until".into(), Value::String(ctx.rfc3339(until)));
+    }
+    reply.insert("alternatives".into(), ctx.offered_json(&offered));
     reply.insert("message".into(), Value::String(message.join(" ")));
     Value::Object(reply)
 }
@@ -634,6 +734,8 @@ pub(crate) async fn book_appointment(ctx: &Ctx<'_>, args: &BookArgs) -> Outcome 
 
 /// `cancel_appointment`: by booking id, or by date (+ time) and the caller's phone or e-mail.
 pub(crate) async fn cancel_appointment(ctx: &Ctx<'_>, args: &CancelArgs) -> Outcome {
+    // Whatever the caller cancels, they no longer want what this call held.
+    ctx.release_holds().await;
     let booking_ref = match args {
         CancelArgs::ById(id) => match ctx.changeable(id).await {
             Ok(booking) => booking.id,
@@ -723,6 +825,9 @@ pub(crate) async fn reschedule_appointment(ctx: &Ctx<'_>, args: &RescheduleArgs)
     if !ctx.on_grid(args.date, start, duration_min) {
         return Outcome::Final(ctx.slot_unavailable(start, duration_min, service).await);
     }
+    // A move does not know which call asks, so the slot this call held would block it:
+    // the call's holds go first (the move re-checks the slot in its own transaction).
+    ctx.release_holds().await;
     match ctx
         .provider
         .reschedule(ctx.tenant, &existing.id, start)

@@ -90,6 +90,16 @@ pub struct TenantConfig {
     /// How many of a day's free times a date-only check lists in `slots` at most.
     #[serde(default = "default_max_slots")]
     pub max_slots: usize,
+    /// How long a slot `check_availability` reports free stays kept for the asking call, so
+    /// another call cannot take it while the caller gives their details; `0s` turns holds off.
+    /// The call's booking takes it; a cancel, the end of the call or the time passing frees it.
+    #[serde(default = "default_hold_for", with = "humantime_serde")]
+    #[schemars(with = "String")]
+    pub hold_for: Duration,
+    /// Hold the alternatives a check offers too (each for `hold_for`), not only a free
+    /// requested time.
+    #[serde(default)]
+    pub hold_alternatives: bool,
     /// Where booking events of the embedded calendar are sent (signed per Standard Webhooks);
     /// without it none are recorded.
     #[serde(default)]
@@ -271,6 +281,10 @@ fn default_book_ahead_days() -> u16 {
 
 fn default_max_slots() -> usize {
     48
+}
+
+fn default_hold_for() -> Duration {
+    Duration::from_secs(5 * 60)
 }
 
 fn default_resources() -> Vec<String> {

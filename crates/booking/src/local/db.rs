@@ -4,6 +4,12 @@
 //! time (SQLite: occupancy granules under a primary key; PostgreSQL: an exclusion constraint)
 //! and one request from booking twice (a unique request key among accepted bookings), so no
 //! application lock is needed and any number of processes may share one database.
+//!
+//! Holds (a slot kept for one call for a few minutes) live beside the bookings. Every write
+//! of a tenant is serialised by the database (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: the
+//! tenant's advisory lock), and each write checks bookings *and* the live holds of other calls
+//! before it claims a resource, so neither a booking nor a hold can overlap another call's
+//! hold or any booking.
 
 use async_trait::async_trait;
 
@@ -44,27 +50,78 @@ pub(crate) struct NewRow {
     pub notify: bool,
 }
 
+/// A hold as free-slot reads see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct HeldRow {
+    pub resource: String,
+    pub call_id: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub expires_ms: i64,
+}
+
+/// What a write did to holds, for `frontdesk_booking_holds_total`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct HoldCounts {
+    pub created: usize,
+    pub consumed: usize,
+    pub expired: usize,
+    pub released: usize,
+}
+
+/// Holds to place for one call (see [`CalendarDb::hold`]).
+#[derive(Debug, Clone)]
+pub(crate) struct NewHolds {
+    pub call_id: String,
+    /// `[start_ms, end_ms)` per slot.
+    pub spans: Vec<(i64, i64)>,
+    pub now_ms: i64,
+    pub expires_ms: i64,
+}
+
 #[async_trait]
 pub(crate) trait CalendarDb: Send + Sync + 'static {
     /// `sqlite` or `postgres`, for logs and health.
     fn backend(&self) -> &'static str;
 
-    /// Occupied 5-minute granules in `from_ms..to_ms`, per resource.
+    /// Occupied 5-minute granules in `from_ms..to_ms` per resource, and the holds unexpired at
+    /// `now_ms` that overlap the range.
     async fn taken(
         &self,
         scope: &TenantScope,
         from_ms: i64,
         to_ms: i64,
+        now_ms: i64,
     ) -> Result<Taken, CalendarError>;
 
-    /// Inserts `row` on the first of `resources` free over its time. An accepted booking made
-    /// by the same request key is returned instead; no free resource is `SlotTaken`.
+    /// Inserts `row` on the first of `resources` free over its time (no booking, no live hold
+    /// of another call). An accepted booking made by the same request key is returned instead;
+    /// no free resource is `SlotTaken`. The booking call's holds go with it: the ones it
+    /// overlaps are consumed, the others released.
     async fn insert(
         &self,
         scope: &TenantScope,
         resources: &[String],
         row: NewRow,
-    ) -> Result<Row, CalendarError>;
+    ) -> Result<(Row, HoldCounts), CalendarError>;
+
+    /// Replaces the call's holds with one per span, each on the first of `resources` free of
+    /// bookings and other calls' live holds (`false` where none is); drops the scope's expired
+    /// holds on the way.
+    async fn hold(
+        &self,
+        scope: &TenantScope,
+        resources: &[String],
+        holds: NewHolds,
+    ) -> Result<(Vec<bool>, HoldCounts), CalendarError>;
+
+    /// Deletes the call's holds.
+    async fn release(
+        &self,
+        scope: &TenantScope,
+        call_id: &str,
+        now_ms: i64,
+    ) -> Result<HoldCounts, CalendarError>;
 
     /// One booking by uid within the scope (any status), else `NotFound`.
     async fn get(&self, scope: &TenantScope, uid: &str) -> Result<Row, CalendarError>;
@@ -79,8 +136,9 @@ pub(crate) trait CalendarDb: Send + Sync + 'static {
         notify: bool,
     ) -> Result<Row, CalendarError>;
 
-    /// Moves an accepted booking to `start_ms..end_ms`, keeping its resource when free, else
-    /// the first free of `resources`; `SlotTaken` when none is, `NotFound` when cancelled.
+    /// Moves an accepted booking to `start_ms..end_ms`, keeping its resource when free (of
+    /// bookings and live holds), else the first free of `resources`; `SlotTaken` when none is,
+    /// `NotFound` when cancelled.
     /// With `notify`, records its `booking.rescheduled` event in the same transaction.
     #[allow(clippy::too_many_arguments)]
     async fn move_to(
@@ -108,6 +166,55 @@ pub(crate) trait CalendarDb: Send + Sync + 'static {
 /// Occupancy granule in milliseconds (5 minutes). Fixed, not the tenant's slot granularity, so
 /// that changing a tenant's grid never invalidates stored rows.
 pub(crate) const GRANULE_MS: i64 = 5 * 60 * 1000;
+
+impl HoldCounts {
+    /// Counts the call's `old` holds that a write deletes: those overlapping `[start, end)` (if
+    /// given) consumed by a booking, the other live ones released, the rest expired.
+    pub(crate) fn of_deleted(
+        old: &[(i64, i64, i64)],
+        booked: Option<(i64, i64)>,
+        now_ms: i64,
+    ) -> Self {
+        let mut counts = Self::default();
+        for &(start, end, expires) in old {
+            if expires <= now_ms {
+                counts.expired += 1;
+            } else if booked.is_some_and(|(s, e)| start < e && end > s) {
+                counts.consumed += 1;
+            } else {
+                counts.released += 1;
+            }
+        }
+        counts
+    }
+
+    /// Counts a call's holds `old` replaced by holds on `spans` (`held` says which were
+    /// placed), with `expired` holds swept on the way: holding a slot the call already held
+    /// only extends it.
+    pub(crate) fn replaced(
+        old: &[(i64, i64, i64)],
+        spans: &[(i64, i64)],
+        held: &[bool],
+        expired: usize,
+    ) -> Self {
+        let kept = |span: &(i64, i64)| old.iter().any(|&(s, e, _)| (s, e) == *span);
+        let placed = spans.iter().zip(held).filter(|(_, held)| **held);
+        Self {
+            created: placed.clone().filter(|(span, _)| !kept(span)).count(),
+            consumed: 0,
+            expired,
+            released: old
+                .iter()
+                .filter(|&&(s, e, _)| {
+                    !spans
+                        .iter()
+                        .zip(held)
+                        .any(|(span, h)| *h && *span == (s, e))
+                })
+                .count(),
+        }
+    }
+}
 
 /// The granules `[start_ms, end_ms)` touches.
 pub(crate) fn granules(start_ms: i64, end_ms: i64) -> impl Iterator<Item = i64> {

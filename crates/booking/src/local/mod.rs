@@ -27,13 +27,14 @@ use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp, ToSpan};
 
 use crate::directory::Tenant;
+use crate::metrics::{HoldEvent, count_holds};
 use crate::provider::{
     Booking, CalendarError, CalendarProvider, ContactQuery, HoldOutcome, HoldRequest, NewBooking,
     Slot, SlotQuery,
 };
 use crate::tenants::CalendarConfig;
 pub use config::{CalendarBackend, CalendarStoreConfig};
-use db::{CalendarDb, GRANULE_MS, NewRow, Row, granules};
+use db::{CalendarDb, GRANULE_MS, HoldCounts, NewHolds, NewRow, Row, granules};
 use events::{EventsDb, ListedBooking, Listing, OutboxEvent, OutboxStats};
 pub use postgres::PostgresError;
 pub use sqlite::LocalCalendarError;
@@ -231,6 +232,13 @@ impl LocalCalendar {
     }
 }
 
+fn count(counts: HoldCounts) {
+    count_holds("local", HoldEvent::Created, counts.created);
+    count_holds("local", HoldEvent::Consumed, counts.consumed);
+    count_holds("local", HoldEvent::Expired, counts.expired);
+    count_holds("local", HoldEvent::Released, counts.released);
+}
+
 fn resources(tenant: &Tenant) -> Result<Vec<String>, CalendarError> {
     match &tenant.calendar {
         CalendarConfig::Local(local) => Ok(local.resources.clone()),
@@ -324,24 +332,42 @@ impl CalendarProvider for LocalCalendar {
             Some(taken) => taken,
             None => {
                 let generation = self.taken.generation();
-                let fetched = Arc::new(self.guarded(self.db.taken(&tenant.scope, lo, hi)).await?);
+                let fetched = Arc::new(
+                    self.guarded(self.db.taken(&tenant.scope, lo, hi, now_ms))
+                        .await?,
+                );
                 self.taken
                     .store(key, generation, self.clock.now_ms(), fetched.clone());
                 fetched
             }
         };
         let empty = HashSet::new();
-        // Each resource's taken granules looked up once, not once per candidate.
-        let taken_by: Vec<&HashSet<i64>> = resources
+        // Each resource's booked granules and other calls' live holds looked up once, not
+        // once per candidate.
+        let taken_by: Vec<(&HashSet<i64>, Vec<(i64, i64)>)> = resources
             .iter()
-            .map(|r| taken.get(r).unwrap_or(&empty))
+            .map(|r| {
+                let held = taken
+                    .held
+                    .iter()
+                    .filter(|h| {
+                        h.resource == *r
+                            && h.expires_ms > now_ms
+                            && query.for_call.as_deref() != Some(h.call_id.as_str())
+                    })
+                    .map(|h| (h.start_ms, h.end_ms))
+                    .collect();
+                (taken.booked.get(r).unwrap_or(&empty), held)
+            })
             .collect();
         let free = candidates
             .into_iter()
             .filter(|start| {
                 let s = start.as_millisecond();
-                taken_by.iter().any(|taken| {
-                    taken.is_empty() || granules(s, s + duration_ms).all(|g| !taken.contains(&g))
+                let e = s + duration_ms;
+                taken_by.iter().any(|(booked, held)| {
+                    (booked.is_empty() || granules(s, e).all(|g| !booked.contains(&g)))
+                        && held.iter().all(|&(hs, he)| hs >= e || he <= s)
                 })
             })
             .map(|start| Slot { start })
@@ -375,9 +401,10 @@ impl CalendarProvider for LocalCalendar {
             now_ms,
             notify: tenant.notifies(),
         };
-        let row = self
+        let (row, holds) = self
             .write(self.db.insert(&tenant.scope, &resources, row))
             .await?;
+        count(holds);
         self.written(tenant);
         self.booking(row)
     }
@@ -463,17 +490,49 @@ impl CalendarProvider for LocalCalendar {
 
     async fn hold(
         &self,
-        _tenant: &Tenant,
-        _hold: &HoldRequest,
+        tenant: &Tenant,
+        hold: &HoldRequest,
     ) -> Result<Vec<HoldOutcome>, CalendarError> {
-        Err(CalendarError::Unavailable("holds are not wired yet".into()))
+        let resources = resources(tenant)?;
+        let now_ms = self.now();
+        let hold_ms = i64::try_from(hold.hold_for.as_millis()).unwrap_or(i64::MAX);
+        let until = ts(now_ms.saturating_add(hold_ms))?;
+        // A start the calendar would not book (past, outside hours) is not held either.
+        let spans: Vec<Option<(i64, i64)>> = hold
+            .starts
+            .iter()
+            .map(|start| {
+                check_fits(tenant, *start, hold.duration_min, now_ms)
+                    .ok()
+                    .map(|end| (start.as_millisecond(), end))
+            })
+            .collect();
+        let new = NewHolds {
+            call_id: hold.call_id.clone(),
+            spans: spans.iter().flatten().copied().collect(),
+            now_ms,
+            expires_ms: until.as_millisecond(),
+        };
+        let (placed, counts) = self
+            .write(self.db.hold(&tenant.scope, &resources, new))
+            .await?;
+        count(counts);
+        let mut placed = placed.into_iter();
+        Ok(spans
+            .iter()
+            .map(|span| match span.and_then(|_| placed.next()) {
+                Some(true) => HoldOutcome::Held { until },
+                _ => HoldOutcome::Taken,
+            })
+            .collect())
     }
 
-    async fn release_holds(
-        &self,
-        _tenant: &Tenant,
-        _call_id: &str,
-    ) -> Result<usize, CalendarError> {
-        Ok(0)
+    async fn release_holds(&self, tenant: &Tenant, call_id: &str) -> Result<usize, CalendarError> {
+        resources(tenant)?;
+        let counts = self
+            .write(self.db.release(&tenant.scope, call_id, self.now()))
+            .await?;
+        count(counts);
+        Ok(counts.released)
     }
 }

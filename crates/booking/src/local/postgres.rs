@@ -22,7 +22,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Transaction};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::db::{CalendarDb, NewRow, Row, granules, status_of};
+use super::db::{CalendarDb, HoldCounts, NewHolds, NewRow, Row, granules, status_of};
 use super::taken_cache::Taken;
 use crate::directory::TenantScope;
 use crate::local::config::CalendarStoreConfig;
@@ -30,6 +30,7 @@ use crate::local::events::EventKind;
 use crate::provider::{BookingStatus, CalendarError};
 
 mod events;
+mod holds;
 
 /// Versioned migrations, applied in order at connect (and by `frontdesk migrate`); the table
 /// `frontdesk_schema_migrations` records which ran.
@@ -71,6 +72,7 @@ CREATE INDEX bookings_by_start ON bookings (company_id, branch_id, starts_at)
     WHERE status = 'accepted';
 "#,
     events::MIGRATION,
+    holds::MIGRATION,
 ];
 
 /// Any key: it only has to be the same for every frontdesk process migrating one database.
@@ -418,6 +420,7 @@ impl CalendarDb for PostgresDb {
         scope: &TenantScope,
         from_ms: i64,
         to_ms: i64,
+        now_ms: i64,
     ) -> Result<Taken, CalendarError> {
         self.run(async |client| {
             let rows = client
@@ -433,13 +436,14 @@ impl CalendarDb for PostgresDb {
                     ],
                 )
                 .await?;
-            let mut taken = Taken::new();
+            let mut taken = Taken::default();
             for r in &rows {
-                let cells = taken.entry(r.get(0)).or_default();
+                let cells = taken.booked.entry(r.get(0)).or_default();
                 cells.extend(
                     granules(ms(r.get(1)), ms(r.get(2))).filter(|g| (from_ms..to_ms).contains(g)),
                 );
             }
+            taken.held = holds::live(client, scope, from_ms, to_ms, now_ms).await?;
             Ok(taken)
         })
         .await
@@ -450,16 +454,19 @@ impl CalendarDb for PostgresDb {
         scope: &TenantScope,
         resources: &[String],
         new: NewRow,
-    ) -> Result<Row, CalendarError> {
+    ) -> Result<(Row, HoldCounts), CalendarError> {
         self.run(async |client| {
             let mut tx = client.transaction().await?;
             queue_for_tenant(&tx, scope).await?;
             if let Some(key) = &new.request_key
                 && let Some(made) = made_by_request(&tx, scope, key).await?
             {
-                return Ok(made.row);
+                return Ok((made.row, HoldCounts::default()));
             }
-            let busy = busy(&tx, scope, new.start_ms, new.end_ms, 0).await?;
+            let span = (new.start_ms, new.end_ms);
+            let owner = new.call_id.as_deref();
+            let mut busy = busy(&tx, scope, new.start_ms, new.end_ms, 0).await?;
+            busy.extend(holds::busy(&tx, scope, span, new.now_ms, owner).await?);
             let candidates: Vec<&String> = resources.iter().filter(|r| !busy.contains(r)).collect();
             let mut next = 0;
             while let Some(&resource) = candidates.get(next) {
@@ -500,14 +507,22 @@ impl CalendarDb for PostgresDb {
                             end_ms: new.end_ms,
                             status: BookingStatus::Accepted,
                             phone: new.phone,
-                            call_id: new.call_id,
+                            call_id: new.call_id.clone(),
                         };
                         if new.notify {
                             events::record(&tx, scope, &row, EventKind::Created, new.now_ms)
                                 .await?;
                         }
+                        let counts = match owner {
+                            Some(call) => HoldCounts::of_deleted(
+                                &holds::take_call(&tx, scope, call).await?,
+                                Some(span),
+                                new.now_ms,
+                            ),
+                            None => HoldCounts::default(),
+                        };
                         tx.commit().await?;
-                        return Ok(row);
+                        return Ok((row, counts));
                     }
                     // Another transaction took this resource meanwhile: try the next one.
                     Err(e) if is(&e, &SqlState::EXCLUSION_VIOLATION) => {
@@ -526,9 +541,54 @@ impl CalendarDb for PostgresDb {
             if let Some(key) = &new.request_key
                 && let Some(made) = made_by_request(&tx, scope, key).await?
             {
-                return Ok(made.row);
+                return Ok((made.row, HoldCounts::default()));
             }
             Err(Failure::SlotTaken)
+        })
+        .await
+    }
+
+    async fn hold(
+        &self,
+        scope: &TenantScope,
+        resources: &[String],
+        new: NewHolds,
+    ) -> Result<(Vec<bool>, HoldCounts), CalendarError> {
+        self.run(async |client| {
+            let tx = client.transaction().await?;
+            queue_for_tenant(&tx, scope).await?;
+            let expired = holds::sweep(&tx, scope, new.now_ms).await?;
+            let old = holds::take_call(&tx, scope, &new.call_id).await?;
+            let owner = Some(new.call_id.as_str());
+            let mut held = Vec::with_capacity(new.spans.len());
+            for &span in &new.spans {
+                let mut taken = busy(&tx, scope, span.0, span.1, 0).await?;
+                taken.extend(holds::busy(&tx, scope, span, new.now_ms, owner).await?);
+                let free = resources.iter().find(|r| !taken.contains(r));
+                if let Some(resource) = free {
+                    holds::insert(&tx, scope, resource, &new.call_id, span, new.expires_ms).await?;
+                }
+                held.push(free.is_some());
+            }
+            tx.commit().await?;
+            let counts = HoldCounts::replaced(&old, &new.spans, &held, expired);
+            Ok((held, counts))
+        })
+        .await
+    }
+
+    async fn release(
+        &self,
+        scope: &TenantScope,
+        call_id: &str,
+        now_ms: i64,
+    ) -> Result<HoldCounts, CalendarError> {
+        self.run(async |client| {
+            let tx = client.transaction().await?;
+            queue_for_tenant(&tx, scope).await?;
+            let old = holds::take_call(&tx, scope, call_id).await?;
+            tx.commit().await?;
+            Ok(HoldCounts::of_deleted(&old, None, now_ms))
         })
         .await
     }
@@ -621,7 +681,8 @@ impl CalendarDb for PostgresDb {
             if row.status == BookingStatus::Cancelled {
                 return Err(Failure::NotFound);
             }
-            let busy = busy(&tx, scope, start_ms, end_ms, id).await?;
+            let mut busy = busy(&tx, scope, start_ms, end_ms, id).await?;
+            busy.extend(holds::busy(&tx, scope, (start_ms, end_ms), now_ms, None).await?);
             let preferred = std::iter::once(&row.resource)
                 .chain(resources.iter().filter(|r| **r != row.resource))
                 .filter(|r| !busy.contains(r))

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
-use super::db::{CalendarDb, GRANULE_MS, NewRow, Row, granules, status_of};
+use super::db::{CalendarDb, GRANULE_MS, HoldCounts, NewHolds, NewRow, Row, granules, status_of};
 use super::sqlite_pool::{PoolError, SqlitePool};
 use super::taken_cache::Taken;
 use crate::directory::TenantScope;
@@ -19,6 +19,7 @@ use crate::local::events::EventKind;
 use crate::provider::{BookingStatus, CalendarError};
 
 mod events;
+mod holds;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[
@@ -62,6 +63,7 @@ CREATE UNIQUE INDEX bookings_request_once ON bookings (company_id, branch_id, re
     WHERE status = 'accepted' AND request_key IS NOT NULL;
 "#,
     events::MIGRATION,
+    holds::MIGRATION,
 ];
 
 /// Why the SQLite calendar could not be opened.
@@ -225,13 +227,15 @@ fn made_by_request(
     .optional()
 }
 
-/// The first of `resources` free over `[start_ms, end_ms)`, inside the caller's transaction.
+/// The first of `resources` free over `[start_ms, end_ms)`, inside the caller's transaction:
+/// no booking, and no hold live at `now_ms` of a call other than `owner`.
 fn first_free<'r>(
     tx: &Transaction<'_>,
     scope: &TenantScope,
     resources: impl IntoIterator<Item = &'r String>,
-    start_ms: i64,
-    end_ms: i64,
+    (start_ms, end_ms): (i64, i64),
+    now_ms: i64,
+    owner: Option<&str>,
 ) -> rusqlite::Result<Option<String>> {
     let first = start_ms.div_euclid(GRANULE_MS) * GRANULE_MS;
     let mut stmt = tx.prepare_cached(
@@ -244,7 +248,9 @@ fn first_free<'r>(
             params![scope.company_id, scope.branch_id, resource, first, end_ms],
             |row| row.get(0),
         )?;
-        if !occupied {
+        if !occupied
+            && !holds::held_by_other(tx, scope, resource, (start_ms, end_ms), now_ms, owner)?
+        {
             return Ok(Some(resource.clone()));
         }
     }
@@ -287,6 +293,7 @@ impl CalendarDb for SqliteDb {
         scope: &TenantScope,
         from_ms: i64,
         to_ms: i64,
+        now_ms: i64,
     ) -> Result<Taken, CalendarError> {
         let scope = scope.clone();
         self.transaction(false, move |tx| {
@@ -299,11 +306,12 @@ impl CalendarDb for SqliteDb {
                 params![scope.company_id, scope.branch_id, from_ms, to_ms],
                 |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
             )?;
-            let mut taken = Taken::new();
+            let mut taken = Taken::default();
             for row in rows {
                 let (resource, granule) = row?;
-                taken.entry(resource).or_default().insert(granule);
+                taken.booked.entry(resource).or_default().insert(granule);
             }
+            taken.held = holds::live(tx, &scope, from_ms, to_ms, now_ms)?;
             Ok(Write::Done(taken))
         })
         .await
@@ -314,16 +322,18 @@ impl CalendarDb for SqliteDb {
         scope: &TenantScope,
         resources: &[String],
         new: NewRow,
-    ) -> Result<Row, CalendarError> {
+    ) -> Result<(Row, HoldCounts), CalendarError> {
         let scope = scope.clone();
         let resources = resources.to_vec();
         self.transaction(true, move |tx| {
             if let Some(key) = &new.request_key
                 && let Some(made) = made_by_request(tx, &scope, key)?
             {
-                return Ok(Write::Done(made.row));
+                return Ok(Write::Done((made.row, HoldCounts::default())));
             }
-            let Some(resource) = first_free(tx, &scope, &resources, new.start_ms, new.end_ms)?
+            let span = (new.start_ms, new.end_ms);
+            let owner = new.call_id.as_deref();
+            let Some(resource) = first_free(tx, &scope, &resources, span, new.now_ms, owner)?
             else {
                 return Ok(Write::SlotTaken);
             };
@@ -360,12 +370,61 @@ impl CalendarDb for SqliteDb {
                 end_ms: new.end_ms,
                 status: BookingStatus::Accepted,
                 phone: new.phone,
-                call_id: new.call_id,
+                call_id: new.call_id.clone(),
             };
             if new.notify {
                 events::record(tx, &scope, &row, EventKind::Created, new.now_ms)?;
             }
-            Ok(Write::Done(row))
+            let counts = match owner {
+                Some(call) => HoldCounts::of_deleted(
+                    &holds::take_call(tx, &scope, call)?,
+                    Some(span),
+                    new.now_ms,
+                ),
+                None => HoldCounts::default(),
+            };
+            Ok(Write::Done((row, counts)))
+        })
+        .await
+    }
+
+    async fn hold(
+        &self,
+        scope: &TenantScope,
+        resources: &[String],
+        new: NewHolds,
+    ) -> Result<(Vec<bool>, HoldCounts), CalendarError> {
+        let scope = scope.clone();
+        let resources = resources.to_vec();
+        self.transaction(true, move |tx| {
+            let expired = holds::sweep(tx, &scope, new.now_ms)?;
+            let old = holds::take_call(tx, &scope, &new.call_id)?;
+            let mut held = Vec::with_capacity(new.spans.len());
+            for &span in &new.spans {
+                let owner = Some(new.call_id.as_str());
+                let free = first_free(tx, &scope, &resources, span, new.now_ms, owner)?;
+                if let Some(resource) = &free {
+                    holds::insert(tx, &scope, resource, &new.call_id, span, new.expires_ms)?;
+                }
+                held.push(free.is_some());
+            }
+            let counts = HoldCounts::replaced(&old, &new.spans, &held, expired);
+            Ok(Write::Done((held, counts)))
+        })
+        .await
+    }
+
+    async fn release(
+        &self,
+        scope: &TenantScope,
+        call_id: &str,
+        now_ms: i64,
+    ) -> Result<HoldCounts, CalendarError> {
+        let scope = scope.clone();
+        let call_id = call_id.to_owned();
+        self.transaction(true, move |tx| {
+            let old = holds::take_call(tx, &scope, &call_id)?;
+            Ok(Write::Done(HoldCounts::of_deleted(&old, None, now_ms)))
         })
         .await
     }
@@ -435,7 +494,9 @@ impl CalendarDb for SqliteDb {
             tx.execute("DELETE FROM occupancy WHERE booking_id = ?1", params![id])?;
             let preferred = std::iter::once(&row.resource)
                 .chain(resources.iter().filter(|r| **r != row.resource));
-            let Some(resource) = first_free(tx, &scope, preferred, start_ms, end_ms)? else {
+            let Some(resource) =
+                first_free(tx, &scope, preferred, (start_ms, end_ms), now_ms, None)?
+            else {
                 return Ok(Write::SlotTaken);
             };
             tx.execute(

@@ -12,13 +12,19 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use super::db::HeldRow;
+
 /// How long a cached read is used when nothing in this process wrote meanwhile.
 pub(crate) const TTL_MS: u64 = 1_000;
 /// Entries kept at most; past it the cache starts over (ranges move with the clock).
 const MAX_ENTRIES: usize = 4_096;
 
-/// Occupied granules per resource.
-pub(crate) type Taken = HashMap<String, HashSet<i64>>;
+/// What keeps slots from being free: bookings' granules per resource, and live holds.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Taken {
+    pub booked: HashMap<String, HashSet<i64>>,
+    pub held: Vec<HeldRow>,
+}
 
 /// `(company, branch, from_ms, to_ms)`.
 pub(crate) type RangeKey = (String, String, i64, i64);
@@ -84,7 +90,10 @@ mod tests {
     }
 
     fn taken(slot: i64) -> Arc<Taken> {
-        Arc::new(HashMap::from([("room".to_owned(), HashSet::from([slot]))]))
+        Arc::new(Taken {
+            booked: HashMap::from([("room".to_owned(), HashSet::from([slot]))]),
+            held: Vec::new(),
+        })
     }
 
     #[test]
