@@ -256,7 +256,29 @@ async fn holds_and_bookings_never_overlap(backend: Backend) {
     );
 }
 
+/// With `hold_alternatives`, the times offered instead are the asking call's too.
+async fn offered_alternatives_are_held_when_the_tenant_says_so(backend: Backend) {
+    let f = fixture_on(backend).await;
+    let t = common::tenant_from_yaml(&common::DEMO.replace(
+        "calendar: { provider: local }",
+        "calendar: { provider: local }\n    hold_alternatives: true",
+    ));
+    assert_eq!(
+        book(&f.engine, &t, "call-x", "10:00").await["success"],
+        true
+    );
+    let a = check(&f.engine, &t, "call-a", "10:00").await;
+    assert_eq!(a["available"], false, "{a}");
+    let first = a["alternatives"][0].clone();
+    assert!(first["held_until"].as_str().is_some(), "{a}");
+    let b = check(&f.engine, &t, "call-b", first["time"].as_str().unwrap()).await;
+    assert_eq!(b["available"], false, "A holds what it was offered: {b}");
+    let a_books = book(&f.engine, &t, "call-a", first["time"].as_str().unwrap()).await;
+    assert_eq!(a_books["success"], true, "{a_books}");
+}
+
 on_both_backends!(
+    offered_alternatives_are_held_when_the_tenant_says_so,
     a_checked_slot_is_kept_for_that_call_until_it_books,
     an_unbooked_hold_runs_out,
     the_end_of_the_call_and_a_cancel_release_its_holds,
