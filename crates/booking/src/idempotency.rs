@@ -14,16 +14,14 @@
 //! reply states (the booking it names) from the calendar, and a reply that no longer holds is
 //! forgotten and the call executed afresh.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use frontdesk_resilience::singleflight::SingleFlight;
 use frontdesk_store::Store;
-use parking_lot::Mutex;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use tokio::sync::OnceCell;
 
 use crate::directory::TenantScope;
 
@@ -66,11 +64,10 @@ impl Default for PollPolicy {
     }
 }
 
-type Flight = Arc<OnceCell<Reply>>;
-
 pub struct Idempotency {
     store: Arc<dyn Store>,
-    inflight: Mutex<HashMap<String, Flight>>,
+    /// One execution per key on this replica; the store covers the others.
+    flights: SingleFlight<Reply>,
     poll: PollPolicy,
 }
 
@@ -78,7 +75,7 @@ impl Idempotency {
     pub fn new(store: Arc<dyn Store>, poll: PollPolicy) -> Self {
         Self {
             store,
-            inflight: Mutex::new(HashMap::new()),
+            flights: SingleFlight::default(),
             poll,
         }
     }
@@ -120,16 +117,9 @@ impl Idempotency {
         C: Fn(Value) -> CFut,
         CFut: Future<Output = bool>,
     {
-        let flight = self.inflight.lock().entry(key.clone()).or_default().clone();
-        let reply = flight
-            .get_or_init(|| self.execute_once(&key, still_true, execute))
+        self.flights
+            .run(&key, || self.execute_once(&key, still_true, execute))
             .await
-            .clone();
-        let mut inflight = self.inflight.lock();
-        if inflight.get(&key).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
-            inflight.remove(&key);
-        }
-        reply
     }
 
     async fn execute_once<F, Fut, C, CFut>(&self, key: &str, still_true: C, execute: F) -> Reply

@@ -21,6 +21,7 @@ mod outcome;
 mod registry;
 mod retry;
 mod shared;
+pub mod singleflight;
 mod state;
 mod time;
 mod timeouts;
