@@ -18,7 +18,7 @@ pub enum BootError {
     #[error("invalid configuration:\n{}", .0.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n"))]
     Config(Vec<Diagnostic>),
     #[error("store: {0}")]
-    Store(String),
+    Store(#[source] frontdesk_store::BuildError),
     #[error("TLS: {0}")]
     Tls(String),
     #[error("calendar: {0}")]
@@ -77,7 +77,7 @@ pub fn prepare(config: Config, options: Options) -> Result<Prepared, BootError> 
     let store_config = config.file.store.clone().unwrap_or_default();
     let store_handle = runtime
         .block_on(frontdesk_store::build(&store_config, clock.clone()))
-        .map_err(|e| BootError::Store(e.to_string()))?;
+        .map_err(BootError::Store)?;
     let store = store_handle.store();
     let local: Arc<dyn frontdesk_store::Store> = store_handle.local();
 

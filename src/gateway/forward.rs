@@ -388,8 +388,8 @@ const REPLACED: &[&str] = &[
 
 /// The request line and headers sent upstream, in HTTP/1.1 wire format: the client's, header
 /// case kept, minus hop-by-hop headers, with Host, Content-Length and X-Forwarded-* set here.
-/// Written straight from the client's header: cloning it and editing the copy cost 3.5 % of a
-/// forwarded request's CPU.
+/// Written straight from the client's header: cloning it and editing the copy was a visible
+/// part of a forwarded request's cost (docs/benchmarks.md).
 fn request_head(
     session: &Session,
     host: &str,

@@ -1,6 +1,7 @@
 //! Idle upstream connections, kept here rather than in Pingora's connector pool. Pingora spawns
 //! a watch task for every returned connection and hands it back through that task (a oneshot, a
-//! mutex, a wake-up of the task and a `getpeername`): about 7 % of a forwarded request's CPU.
+//! mutex, a wake-up of the task and a `getpeername`), which showed in every profile of a forwarded
+//! request (docs/benchmarks.md).
 //! Here a returned connection goes onto a stack, and taking one checks with at most one `read`
 //! that the upstream has not closed it. A periodic sweep closes connections idle past their
 //! timeout or closed by the upstream meanwhile.

@@ -83,9 +83,8 @@ pub struct CacheConfig {
 impl Default for CacheConfig {
     fn default() -> Self {
         Self {
-            // Webhooks and the taken overlay keep the cache honest, so it may live long: the
-            // replay bench's day answers > 95 % of checks from cache with no stale offer at
-            // these values (docs/calcom.md).
+            // Webhooks and the taken overlay keep the cache honest, so it may live long; the
+            // replay bench chose these values (its figures are in docs/calcom.md).
             ttl: Duration::from_secs(600),
             stale: Duration::from_secs(3600),
             taken_overlay: Duration::from_secs(4200),

@@ -6,6 +6,12 @@
 //! bounded under key churn. Expired entries are swept from a shard when it has grown to twice its
 //! size after the previous sweep, so the sweep cost is amortised over the inserts that caused it;
 //! an optional entry cap then evicts the entries closest to expiry.
+//!
+//! Why not `moka`, the usual expiring cache: moka measures expiry on its own clock, while every
+//! expiry here (dedupe records, idempotency markers, limiter state) must follow the injected
+//! `frontdesk_clock::Clock`, so that tests and replicas decide on one notion of now; and the
+//! limiter needs a synchronous read-modify-write of one key on the request path, without moka's
+//! background housekeeping. What is left is a hash table per shard under a mutex: this file.
 
 use std::hash::BuildHasher;
 

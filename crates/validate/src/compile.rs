@@ -295,7 +295,7 @@ impl Compiler<'_> {
             Some(Err(error)) => {
                 self.error(
                     &format!("{def_path}.pattern"),
-                    SchemaErrorKind::InvalidPattern(error.to_string()),
+                    SchemaErrorKind::InvalidPattern(error),
                 );
                 None
             }

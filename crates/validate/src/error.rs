@@ -119,7 +119,7 @@ impl FieldError {
 
 /// A schema definition that cannot be compiled. `path` is relative to the schema definition
 /// (`"fields.email.pattern"`), so the policy loader can point at `file:line:col`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("schema `{schema}`, {path}: {kind}")]
 pub struct SchemaError {
     /// Name of the schema (the key under `schemas:`).
@@ -131,14 +131,14 @@ pub struct SchemaError {
 }
 
 /// What is wrong with a schema definition.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SchemaErrorKind {
     /// Neither or both of `fields` and `json_schema` were given.
     #[error("exactly one of `fields` or `json_schema` must be set")]
     AmbiguousForm,
     /// `pattern` is not a valid regular expression.
     #[error("invalid regular expression: {0}")]
-    InvalidPattern(String),
+    InvalidPattern(#[source] regex::Error),
     /// A lower bound exceeds its upper bound.
     #[error("`{lower}` ({lower_value}) is greater than `{upper}` ({upper_value})")]
     InvertedBounds {

@@ -86,13 +86,13 @@ pub enum PostgresError {
     #[error("the database URL is not valid (its text is not shown: it may hold a password)")]
     Url,
     #[error("cannot build the connection pool: {0}")]
-    Pool(String),
+    Pool(#[source] deadpool_postgres::BuildError),
     #[error("cannot reach the database: {0}")]
-    Connect(String),
+    Connect(#[source] deadpool_postgres::PoolError),
     #[error("TLS to the database: {0}")]
     Tls(String),
     #[error("migration failed: {0}")]
-    Migrate(String),
+    Migrate(#[source] tokio_postgres::Error),
     #[error("database schema version {found} is newer than this build ({known})")]
     SchemaTooNew { found: i64, known: i64 },
 }
@@ -147,7 +147,7 @@ impl PostgresDb {
             .create_timeout(Some(config.connect_timeout))
             .recycle_timeout(Some(config.operation_timeout))
             .build()
-            .map_err(|e| PostgresError::Pool(e.to_string()))?;
+            .map_err(PostgresError::Pool)?;
         let db = Self {
             pool,
             operation_timeout: config.operation_timeout,
@@ -157,12 +157,8 @@ impl PostgresDb {
     }
 
     async fn migrate(&self) -> Result<(), PostgresError> {
-        let mut client = self
-            .pool
-            .get()
-            .await
-            .map_err(|e| PostgresError::Connect(e.to_string()))?;
-        let failed = |e: tokio_postgres::Error| PostgresError::Migrate(e.to_string());
+        let mut client = self.pool.get().await.map_err(PostgresError::Connect)?;
+        let failed = PostgresError::Migrate;
         let tx = client.transaction().await.map_err(failed)?;
         // Migrations may take long (an index on a full table): not bound by the call budget.
         tx.batch_execute("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0")
