@@ -176,7 +176,7 @@ impl Ctx<'_> {
         let from = self.today().map_or(from, |today| from.max(today));
         let to = from.checked_add(i32::from(days).days()).unwrap_or(from);
         let query = SlotQuery {
-            for_call: None,
+            for_call: self.call.call_id.clone(),
             from,
             to,
             duration_min,

@@ -277,7 +277,32 @@ async fn offered_alternatives_are_held_when_the_tenant_says_so(backend: Backend)
     assert_eq!(a_books["success"], true, "{a_books}");
 }
 
+/// Asking again about the held time keeps the hold while more than half of it is left, and
+/// extends it after that.
+async fn asking_again_keeps_then_extends_the_hold(backend: Backend) {
+    let f = fixture_on(backend).await;
+    let t = common::demo();
+    let first = check(&f.engine, &t, "call-a", "10:00").await;
+    assert_eq!(first["held_until"], "2026-01-05T07:05:00+01:00", "{first}");
+    f.clock.advance(Duration::from_secs(2 * 60));
+    let kept = check(&f.engine, &t, "call-a", "10:00").await;
+    assert_eq!(kept["held_until"], "2026-01-05T07:05:00+01:00", "{kept}");
+    f.clock.advance(Duration::from_secs(60));
+    let extended = check(&f.engine, &t, "call-a", "10:00").await;
+    assert_eq!(
+        extended["held_until"], "2026-01-05T07:08:00+01:00",
+        "{extended}"
+    );
+    f.clock.advance(Duration::from_secs(4 * 60));
+    assert_eq!(
+        check(&f.engine, &t, "call-b", "10:00").await["available"],
+        false,
+        "held past the first five minutes"
+    );
+}
+
 on_both_backends!(
+    asking_again_keeps_then_extends_the_hold,
     offered_alternatives_are_held_when_the_tenant_says_so,
     a_checked_slot_is_kept_for_that_call_until_it_books,
     an_unbooked_hold_runs_out,

@@ -115,6 +115,14 @@ pub(crate) trait CalendarDb: Send + Sync + 'static {
         holds: NewHolds,
     ) -> Result<(Vec<bool>, HoldCounts), CalendarError>;
 
+    /// The call's holds live at `now_ms`, as `(start, end, expires)`: a read, no write lock.
+    async fn own_holds(
+        &self,
+        scope: &TenantScope,
+        call_id: &str,
+        now_ms: i64,
+    ) -> Result<Vec<(i64, i64, i64)>, CalendarError>;
+
     /// Deletes the call's holds.
     async fn release(
         &self,

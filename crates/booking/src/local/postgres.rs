@@ -573,6 +573,16 @@ impl CalendarDb for PostgresDb {
         .await
     }
 
+    async fn own_holds(
+        &self,
+        scope: &TenantScope,
+        call_id: &str,
+        now_ms: i64,
+    ) -> Result<Vec<(i64, i64, i64)>, CalendarError> {
+        self.run(async |client| holds::of_call(client, scope, call_id, now_ms).await)
+            .await
+    }
+
     async fn release(
         &self,
         scope: &TenantScope,

@@ -414,6 +414,20 @@ impl CalendarDb for SqliteDb {
         .await
     }
 
+    async fn own_holds(
+        &self,
+        scope: &TenantScope,
+        call_id: &str,
+        now_ms: i64,
+    ) -> Result<Vec<(i64, i64, i64)>, CalendarError> {
+        let scope = scope.clone();
+        let call_id = call_id.to_owned();
+        self.transaction(false, move |tx| {
+            Ok(Write::Done(holds::of_call(tx, &scope, &call_id, now_ms)?))
+        })
+        .await
+    }
+
     async fn release(
         &self,
         scope: &TenantScope,

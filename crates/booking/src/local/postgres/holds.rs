@@ -92,6 +92,26 @@ pub(super) async fn live(
         .collect())
 }
 
+/// The call's holds live at `now_ms`, as `(start, end, expires)`.
+pub(super) async fn of_call(
+    client: &tokio_postgres::Client,
+    scope: &TenantScope,
+    call_id: &str,
+    now_ms: i64,
+) -> Result<Vec<(i64, i64, i64)>, Failure> {
+    let rows = client
+        .query(
+            "SELECT starts_at, ends_at, expires_at FROM holds
+             WHERE company_id = $1 AND branch_id = $2 AND call_id = $3 AND expires_at > $4",
+            &[&scope.company_id, &scope.branch_id, &call_id, &at(now_ms)],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (ms(r.get(0)), ms(r.get(1)), ms(r.get(2))))
+        .collect())
+}
+
 /// Deletes the call's holds; returns each one's `(start, end, expires)`.
 pub(super) async fn take_call(
     tx: &Transaction<'_>,

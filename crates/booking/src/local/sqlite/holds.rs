@@ -82,6 +82,24 @@ pub(super) fn live(
     rows.collect()
 }
 
+/// The call's holds live at `now_ms`, as `(start, end, expires)`.
+pub(super) fn of_call(
+    tx: &Transaction<'_>,
+    scope: &TenantScope,
+    call_id: &str,
+    now_ms: i64,
+) -> rusqlite::Result<Vec<(i64, i64, i64)>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT start_ms, end_ms, expires_ms FROM holds
+         WHERE company_id = ?1 AND branch_id = ?2 AND call_id = ?3 AND expires_ms > ?4",
+    )?;
+    let rows = stmt.query_map(
+        params![scope.company_id, scope.branch_id, call_id, now_ms],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    rows.collect()
+}
+
 /// Deletes the call's holds; returns each one's `(start, end, expires)`.
 pub(super) fn take_call(
     tx: &Transaction<'_>,
