@@ -131,7 +131,7 @@ fn availability_is_cached_per_tenant_and_bookings_go_to_calcom() {
         .into_iter()
         .find(|r| r.endpoint == Endpoint::CreateBooking)
         .unwrap();
-    assert_eq!(request.api_version.as_deref(), Some("2024-08-13"));
+    assert_eq!(request.api_version.as_deref(), Some("2026-02-25"));
     assert!(request.has_bearer);
     let taken = check(&server, "c4", "2026-01-06", "10:00");
     assert_eq!(

@@ -16,7 +16,12 @@
 //!   A fill that raced an invalidation is written under the generation it started with, so it
 //!   can never resurrect the old state.
 //!
-//! Bookings themselves (`create`, `cancel`, ...) always go to the inner provider.
+//! - **Held slots stay the holding call's.** A slot a call holds ([`CalendarProvider::hold`]) is
+//!   not offered to other calls while the hold lasts ([`crate::held`]); the holding call is
+//!   offered it (Cal.com hides reserved slots from its slot list). The cache keys stay per
+//!   tenant-day, not per call: the overlay is applied to the answer, not to what is cached.
+//!
+//! Bookings themselves (`create`, `cancel`, ...) and holds always go to the inner provider.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -39,7 +44,8 @@ use tokio::task::JoinHandle;
 use crate::client::usable_slots;
 use crate::config::CacheConfig;
 use crate::event_type;
-use crate::key::{DayGroup, SlotKey};
+use crate::held::{Held, HeldOverlay};
+use crate::key::{DayGroup, SlotKey, TenantGroup};
 use crate::metrics::{self, CacheResult};
 use crate::overlay::Overlay;
 use crate::singleflight::{DayResult, Role, SingleFlight};
@@ -82,6 +88,7 @@ struct Shared {
     answer_budget: Duration,
     flights: SingleFlight,
     overlay: Overlay,
+    held: HeldOverlay,
     refreshes: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -113,6 +120,7 @@ impl CachedProvider {
                     Arc::clone(&store),
                     cfg.taken_overlay.max(cfg.ttl.saturating_add(cfg.stale)),
                 ),
+                held: HeldOverlay::new(Arc::clone(&store)),
                 store,
                 clock,
                 ttl_ms: millis(cfg.ttl),
@@ -329,6 +337,13 @@ impl Shared {
         invalidated
     }
 
+    /// Sets the slots `call_id` holds at `tenant` (none: its holds are gone).
+    async fn replace_holds(&self, tenant: &Tenant, call_id: &str, held: Vec<Held>) {
+        if let Ok(group) = TenantGroup::new(&tenant.scope.company_id, &tenant.scope.branch_id) {
+            self.held.replace(&group, call_id, held, self.now_ms()).await;
+        }
+    }
+
     /// Starts one background refresh of `stale` days (skipping days already being fetched).
     fn refresh_in_background(
         self: &Arc<Self>,
@@ -434,6 +449,15 @@ impl CalendarProvider for CachedProvider {
         }
 
         let length = SignedDuration::from_mins(i64::from(query.duration_min));
+        let held = match TenantGroup::new(&tenant.scope.company_id, &tenant.scope.branch_id) {
+            Ok(group) => shared.held.read(&group, now).await,
+            Err(_) => Default::default(),
+        };
+        let for_call = query.for_call.as_deref();
+        let own = match for_call {
+            Some(call) if !held.is_empty() => held.own(call, event_type, length),
+            _ => Vec::new(),
+        };
         let mut starts = Vec::new();
         for (date, day_starts) in &days {
             let Ok(group) = DayGroup::new(&tenant.scope.company_id, &tenant.scope.branch_id, *date)
@@ -441,10 +465,17 @@ impl CalendarProvider for CachedProvider {
                 continue;
             };
             let taken = shared.overlay.read(&group, now).await;
+            let free = |start: &Timestamp| {
+                (taken.is_empty() || !taken.masks(*start, length))
+                    && (held.is_empty() || !held.masks_for(for_call, *start, length))
+            };
+            starts.extend(day_starts.iter().copied().filter(free));
+            // The call's own holds: Cal.com no longer lists them, they are still the call's.
             starts.extend(
-                day_starts
-                    .iter()
-                    .filter(|start| taken.is_empty() || !taken.masks(**start, length)),
+                own.iter()
+                    .copied()
+                    .filter(|start| tenant.time_zone.to_datetime(*start).date() == *date)
+                    .filter(free),
             );
         }
         starts.sort_unstable();
@@ -463,6 +494,10 @@ impl CalendarProvider for CachedProvider {
                 self.shared
                     .changed(tenant, &[(created.start, created.end)], &[])
                     .await;
+                // The booking took the call's hold and gave up its others.
+                if let Some(call) = &booking.call_id {
+                    self.shared.replace_holds(tenant, call, Vec::new()).await;
+                }
             }
             // We offered a slot Cal.com says is taken: it is known taken now.
             Err(CalendarError::SlotTaken) => {
@@ -547,11 +582,36 @@ impl CalendarProvider for CachedProvider {
         tenant: &Tenant,
         hold: &HoldRequest,
     ) -> Result<Vec<HoldOutcome>, CalendarError> {
-        self.shared.inner.hold(tenant, hold).await
+        let result = self.shared.inner.hold(tenant, hold).await;
+        let event_type = event_type::resolve(tenant, hold.service.as_deref(), hold.duration_min);
+        let length_ms = i64::from(hold.duration_min) * 60_000;
+        let held: Vec<Held> = match (&result, event_type) {
+            (Ok(outcomes), Ok(event_type)) => hold
+                .starts
+                .iter()
+                .zip(outcomes)
+                .filter_map(|(start, outcome)| match outcome {
+                    HoldOutcome::Held { until } => Some(Held {
+                        call_id: hold.call_id.clone(),
+                        event_type,
+                        start_ms: start.as_millisecond(),
+                        end_ms: start.as_millisecond().saturating_add(length_ms),
+                        until_ms: u64::try_from(until.as_millisecond()).unwrap_or(0),
+                    }),
+                    HoldOutcome::Taken => None,
+                })
+                .collect(),
+            // Nothing held: the call's earlier holds were given up as well.
+            _ => Vec::new(),
+        };
+        self.shared.replace_holds(tenant, &hold.call_id, held).await;
+        result
     }
 
     async fn release_holds(&self, tenant: &Tenant, call_id: &str) -> Result<usize, CalendarError> {
-        self.shared.inner.release_holds(tenant, call_id).await
+        let result = self.shared.inner.release_holds(tenant, call_id).await;
+        self.shared.replace_holds(tenant, call_id, Vec::new()).await;
+        result
     }
 }
 

@@ -30,6 +30,35 @@ pub struct CalcomConfig {
     #[serde(with = "humantime_serde")]
     #[schemars(with = "String")]
     pub rate_limit_fallback_wait: Duration,
+    /// frontdesk's own outbound budget per tenant API key, below Cal.com's limit.
+    pub budget: BudgetConfig,
+}
+
+/// The outbound token bucket per tenant API key (the `api_key_env` a tenant names), kept in the
+/// store so every replica draws from one bucket. In any minute at most
+/// `requests_per_minute + burst` requests leave per key; the defaults stay below the 120 per
+/// minute Cal.com documents for an API key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct BudgetConfig {
+    /// Sustained requests per minute per API key.
+    pub requests_per_minute: u32,
+    /// Requests that may leave at once on top of the sustained rate.
+    pub burst: u32,
+    /// Of the burst, how many only bookings (create, cancel, reschedule, slot reservations)
+    /// may use: slot fetches and cache refreshes wait once fewer are left, and checks are
+    /// answered from the cache meanwhile. Must be below `burst`.
+    pub reserved_for_bookings: u32,
+}
+
+impl Default for BudgetConfig {
+    fn default() -> Self {
+        Self {
+            requests_per_minute: 90,
+            burst: 10,
+            reserved_for_bookings: 3,
+        }
+    }
 }
 
 impl Default for CalcomConfig {
@@ -48,6 +77,7 @@ impl Default for CalcomConfig {
             breaker: BreakerConfig::default(),
             count_429_as_failure: false,
             rate_limit_fallback_wait: Duration::from_secs(60),
+            budget: BudgetConfig::default(),
         }
     }
 }
@@ -146,6 +176,24 @@ impl CalcomConfig {
             return Err(CalcomConfigError::new(
                 "cache.taken_overlay",
                 "must be greater than zero",
+            ));
+        }
+        if self.budget.requests_per_minute == 0 {
+            return Err(CalcomConfigError::new(
+                "budget.requests_per_minute",
+                "must be greater than zero",
+            ));
+        }
+        if self.budget.burst == 0 {
+            return Err(CalcomConfigError::new(
+                "budget.burst",
+                "must be greater than zero",
+            ));
+        }
+        if self.budget.reserved_for_bookings >= self.budget.burst {
+            return Err(CalcomConfigError::new(
+                "budget.reserved_for_bookings",
+                "must be below budget.burst",
             ));
         }
         if self.rate_limit_fallback_wait.is_zero() {
