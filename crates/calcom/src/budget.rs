@@ -75,7 +75,12 @@ impl Budget {
     }
 
     /// Time left in a window Cal.com announced for this key and priority, if one is open.
-    pub(crate) fn closed_for(&self, key_env: &str, priority: Priority, now_ms: u64) -> Option<Duration> {
+    pub(crate) fn closed_for(
+        &self,
+        key_env: &str,
+        priority: Priority,
+        now_ms: u64,
+    ) -> Option<Duration> {
         let closed = *self.closed.lock().get(key_env)?;
         let until = match priority {
             Priority::Booking => closed.all_until_ms,

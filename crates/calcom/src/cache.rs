@@ -56,6 +56,10 @@ use crate::webhook;
 struct Entry {
     fetched_ms: u64,
     starts: Vec<i64>,
+    /// Fetched while a call held a slot of the day: Cal.com's list hid it, so the day is
+    /// fetched again once that hold lapses (the earliest such lapse).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refetch_after_ms: Option<u64>,
 }
 
 /// A day that must be fetched: its key, and the store key rendered with the generation read
@@ -224,11 +228,21 @@ impl Shared {
             if !leads.is_empty() {
                 let fetched = self.fetch_window(tenant, query).await;
                 if let Ok(by_date) = &fetched {
+                    let held = self.held_slots(tenant).await;
                     for day in window {
                         if let Some(stored_as) = &day.stored_as {
                             let starts =
                                 by_date.get(&day.key.date()).map_or(&[][..], Vec::as_slice);
-                            self.save(stored_as, starts).await;
+                            let lapse = held
+                                .iter()
+                                .filter(|h| {
+                                    Timestamp::from_millisecond(h.start_ms).is_ok_and(|t| {
+                                        tenant.time_zone.to_datetime(t).date() == day.key.date()
+                                    })
+                                })
+                                .map(|h| h.until_ms)
+                                .min();
+                            self.save(stored_as, starts, lapse).await;
                         }
                     }
                 }
@@ -281,10 +295,11 @@ impl Shared {
         Ok(by_date)
     }
 
-    async fn save(&self, stored_as: &str, starts: &[Timestamp]) {
+    async fn save(&self, stored_as: &str, starts: &[Timestamp], refetch_after_ms: Option<u64>) {
         let entry = Entry {
             fetched_ms: self.now_ms(),
             starts: starts.iter().map(|t| t.as_millisecond()).collect(),
+            refetch_after_ms,
         };
         let Ok(bytes) = serde_json::to_vec(&entry) else {
             return;
@@ -337,10 +352,59 @@ impl Shared {
         invalidated
     }
 
-    /// Sets the slots `call_id` holds at `tenant` (none: its holds are gone).
+    /// Every live hold of the tenant (none when the tenant's ids cannot name a key).
+    async fn held_slots(&self, tenant: &Tenant) -> crate::held::HeldSlots {
+        match TenantGroup::new(&tenant.scope.company_id, &tenant.scope.branch_id) {
+            Ok(group) => self.held.read(&group, self.now_ms()).await,
+            Err(_) => Default::default(),
+        }
+    }
+
+    /// Whether a call other than `for_call` holds a slot overlapping `start` + `length`.
+    async fn held_by_others(
+        &self,
+        tenant: &Tenant,
+        for_call: Option<&str>,
+        start: Timestamp,
+        length: SignedDuration,
+    ) -> bool {
+        match TenantGroup::new(&tenant.scope.company_id, &tenant.scope.branch_id) {
+            Ok(group) => self
+                .held
+                .read(&group, self.now_ms())
+                .await
+                .masks_for(for_call, start, length),
+            Err(_) => false,
+        }
+    }
+
+    /// Sets the slots `call_id` holds at `tenant` (none: its holds are gone). The days of the
+    /// holds it gave up are fetched again on their next check: Cal.com's list, cached while
+    /// they were held, hid them.
     async fn replace_holds(&self, tenant: &Tenant, call_id: &str, held: Vec<Held>) {
-        if let Ok(group) = TenantGroup::new(&tenant.scope.company_id, &tenant.scope.branch_id) {
-            self.held.replace(&group, call_id, held, self.now_ms()).await;
+        let Ok(group) = TenantGroup::new(&tenant.scope.company_id, &tenant.scope.branch_id) else {
+            return;
+        };
+        let previous = self
+            .held
+            .replace(&group, call_id, held.clone(), self.now_ms())
+            .await;
+        let mut days: BTreeSet<Date> = BTreeSet::new();
+        let kept = |p: &Held| {
+            held.iter()
+                .any(|h| h.start_ms == p.start_ms && h.end_ms == p.end_ms)
+        };
+        for gone in previous.iter().filter(|p| !kept(p)) {
+            if let Ok(start) = Timestamp::from_millisecond(gone.start_ms) {
+                days.insert(tenant.time_zone.to_datetime(start).date());
+            }
+        }
+        for date in days {
+            if let Ok(day) = DayGroup::new(&tenant.scope.company_id, &tenant.scope.branch_id, date)
+                && let Err(e) = self.store.bump_generation(&day.generation_group()).await
+            {
+                tracing::warn!(tenant = %tenant.id, error = %e, "slot cache invalidation failed");
+            }
         }
     }
 
@@ -410,12 +474,17 @@ impl CalendarProvider for CachedProvider {
             let pending = Pending { key, stored_as };
             window.push(pending.clone());
             let age = entry.as_ref().map(|e| now.saturating_sub(e.fetched_ms));
+            // A hold that hid a slot from this fetch has lapsed: the slot may be free again.
+            let lapsed = entry
+                .as_ref()
+                .and_then(|e| e.refetch_after_ms)
+                .is_some_and(|t| now >= t);
             match (entry, age) {
-                (Some(entry), Some(age)) if age < shared.ttl_ms => {
+                (Some(entry), Some(age)) if !lapsed && age < shared.ttl_ms => {
                     metrics::cache_request(CacheResult::Hit);
                     days.insert(date, Arc::new(to_timestamps(&entry.starts)));
                 }
-                (Some(entry), Some(_)) => {
+                (Some(entry), Some(_)) if !lapsed => {
                     // Younger than ttl + stale, or the store would have expired it.
                     metrics::cache_request(CacheResult::Stale);
                     days.insert(date, Arc::new(to_timestamps(&entry.starts)));
@@ -449,10 +518,7 @@ impl CalendarProvider for CachedProvider {
         }
 
         let length = SignedDuration::from_mins(i64::from(query.duration_min));
-        let held = match TenantGroup::new(&tenant.scope.company_id, &tenant.scope.branch_id) {
-            Ok(group) => shared.held.read(&group, now).await,
-            Err(_) => Default::default(),
-        };
+        let held = shared.held_slots(tenant).await;
         let for_call = query.for_call.as_deref();
         let own = match for_call {
             Some(call) if !held.is_empty() => held.own(call, event_type, length),
@@ -499,15 +565,24 @@ impl CalendarProvider for CachedProvider {
                     self.shared.replace_holds(tenant, call, Vec::new()).await;
                 }
             }
-            // We offered a slot Cal.com says is taken: it is known taken now.
+            // We offered a slot Cal.com says is taken: it is known taken now, unless another
+            // call only holds it (the held overlay masks it while the hold lasts; masking it
+            // for `taken_overlay` would hide it long after the hold lapsed).
             Err(CalendarError::SlotTaken) => {
-                let end = booking
-                    .start
-                    .checked_add(SignedDuration::from_mins(i64::from(booking.duration_min)))
-                    .unwrap_or(booking.start);
-                self.shared
-                    .changed(tenant, &[(booking.start, end)], &[])
+                let length = SignedDuration::from_mins(i64::from(booking.duration_min));
+                let end = booking.start.checked_add(length).unwrap_or(booking.start);
+                let held = self
+                    .shared
+                    .held_by_others(tenant, booking.call_id.as_deref(), booking.start, length)
                     .await;
+                let interval = [(booking.start, end)];
+                // Either way the day is refetched on its next check.
+                let (taken, freed): (&[_], &[_]) = if held {
+                    (&[], &interval)
+                } else {
+                    (&interval, &[])
+                };
+                self.shared.changed(tenant, taken, freed).await;
             }
             Err(_) => {}
         }

@@ -41,9 +41,9 @@ use crate::holds::{HeldSlot, HoldBook};
 use crate::metrics;
 use crate::wire::{
     API_VERSION_HEADER, BOOKINGS_API_VERSION, CancelBody, CreateBookingBody, Envelope,
-    ErrorEnvelope, OneOrMany, RATE_LIMIT_REMAINING_HEADER, RATE_LIMIT_RESET_HEADER,
-    RescheduleBody, ReserveSlotBody, SLOTS_API_VERSION, SlotsByDate, WireAttendeeInput,
-    WireBooking, WireReservation,
+    ErrorEnvelope, OneOrMany, RATE_LIMIT_REMAINING_HEADER, RATE_LIMIT_RESET_HEADER, RescheduleBody,
+    ReserveSlotBody, SLOTS_API_VERSION, SlotsByDate, WireAttendeeInput, WireBooking,
+    WireReservation,
 };
 
 const PROVIDER: &str = "calcom";
@@ -286,7 +286,10 @@ impl CalcomProvider {
             ))
         })?;
         let now_ms = self.clock.now_ms();
-        if let Some(retry_after) = self.budget.closed_for(&cfg.api_key_env, call.priority, now_ms) {
+        if let Some(retry_after) = self
+            .budget
+            .closed_for(&cfg.api_key_env, call.priority, now_ms)
+        {
             return Err(Refusal::Budget(CalendarError::RateLimited {
                 retry_after: Some(retry_after),
             }));
@@ -331,9 +334,10 @@ impl CalcomProvider {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        let reset = header(RATE_LIMIT_RESET_HEADER)
-            .and_then(|v| errors::parse_reset(&v, now_ms / 1000));
-        let remaining = header(RATE_LIMIT_REMAINING_HEADER).and_then(|v| v.trim().parse::<u32>().ok());
+        let reset =
+            header(RATE_LIMIT_RESET_HEADER).and_then(|v| errors::parse_reset(&v, now_ms / 1000));
+        let remaining =
+            header(RATE_LIMIT_REMAINING_HEADER).and_then(|v| v.trim().parse::<u32>().ok());
         self.budget
             .observe(&cfg.api_key_env, remaining, reset, now_ms);
         let body = match response.bytes().await {
@@ -829,7 +833,10 @@ impl CalendarProvider for CalcomProvider {
             let extended = match same {
                 Some(i) => {
                     let prev = live.swap_remove(i);
-                    match self.reserve(tenant, event_type, *start, hold, Some(&prev.uid)).await {
+                    match self
+                        .reserve(tenant, event_type, *start, hold, Some(&prev.uid))
+                        .await
+                    {
                         Ok(slot) => Some(Ok(slot)),
                         // Gone at Cal.com (it lapsed there): reserve afresh.
                         Err(CalendarError::NotFound) => None,
@@ -927,8 +934,12 @@ impl CalcomProvider {
         let body = ReserveSlotBody {
             event_type_id: event_type,
             slot_start: start.to_string(),
-            slot_duration: event_type::needs_explicit_duration(tenant, event_type, hold.duration_min)
-                .then_some(hold.duration_min),
+            slot_duration: event_type::needs_explicit_duration(
+                tenant,
+                event_type,
+                hold.duration_min,
+            )
+            .then_some(hold.duration_min),
             reservation_duration: Some(minutes),
         };
         let (operation, method, url) = match extend {

@@ -287,6 +287,14 @@ impl FakeCalcom {
             .unwrap_or(0)
     }
 
+    /// Deletes every reservation (as if released elsewhere); how many there were.
+    pub fn clear_reservations(&self) -> usize {
+        let mut world = self.state.world.lock();
+        let n = world.reservations.len();
+        world.reservations.clear();
+        n
+    }
+
     /// Live reservations (by the fake's clock) of `event_type`'s host overlapping `start..end`.
     pub fn reserved(&self, event_type: u64, start: Timestamp, end: Timestamp) -> usize {
         let now = self.state.clock.lock().now_ms();
@@ -452,10 +460,7 @@ impl World {
     ) -> impl Iterator<Item = &Reservation> {
         let host = self.host(event_type);
         self.reservations.iter().filter(move |r| {
-            r.until_ms > now_ms
-                && self.host(r.event_type) == host
-                && start < r.end
-                && end > r.start
+            r.until_ms > now_ms && self.host(r.event_type) == host && start < r.end && end > r.start
         })
     }
 
@@ -511,7 +516,10 @@ impl World {
             };
         }
         window.used = window.used.saturating_add(1);
-        let reset_ms = window.started_ms.saturating_add(60_000).saturating_sub(now_ms);
+        let reset_ms = window
+            .started_ms
+            .saturating_add(60_000)
+            .saturating_sub(now_ms);
         let exceeded = window.used > limit;
         Some((
             limit,
@@ -671,15 +679,21 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, Drop
             .or_else(|| world.sticky_failure.clone());
         (failure, throttle)
     };
-    let reply = answer(&state, failure, throttle, endpoint, &ReqParts {
-        path: &path,
-        query: &query,
-        api_version: api_version.as_deref(),
-        bearer: bearer.as_deref(),
-        body: &body,
-        segments: &segments,
-        now_ms,
-    })
+    let reply = answer(
+        &state,
+        failure,
+        throttle,
+        endpoint,
+        &ReqParts {
+            path: &path,
+            query: &query,
+            api_version: api_version.as_deref(),
+            bearer: bearer.as_deref(),
+            body: &body,
+            segments: &segments,
+            now_ms,
+        },
+    )
     .await?;
     Ok(with_rate_headers(reply, throttle))
 }
@@ -746,7 +760,10 @@ async fn answer(
         | Endpoint::DeleteReservation => api_version == Some(SLOTS_API_VERSION),
         Endpoint::Other => true,
         // Cal.com serves both bookings versions with the same bodies and booking shape.
-        _ => matches!(api_version, Some(BOOKINGS_API_VERSION | BOOKINGS_API_VERSION_2024)),
+        _ => matches!(
+            api_version,
+            Some(BOOKINGS_API_VERSION | BOOKINGS_API_VERSION_2024)
+        ),
     };
     if !version_ok {
         return Ok(error(

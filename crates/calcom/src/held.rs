@@ -41,7 +41,12 @@ pub struct HeldSlots(Vec<Held>);
 
 impl HeldSlots {
     /// Whether a slot overlaps a hold of a call other than `for_call`.
-    pub fn masks_for(&self, for_call: Option<&str>, start: Timestamp, length: SignedDuration) -> bool {
+    pub fn masks_for(
+        &self,
+        for_call: Option<&str>,
+        start: Timestamp,
+        length: SignedDuration,
+    ) -> bool {
         self.0
             .iter()
             .any(|h| Some(h.call_id.as_str()) != for_call && h.overlaps(start, length))
@@ -63,6 +68,10 @@ impl HeldSlots {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Held> {
+        self.0.iter()
     }
 }
 
@@ -98,11 +107,18 @@ impl HeldOverlay {
         }
     }
 
-    /// Replaces `call_id`'s holds with `holds` (empty: removes them).
-    pub async fn replace(&self, tenant: &TenantGroup, call_id: &str, holds: Vec<Held>, now_ms: u64) {
+    /// Replaces `call_id`'s holds with `holds` (empty: removes them); returns the call's
+    /// holds before.
+    pub async fn replace(
+        &self,
+        tenant: &TenantGroup,
+        call_id: &str,
+        holds: Vec<Held>,
+        now_ms: u64,
+    ) -> Vec<Held> {
         let _serial = self.writes.lock().await;
         let key = tenant.held_key();
-        let mut list = match self.store.get(&key).await {
+        let list = match self.store.get(&key).await {
             Ok(Some(bytes)) => decode(&bytes),
             Ok(None) => Vec::new(),
             Err(e) => {
@@ -110,7 +126,9 @@ impl HeldOverlay {
                 Vec::new()
             }
         };
-        list.retain(|h| h.until_ms > now_ms && h.call_id != call_id);
+        let (previous, mut list): (Vec<Held>, Vec<Held>) =
+            list.into_iter().partition(|h| h.call_id == call_id);
+        list.retain(|h| h.until_ms > now_ms);
         list.extend(holds.into_iter().filter(|h| h.until_ms > now_ms));
         let result = match list.iter().map(|h| h.until_ms).max() {
             None => self.store.delete(&key).await,
@@ -125,6 +143,7 @@ impl HeldOverlay {
         if let Err(e) = result {
             tracing::warn!(error = %e, "held slots not written");
         }
+        previous
     }
 }
 

@@ -88,7 +88,8 @@ impl HoldBook {
             self.store.delete(&key).await
         } else {
             let last = slots.iter().map(|s| s.until_ms).max().unwrap_or(now_ms);
-            let ttl = Duration::from_millis(last.saturating_sub(now_ms)).saturating_add(EXPIRY_GRACE);
+            let ttl =
+                Duration::from_millis(last.saturating_sub(now_ms)).saturating_add(EXPIRY_GRACE);
             let bytes = serde_json::to_vec(slots)
                 .map_err(|_| CalendarError::Unavailable("hold record not encodable".into()))?;
             self.store.set(&key, &bytes, ttl).await

@@ -275,7 +275,10 @@ mod tests {
             .unwrap();
         assert_ne!(k1, k2);
         let other = TenantGroup::new("acme", "munich").unwrap();
-        assert_ne!(a.call_holds_key("c").unwrap(), other.call_holds_key("c").unwrap());
+        assert_ne!(
+            a.call_holds_key("c").unwrap(),
+            other.call_holds_key("c").unwrap()
+        );
         assert_ne!(a.held_key(), other.held_key());
     }
 
