@@ -182,25 +182,35 @@ impl Shared {
         self.clock.now_ms()
     }
 
-    /// The store key of `key` under its group's current generation, and the entry there.
-    async fn lookup(&self, key: &SlotKey) -> (Option<String>, Option<Entry>) {
+    /// The store key of `key` under its group's current generation, the entry there, and,
+    /// when there is none, the entry of the generation before (what the day looked like before
+    /// its last invalidation: answered only when Cal.com cannot be asked, see `free_slots`).
+    async fn lookup(&self, key: &SlotKey) -> (Option<String>, Option<Entry>, Option<Entry>) {
         let generation = match self.store.generation(&key.group().generation_group()).await {
             Ok(g) => g,
             Err(e) => {
                 tracing::warn!(error = %e, "slot cache generation unreadable; fetching uncached");
-                return (None, None);
+                return (None, None, None);
             }
         };
         let stored_as = key.render(generation);
-        let entry = match self.store.get(&stored_as).await {
+        let entry = self.read_entry(&stored_as).await;
+        let before = match (&entry, generation.checked_sub(1)) {
+            (None, Some(previous)) => self.read_entry(&key.render(previous)).await,
+            _ => None,
+        };
+        (Some(stored_as), entry, before)
+    }
+
+    async fn read_entry(&self, stored_as: &str) -> Option<Entry> {
+        match self.store.get(stored_as).await {
             Ok(Some(bytes)) => serde_json::from_slice::<Entry>(&bytes).ok(),
             Ok(None) => None,
             Err(e) => {
                 tracing::warn!(error = %e, "slot cache unreadable; fetching");
                 None
             }
-        };
-        (Some(stored_as), entry)
+        }
     }
 
     /// Fetches the `needed` days, single-flight, and returns each one's starts. One request
@@ -460,6 +470,10 @@ impl CalendarProvider for CachedProvider {
         let mut window = Vec::new();
         let mut missing = Vec::new();
         let mut stale = Vec::new();
+        // Days that miss, as last seen: answered when Cal.com cannot be asked (our budget is
+        // spent, it rate-limits us, is down or slow); the overlays below still mask every slot
+        // known taken or held since.
+        let mut last_known: BTreeMap<Date, Arc<Vec<Timestamp>>> = BTreeMap::new();
         for date in dates(query.from, query.to) {
             let key = SlotKey::new(
                 &tenant.scope.company_id,
@@ -470,7 +484,7 @@ impl CalendarProvider for CachedProvider {
                 query.duration_min,
             )
             .map_err(|e| CalendarError::Config(e.to_string()))?;
-            let (stored_as, entry) = shared.lookup(&key).await;
+            let (stored_as, entry, before) = shared.lookup(&key).await;
             let pending = Pending { key, stored_as };
             window.push(pending.clone());
             let age = entry.as_ref().map(|e| now.saturating_sub(e.fetched_ms));
@@ -490,28 +504,46 @@ impl CalendarProvider for CachedProvider {
                     days.insert(date, Arc::new(to_timestamps(&entry.starts)));
                     stale.push(pending);
                 }
-                _ => {
+                (lapsed_entry, _) => {
                     metrics::cache_request(CacheResult::Miss);
+                    if let Some(last) = lapsed_entry.or(before) {
+                        last_known.insert(date, Arc::new(to_timestamps(&last.starts)));
+                    }
                     missing.push(pending);
                 }
             }
         }
         if !missing.is_empty() {
+            let missed = missing.len();
             // The fill refetches the whole window, stale days included. It runs as a task of
             // its own so that a caller who stops waiting (the budget) leaves it warming the cache.
             let fill = {
                 let (shared, tenant, query) = (self.shared.clone(), tenant.clone(), query.clone());
                 tokio::spawn(async move { shared.fill(&tenant, &query, &window, missing).await })
             };
-            match tokio::time::timeout(shared.answer_budget, fill).await {
-                Ok(Ok(filled)) => days.extend(filled?),
-                Ok(Err(_)) => return Err(CalendarError::Unavailable("slot fetch failed".into())),
+            let error = match tokio::time::timeout(shared.answer_budget, fill).await {
+                Ok(Ok(Ok(filled))) => {
+                    days.extend(filled);
+                    None
+                }
+                Ok(Ok(Err(e))) => Some(e),
+                Ok(Err(_)) => Some(CalendarError::Unavailable("slot fetch failed".into())),
                 Err(_) => {
                     tracing::warn!(tenant = %tenant.id, "Cal.com did not answer within the answer budget");
-                    return Err(CalendarError::Unavailable(
+                    Some(CalendarError::Unavailable(
                         "Cal.com did not answer within the answer budget".into(),
-                    ));
+                    ))
                 }
+            };
+            if let Some(error) = error {
+                let answerable = matches!(
+                    error,
+                    CalendarError::RateLimited { .. } | CalendarError::Unavailable(_)
+                ) && last_known.len() == missed;
+                if !answerable {
+                    return Err(error);
+                }
+                days.extend(last_known);
             }
         } else if !stale.is_empty() {
             shared.refresh_in_background(tenant, query, window, stale);
