@@ -111,21 +111,13 @@ pub struct ReserveSlotBody {
     pub reservation_duration: Option<u32>,
 }
 
-/// `data` of a reservation answer (create, update, get).
+/// The parts of a reservation answer (create, update, get) we read. Cal.com sends the slot
+/// back too (`eventTypeId`, `slotStart`, `slotEnd`, `slotDuration`, `reservationDuration`); its
+/// own description's example has `slotDuration` as a string, so those are not decoded.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireReservation {
     pub reservation_uid: String,
-    #[serde(default)]
-    pub event_type_id: u64,
-    #[serde(default)]
-    pub slot_start: String,
-    #[serde(default)]
-    pub slot_end: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub slot_duration: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reservation_duration: Option<u32>,
     /// ISO 8601 in UTC: when the reservation lapses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reservation_until: Option<String>,
