@@ -215,3 +215,36 @@ impl CalcomConfig {
         breaker
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_is_checked_and_read_from_yaml() {
+        let cfg: CalcomConfig = serde_yaml::from_str(
+            "budget: { requests_per_minute: 60, burst: 5, reserved_for_bookings: 2 }",
+        )
+        .expect("yaml");
+        assert_eq!(cfg.budget.requests_per_minute, 60);
+        assert_eq!(cfg.validate(), Ok(()));
+        let mut bad = cfg.clone();
+        bad.budget.reserved_for_bookings = 5;
+        assert_eq!(
+            bad.validate().map_err(|e| e.field),
+            Err("budget.reserved_for_bookings".to_owned())
+        );
+        bad.budget = BudgetConfig {
+            requests_per_minute: 0,
+            ..BudgetConfig::default()
+        };
+        assert_eq!(
+            bad.validate().map_err(|e| e.field),
+            Err("budget.requests_per_minute".to_owned())
+        );
+        // The defaults stay below Cal.com's documented 120 per minute and key.
+        let d = BudgetConfig::default();
+        assert!(d.requests_per_minute + d.burst < 120);
+        assert!(serde_yaml::from_str::<CalcomConfig>("budget: { per_minute: 5 }").is_err());
+    }
+}
