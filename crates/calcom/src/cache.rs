@@ -296,7 +296,13 @@ impl Shared {
         tenant: &Tenant,
         query: &SlotQuery,
     ) -> Result<BTreeMap<Date, Vec<Timestamp>>, CalendarError> {
-        let slots = self.inner.free_slots(tenant, query).await?;
+        // What is cached is shared by every call: the inner provider is asked for nobody's
+        // view (a call's own holds are added to the answer, not to the cache).
+        let shared_view = SlotQuery {
+            for_call: None,
+            ..query.clone()
+        };
+        let slots = self.inner.free_slots(tenant, &shared_view).await?;
         let mut by_date: BTreeMap<Date, Vec<Timestamp>> = BTreeMap::new();
         for slot in slots {
             let date = tenant.time_zone.to_datetime(slot.start).date();

@@ -542,9 +542,26 @@ impl CalendarProvider for CalcomProvider {
         query: &SlotQuery,
     ) -> Result<Vec<Slot>, CalendarError> {
         let event_type = event_type::resolve(tenant, query.service.as_deref(), query.duration_min)?;
-        let starts = self
+        let mut starts = self
             .fetch_slots(tenant, event_type, query.from, query.to, query.duration_min)
             .await?;
+        // Cal.com hides reserved slots from every list; the asking call's own are still its.
+        if let Some(call) = &query.for_call {
+            let now = self.clock.now_ms();
+            let own = self.holds.load(tenant, call).await.into_iter().filter(|h| {
+                h.is_live(now) && h.event_type == event_type && h.duration_min == query.duration_min
+            });
+            for held in own {
+                if let Ok(start) = Timestamp::from_millisecond(held.start_ms) {
+                    let date = tenant.time_zone.to_datetime(start).date();
+                    if date >= query.from && date <= query.to {
+                        starts.push(start);
+                    }
+                }
+            }
+            starts.sort_unstable();
+            starts.dedup();
+        }
         Ok(usable_slots(
             tenant,
             &starts,

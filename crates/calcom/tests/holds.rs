@@ -379,3 +379,26 @@ async fn a_day_cached_while_a_slot_was_held_is_fetched_again_once_the_hold_is_go
     assert!(offered(&r, "call_b").await.contains(&ten()));
     assert_eq!(r.fake.count(Endpoint::Slots), fetches + 2);
 }
+
+#[tokio::test]
+async fn the_client_alone_offers_a_call_its_own_held_slot_and_no_other_call() {
+    let r = hold_rig().await;
+    r.client
+        .hold(&r.tenant, &hold("call_a", &[ten()]))
+        .await
+        .expect("held");
+    let direct = |call: &'static str| {
+        let (client, tenant) = (r.client.clone(), r.tenant.clone());
+        async move {
+            client
+                .free_slots(&tenant, &query(call))
+                .await
+                .expect("slots")
+                .into_iter()
+                .map(|s| s.start)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(direct("call_a").await.contains(&ten()));
+    assert!(!direct("call_b").await.contains(&ten()));
+}
