@@ -831,9 +831,22 @@ impl CalendarProvider for CalcomProvider {
         let event_type = event_type::resolve(tenant, hold.service.as_deref(), hold.duration_min)?;
         let now = self.clock.now_ms();
         let previous = self.holds.load(tenant, &hold.call_id).await;
-        let (mut live, expired): (Vec<HeldSlot>, Vec<HeldSlot>) =
+        let (live, expired): (Vec<HeldSlot>, Vec<HeldSlot>) =
             previous.into_iter().partition(|h| h.is_live(now));
         count_holds(PROVIDER, HoldEvent::Expired, expired.len());
+        // Earlier holds this request does not keep go first: Cal.com would refuse a new
+        // reservation overlapping one of them as "reserved by another user".
+        let wanted = |h: &HeldSlot| {
+            hold.starts.iter().any(|start| {
+                h.start_ms == start.as_millisecond()
+                    && h.event_type == event_type
+                    && h.duration_min == hold.duration_min
+            })
+        };
+        let (mut live, dropped): (Vec<HeldSlot>, Vec<HeldSlot>) =
+            live.into_iter().partition(wanted);
+        let released = self.unreserve_all(tenant, &dropped).await;
+        count_holds(PROVIDER, HoldEvent::Released, released);
 
         let mut kept: Vec<HeldSlot> = Vec::new();
         let mut created = 0;
@@ -891,7 +904,7 @@ impl CalendarProvider for CalcomProvider {
             }
         }
         count_holds(PROVIDER, HoldEvent::Created, created);
-        // The call's earlier holds that this request did not keep are given up.
+        // What is left of the earlier holds could not be extended (a failure): given up.
         let released = self.unreserve_all(tenant, &live).await;
         count_holds(PROVIDER, HoldEvent::Released, released);
 

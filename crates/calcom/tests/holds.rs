@@ -402,3 +402,32 @@ async fn the_client_alone_offers_a_call_its_own_held_slot_and_no_other_call() {
     assert!(direct("call_a").await.contains(&ten()));
     assert!(!direct("call_b").await.contains(&ten()));
 }
+
+#[tokio::test]
+async fn a_new_hold_overlapping_the_calls_earlier_one_is_not_refused_as_someone_elses() {
+    let r = hold_rig().await;
+    r.cache
+        .hold(&r.tenant, &hold("call_a", &[ten()]))
+        .await
+        .expect("held");
+    // The caller now wants 10:15 (overlapping its own 10:00 hold).
+    let quarter_past = berlin_ts(TUESDAY.at(10, 15, 0, 0));
+    let outcomes = r
+        .cache
+        .hold(&r.tenant, &hold("call_a", &[quarter_past]))
+        .await
+        .expect("held");
+    assert!(
+        matches!(outcomes.as_slice(), [HoldOutcome::Held { .. }]),
+        "{outcomes:?}"
+    );
+    assert_eq!(r.fake.reserved(CONSULT, ten(), quarter_past), 0);
+    assert_eq!(
+        r.fake.reserved(
+            CONSULT,
+            quarter_past,
+            quarter_past.checked_add(thirty()).unwrap()
+        ),
+        1
+    );
+}
