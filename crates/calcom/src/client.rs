@@ -607,7 +607,7 @@ impl CalendarProvider for CalcomProvider {
         // The call's reservation of this slot, if it holds one: named even when it lapsed in
         // our clock's view, because Cal.com ignores a lapsed reservation and a slightly
         // different clock must not leave our own reservation in our way.
-        let held = match &booking.call_id {
+        let mut held = match &booking.call_id {
             Some(call) => self.holds.load(tenant, call).await,
             None => Vec::new(),
         };
@@ -616,6 +616,26 @@ impl CalendarProvider for CalcomProvider {
             .iter()
             .find(|h| h.start_ms == start_ms && h.event_type == event_type)
             .map(|h| h.uid.clone());
+        // The call's other holds overlapping this booking would refuse it as someone else's.
+        let end_ms = start_ms.saturating_add(i64::from(booking.duration_min) * 60_000);
+        let now = self.clock.now_ms();
+        let (in_the_way, rest): (Vec<HeldSlot>, Vec<HeldSlot>) = held.into_iter().partition(|h| {
+            let h_end = h
+                .start_ms
+                .saturating_add(i64::from(h.duration_min) * 60_000);
+            Some(&h.uid) != reservation.as_ref()
+                && h.is_live(now)
+                && h.start_ms < end_ms
+                && h_end > start_ms
+        });
+        held = rest;
+        if !in_the_way.is_empty() {
+            let released = self.unreserve_all(tenant, &in_the_way).await;
+            count_holds(PROVIDER, HoldEvent::Released, released);
+            if let Some(call) = &booking.call_id {
+                let _ = self.holds.save(tenant, call, &held, now).await;
+            }
+        }
         let send = |body: CreateBookingBody| async move {
             self.exchange::<_, OneOrMany>(
                 tenant,

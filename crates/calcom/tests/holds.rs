@@ -431,3 +431,33 @@ async fn a_new_hold_overlapping_the_calls_earlier_one_is_not_refused_as_someone_
         1
     );
 }
+
+#[tokio::test]
+async fn a_booking_overlapping_the_calls_own_hold_is_not_refused_as_someone_elses() {
+    let r = hold_rig().await;
+    r.cache
+        .hold(&r.tenant, &hold("call_a", &[ten()]))
+        .await
+        .expect("held");
+    // The caller books 10:15 instead, over its own 10:00 hold.
+    let quarter_past = berlin_ts(TUESDAY.at(10, 15, 0, 0));
+    let booked = r
+        .cache
+        .create(&r.tenant, &booking("call_a", quarter_past))
+        .await
+        .expect("booked over its own hold");
+    assert_eq!(booked.start, quarter_past);
+    assert_eq!(r.fake.count(Endpoint::DeleteReservation), 1);
+    // Another call's hold still refuses it.
+    r.cache
+        .hold(&r.tenant, &hold("call_b", &[eleven()]))
+        .await
+        .expect("held");
+    let quarter_past_eleven = berlin_ts(TUESDAY.at(11, 15, 0, 0));
+    assert_eq!(
+        r.cache
+            .create(&r.tenant, &booking("call_a", quarter_past_eleven))
+            .await,
+        Err(CalendarError::SlotTaken)
+    );
+}
