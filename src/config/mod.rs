@@ -347,6 +347,9 @@ impl Config {
                 format!("booking_events.{field} {reason}"),
             ));
         }
+        if let Err(e) = file.calcom.validate() {
+            errors.push(source.at(&format!("calcom.{}", e.field), e.to_string()));
+        }
         if file.server.grace_period > Duration::from_secs(3600) {
             errors.push(source.at("server.grace_period", "grace_period must be at most 1h"));
         }

@@ -131,7 +131,7 @@ fn availability_is_cached_per_tenant_and_bookings_go_to_calcom() {
         .into_iter()
         .find(|r| r.endpoint == Endpoint::CreateBooking)
         .unwrap();
-    assert_eq!(request.api_version.as_deref(), Some("2024-08-13"));
+    assert_eq!(request.api_version.as_deref(), Some("2026-02-25"));
     assert!(request.has_bearer);
     let taken = check(&server, "c4", "2026-01-06", "10:00");
     assert_eq!(
@@ -344,4 +344,43 @@ fn a_check_waits_for_a_silent_calcom_no_longer_than_its_budget_from_the_first_ca
         );
     }
     calcom.fake.release();
+}
+
+#[test]
+fn frontdesk_check_reads_the_calcom_budget_and_names_a_bad_one() {
+    let setup = Setup::shipped(None);
+    let config = setup.config_file(crate::harness::free_port(), crate::harness::free_port());
+    let base = std::fs::read_to_string(&config).unwrap();
+    let check = |budget: &str| {
+        std::fs::write(&config, format!("{base}calcom:\n  budget: {budget}\n")).unwrap();
+        std::process::Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+            .args(["check", "-c"])
+            .arg(&config)
+            .output()
+            .unwrap()
+    };
+    let good = check("{ requests_per_minute: 60, burst: 8, reserved_for_bookings: 2 }");
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+    let bad = check("{ requests_per_minute: 60, burst: 2, reserved_for_bookings: 2 }");
+    assert_eq!(bad.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("calcom.budget.reserved_for_bookings: must be below budget.burst"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("frontdesk.yaml:"),
+        "named at its position: {stderr}"
+    );
+    let unknown = check("{ per_minute: 60 }");
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("unknown field `per_minute`"),
+        "{}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
 }

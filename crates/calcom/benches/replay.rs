@@ -98,6 +98,12 @@ async fn world(cache_cfg: CacheConfig) -> World {
     let cfg = CalcomConfig {
         base_url: fake.base_url(),
         cache: cache_cfg,
+        // The five practices share one key here; the replay measures the cache, not the budget.
+        budget: frontdesk_calcom::BudgetConfig {
+            requests_per_minute: 100_000,
+            burst: 10_000,
+            reserved_for_bookings: 3,
+        },
         ..CalcomConfig::default()
     };
     // Monday 2026-01-05 08:00 Berlin.

@@ -1,6 +1,11 @@
-//! Sends one request of each kind the client makes (slots, create, get, cancel, reschedule,
-//! list) to a Cal.com-compatible server and prints what came back, so the requests can be
-//! checked against a validating mock of Cal.com's OpenAPI description.
+//! Sends one request of each kind the client makes (slots; slot reservations: reserve, extend,
+//! delete; create naming a reservation, get, cancel, reschedule, list) to a Cal.com-compatible
+//! server and prints what came back, so the requests can be checked against a validating mock
+//! of Cal.com's OpenAPI description.
+//!
+//! The clock stands at 2023-09-04 09:00 UTC, before the `reservationUntil` of the description's
+//! example reservation, so a mock answering with that example leaves the holds live and the
+//! extend and delete requests are sent too.
 //!
 //! `cargo run -p frontdesk-calcom --example contract_probe -- http://127.0.0.1:4010 [event_type_id]`
 //!
@@ -17,10 +22,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use frontdesk_booking::{
-    Attendee, CalendarProvider, ContactQuery, NewBooking, SlotQuery, TenantDirectory, TenantsFile,
+    Attendee, CalendarProvider, ContactQuery, HoldRequest, NewBooking, SlotQuery, TenantDirectory,
+    TenantsFile,
 };
 use frontdesk_calcom::{BREAKER_TARGET, CalcomConfig, CalcomProvider, StaticApiKeys};
-use frontdesk_clock::{Clock, SystemClock};
+use frontdesk_clock::{Clock, ManualClock};
 use frontdesk_resilience::BreakerRegistry;
 
 #[tokio::main(flavor = "current_thread")]
@@ -40,9 +46,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tenant = dir.get("probe").ok_or("tenant")?;
     let cfg = CalcomConfig {
         base_url,
+        // The clock stands still: the default budget's burst would end the probe early.
+        budget: frontdesk_calcom::BudgetConfig {
+            requests_per_minute: 1_000,
+            burst: 100,
+            reserved_for_bookings: 3,
+        },
         ..CalcomConfig::default()
     };
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    // 2023-09-04T09:00:00Z.
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(1_693_818_000_000));
     let breakers = BreakerRegistry::new(clock.clone());
     breakers.configure(&BTreeMap::from([(
         BREAKER_TARGET.to_owned(),
@@ -69,6 +82,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await;
     println!("slots: {slots:?}");
     let start = jiff::tz::TimeZone::get("Europe/Berlin")?.to_timestamp(day.at(10, 0, 0, 0))?;
+    let hold = |at: jiff::Timestamp| HoldRequest {
+        call_id: "call_probe".to_owned(),
+        starts: vec![at],
+        duration_min: 30,
+        service: Some("beratung".to_owned()),
+        hold_for: std::time::Duration::from_secs(300),
+    };
+    let earlier = start - jiff::SignedDuration::from_hours(1);
+    println!("reserve: {:?}", client.hold(&tenant, &hold(earlier)).await);
+    println!("extend: {:?}", client.hold(&tenant, &hold(earlier)).await);
+    println!(
+        "reserve another, delete the first: {:?}",
+        client.hold(&tenant, &hold(start)).await
+    );
     let created = client
         .create(
             &tenant,
@@ -82,7 +109,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     phone: Some("+4930123456".to_owned()),
                 },
                 notes: Some("contract probe".to_owned()),
-                call_id: None,
+                // Names the call's reservation of `start`.
+                call_id: Some("call_probe".to_owned()),
                 request_key: None,
             },
         )
@@ -109,5 +137,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await;
     println!("list: {found:?}");
+    println!("reserve: {:?}", client.hold(&tenant, &hold(start)).await);
+    println!(
+        "release (delete): {:?}",
+        client.release_holds(&tenant, "call_probe").await
+    );
     Ok(())
 }

@@ -16,7 +16,12 @@
 //!   A fill that raced an invalidation is written under the generation it started with, so it
 //!   can never resurrect the old state.
 //!
-//! Bookings themselves (`create`, `cancel`, ...) always go to the inner provider.
+//! - **Held slots stay the holding call's.** A slot a call holds ([`CalendarProvider::hold`]) is
+//!   not offered to other calls while the hold lasts ([`crate::held`]); the holding call is
+//!   offered it (Cal.com hides reserved slots from its slot list). The cache keys stay per
+//!   tenant-day, not per call: the overlay is applied to the answer, not to what is cached.
+//!
+//! Bookings themselves (`create`, `cancel`, ...) and holds always go to the inner provider.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -39,7 +44,8 @@ use tokio::task::JoinHandle;
 use crate::client::usable_slots;
 use crate::config::CacheConfig;
 use crate::event_type;
-use crate::key::{DayGroup, SlotKey};
+use crate::held::{Held, HeldOverlay};
+use crate::key::{DayGroup, SlotKey, TenantGroup};
 use crate::metrics::{self, CacheResult};
 use crate::overlay::Overlay;
 use crate::singleflight::{DayResult, Role, SingleFlight};
@@ -50,6 +56,10 @@ use crate::webhook;
 struct Entry {
     fetched_ms: u64,
     starts: Vec<i64>,
+    /// Fetched while a call held a slot of the day: Cal.com's list hid it, so the day is
+    /// fetched again once that hold lapses (the earliest such lapse).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refetch_after_ms: Option<u64>,
 }
 
 /// A day that must be fetched: its key, and the store key rendered with the generation read
@@ -82,6 +92,7 @@ struct Shared {
     answer_budget: Duration,
     flights: SingleFlight,
     overlay: Overlay,
+    held: HeldOverlay,
     refreshes: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -113,6 +124,7 @@ impl CachedProvider {
                     Arc::clone(&store),
                     cfg.taken_overlay.max(cfg.ttl.saturating_add(cfg.stale)),
                 ),
+                held: HeldOverlay::new(Arc::clone(&store)),
                 store,
                 clock,
                 ttl_ms: millis(cfg.ttl),
@@ -170,25 +182,35 @@ impl Shared {
         self.clock.now_ms()
     }
 
-    /// The store key of `key` under its group's current generation, and the entry there.
-    async fn lookup(&self, key: &SlotKey) -> (Option<String>, Option<Entry>) {
+    /// The store key of `key` under its group's current generation, the entry there, and,
+    /// when there is none, the entry of the generation before (what the day looked like before
+    /// its last invalidation: answered only when Cal.com cannot be asked, see `free_slots`).
+    async fn lookup(&self, key: &SlotKey) -> (Option<String>, Option<Entry>, Option<Entry>) {
         let generation = match self.store.generation(&key.group().generation_group()).await {
             Ok(g) => g,
             Err(e) => {
                 tracing::warn!(error = %e, "slot cache generation unreadable; fetching uncached");
-                return (None, None);
+                return (None, None, None);
             }
         };
         let stored_as = key.render(generation);
-        let entry = match self.store.get(&stored_as).await {
+        let entry = self.read_entry(&stored_as).await;
+        let before = match (&entry, generation.checked_sub(1)) {
+            (None, Some(previous)) => self.read_entry(&key.render(previous)).await,
+            _ => None,
+        };
+        (Some(stored_as), entry, before)
+    }
+
+    async fn read_entry(&self, stored_as: &str) -> Option<Entry> {
+        match self.store.get(stored_as).await {
             Ok(Some(bytes)) => serde_json::from_slice::<Entry>(&bytes).ok(),
             Ok(None) => None,
             Err(e) => {
                 tracing::warn!(error = %e, "slot cache unreadable; fetching");
                 None
             }
-        };
-        (Some(stored_as), entry)
+        }
     }
 
     /// Fetches the `needed` days, single-flight, and returns each one's starts. One request
@@ -216,11 +238,21 @@ impl Shared {
             if !leads.is_empty() {
                 let fetched = self.fetch_window(tenant, query).await;
                 if let Ok(by_date) = &fetched {
+                    let held = self.held_slots(tenant).await;
                     for day in window {
                         if let Some(stored_as) = &day.stored_as {
                             let starts =
                                 by_date.get(&day.key.date()).map_or(&[][..], Vec::as_slice);
-                            self.save(stored_as, starts).await;
+                            let lapse = held
+                                .iter()
+                                .filter(|h| {
+                                    Timestamp::from_millisecond(h.start_ms).is_ok_and(|t| {
+                                        tenant.time_zone.to_datetime(t).date() == day.key.date()
+                                    })
+                                })
+                                .map(|h| h.until_ms)
+                                .min();
+                            self.save(stored_as, starts, lapse).await;
                         }
                     }
                 }
@@ -264,7 +296,13 @@ impl Shared {
         tenant: &Tenant,
         query: &SlotQuery,
     ) -> Result<BTreeMap<Date, Vec<Timestamp>>, CalendarError> {
-        let slots = self.inner.free_slots(tenant, query).await?;
+        // What is cached is shared by every call: the inner provider is asked for nobody's
+        // view (a call's own holds are added to the answer, not to the cache).
+        let shared_view = SlotQuery {
+            for_call: None,
+            ..query.clone()
+        };
+        let slots = self.inner.free_slots(tenant, &shared_view).await?;
         let mut by_date: BTreeMap<Date, Vec<Timestamp>> = BTreeMap::new();
         for slot in slots {
             let date = tenant.time_zone.to_datetime(slot.start).date();
@@ -273,10 +311,11 @@ impl Shared {
         Ok(by_date)
     }
 
-    async fn save(&self, stored_as: &str, starts: &[Timestamp]) {
+    async fn save(&self, stored_as: &str, starts: &[Timestamp], refetch_after_ms: Option<u64>) {
         let entry = Entry {
             fetched_ms: self.now_ms(),
             starts: starts.iter().map(|t| t.as_millisecond()).collect(),
+            refetch_after_ms,
         };
         let Ok(bytes) = serde_json::to_vec(&entry) else {
             return;
@@ -327,6 +366,62 @@ impl Shared {
             }
         }
         invalidated
+    }
+
+    /// Every live hold of the tenant (none when the tenant's ids cannot name a key).
+    async fn held_slots(&self, tenant: &Tenant) -> crate::held::HeldSlots {
+        match TenantGroup::new(&tenant.scope.company_id, &tenant.scope.branch_id) {
+            Ok(group) => self.held.read(&group, self.now_ms()).await,
+            Err(_) => Default::default(),
+        }
+    }
+
+    /// Whether a call other than `for_call` holds a slot overlapping `start` + `length`.
+    async fn held_by_others(
+        &self,
+        tenant: &Tenant,
+        for_call: Option<&str>,
+        start: Timestamp,
+        length: SignedDuration,
+    ) -> bool {
+        match TenantGroup::new(&tenant.scope.company_id, &tenant.scope.branch_id) {
+            Ok(group) => self
+                .held
+                .read(&group, self.now_ms())
+                .await
+                .masks_for(for_call, start, length),
+            Err(_) => false,
+        }
+    }
+
+    /// Sets the slots `call_id` holds at `tenant` (none: its holds are gone). The days of the
+    /// holds it gave up are fetched again on their next check: Cal.com's list, cached while
+    /// they were held, hid them.
+    async fn replace_holds(&self, tenant: &Tenant, call_id: &str, held: Vec<Held>) {
+        let Ok(group) = TenantGroup::new(&tenant.scope.company_id, &tenant.scope.branch_id) else {
+            return;
+        };
+        let previous = self
+            .held
+            .replace(&group, call_id, held.clone(), self.now_ms())
+            .await;
+        let mut days: BTreeSet<Date> = BTreeSet::new();
+        let kept = |p: &Held| {
+            held.iter()
+                .any(|h| h.start_ms == p.start_ms && h.end_ms == p.end_ms)
+        };
+        for gone in previous.iter().filter(|p| !kept(p)) {
+            if let Ok(start) = Timestamp::from_millisecond(gone.start_ms) {
+                days.insert(tenant.time_zone.to_datetime(start).date());
+            }
+        }
+        for date in days {
+            if let Ok(day) = DayGroup::new(&tenant.scope.company_id, &tenant.scope.branch_id, date)
+                && let Err(e) = self.store.bump_generation(&day.generation_group()).await
+            {
+                tracing::warn!(tenant = %tenant.id, error = %e, "slot cache invalidation failed");
+            }
+        }
     }
 
     /// Starts one background refresh of `stale` days (skipping days already being fetched).
@@ -381,6 +476,10 @@ impl CalendarProvider for CachedProvider {
         let mut window = Vec::new();
         let mut missing = Vec::new();
         let mut stale = Vec::new();
+        // Days that miss, as last seen: answered when Cal.com cannot be asked (our budget is
+        // spent, it rate-limits us, is down or slow); the overlays below still mask every slot
+        // known taken or held since.
+        let mut last_known: BTreeMap<Date, Arc<Vec<Timestamp>>> = BTreeMap::new();
         for date in dates(query.from, query.to) {
             let key = SlotKey::new(
                 &tenant.scope.company_id,
@@ -391,49 +490,78 @@ impl CalendarProvider for CachedProvider {
                 query.duration_min,
             )
             .map_err(|e| CalendarError::Config(e.to_string()))?;
-            let (stored_as, entry) = shared.lookup(&key).await;
+            let (stored_as, entry, before) = shared.lookup(&key).await;
             let pending = Pending { key, stored_as };
             window.push(pending.clone());
             let age = entry.as_ref().map(|e| now.saturating_sub(e.fetched_ms));
+            // A hold that hid a slot from this fetch has lapsed: the slot may be free again.
+            let lapsed = entry
+                .as_ref()
+                .and_then(|e| e.refetch_after_ms)
+                .is_some_and(|t| now >= t);
             match (entry, age) {
-                (Some(entry), Some(age)) if age < shared.ttl_ms => {
+                (Some(entry), Some(age)) if !lapsed && age < shared.ttl_ms => {
                     metrics::cache_request(CacheResult::Hit);
                     days.insert(date, Arc::new(to_timestamps(&entry.starts)));
                 }
-                (Some(entry), Some(_)) => {
+                (Some(entry), Some(_)) if !lapsed => {
                     // Younger than ttl + stale, or the store would have expired it.
                     metrics::cache_request(CacheResult::Stale);
                     days.insert(date, Arc::new(to_timestamps(&entry.starts)));
                     stale.push(pending);
                 }
-                _ => {
+                (lapsed_entry, _) => {
                     metrics::cache_request(CacheResult::Miss);
+                    if let Some(last) = lapsed_entry.or(before) {
+                        last_known.insert(date, Arc::new(to_timestamps(&last.starts)));
+                    }
                     missing.push(pending);
                 }
             }
         }
         if !missing.is_empty() {
+            let missed = missing.len();
             // The fill refetches the whole window, stale days included. It runs as a task of
             // its own so that a caller who stops waiting (the budget) leaves it warming the cache.
             let fill = {
                 let (shared, tenant, query) = (self.shared.clone(), tenant.clone(), query.clone());
                 tokio::spawn(async move { shared.fill(&tenant, &query, &window, missing).await })
             };
-            match tokio::time::timeout(shared.answer_budget, fill).await {
-                Ok(Ok(filled)) => days.extend(filled?),
-                Ok(Err(_)) => return Err(CalendarError::Unavailable("slot fetch failed".into())),
+            let error = match tokio::time::timeout(shared.answer_budget, fill).await {
+                Ok(Ok(Ok(filled))) => {
+                    days.extend(filled);
+                    None
+                }
+                Ok(Ok(Err(e))) => Some(e),
+                Ok(Err(_)) => Some(CalendarError::Unavailable("slot fetch failed".into())),
                 Err(_) => {
                     tracing::warn!(tenant = %tenant.id, "Cal.com did not answer within the answer budget");
-                    return Err(CalendarError::Unavailable(
+                    Some(CalendarError::Unavailable(
                         "Cal.com did not answer within the answer budget".into(),
-                    ));
+                    ))
                 }
+            };
+            if let Some(error) = error {
+                let answerable = matches!(
+                    error,
+                    CalendarError::RateLimited { .. } | CalendarError::Unavailable(_)
+                ) && last_known.len() == missed;
+                if !answerable {
+                    return Err(error);
+                }
+                days.extend(last_known);
             }
         } else if !stale.is_empty() {
             shared.refresh_in_background(tenant, query, window, stale);
         }
 
         let length = SignedDuration::from_mins(i64::from(query.duration_min));
+        let held = shared.held_slots(tenant).await;
+        let for_call = query.for_call.as_deref();
+        let own = match for_call {
+            Some(call) if !held.is_empty() => held.own(call, event_type, length),
+            _ => Vec::new(),
+        };
         let mut starts = Vec::new();
         for (date, day_starts) in &days {
             let Ok(group) = DayGroup::new(&tenant.scope.company_id, &tenant.scope.branch_id, *date)
@@ -441,10 +569,17 @@ impl CalendarProvider for CachedProvider {
                 continue;
             };
             let taken = shared.overlay.read(&group, now).await;
+            let free = |start: &Timestamp| {
+                (taken.is_empty() || !taken.masks(*start, length))
+                    && (held.is_empty() || !held.masks_for(for_call, *start, length))
+            };
+            starts.extend(day_starts.iter().copied().filter(free));
+            // The call's own holds: Cal.com no longer lists them, they are still the call's.
             starts.extend(
-                day_starts
-                    .iter()
-                    .filter(|start| taken.is_empty() || !taken.masks(**start, length)),
+                own.iter()
+                    .copied()
+                    .filter(|start| tenant.time_zone.to_datetime(*start).date() == *date)
+                    .filter(free),
             );
         }
         starts.sort_unstable();
@@ -463,16 +598,29 @@ impl CalendarProvider for CachedProvider {
                 self.shared
                     .changed(tenant, &[(created.start, created.end)], &[])
                     .await;
+                // The booking took the call's hold and gave up its others.
+                if let Some(call) = &booking.call_id {
+                    self.shared.replace_holds(tenant, call, Vec::new()).await;
+                }
             }
-            // We offered a slot Cal.com says is taken: it is known taken now.
+            // We offered a slot Cal.com says is taken: it is known taken now, unless another
+            // call only holds it (the held overlay masks it while the hold lasts; masking it
+            // for `taken_overlay` would hide it long after the hold lapsed).
             Err(CalendarError::SlotTaken) => {
-                let end = booking
-                    .start
-                    .checked_add(SignedDuration::from_mins(i64::from(booking.duration_min)))
-                    .unwrap_or(booking.start);
-                self.shared
-                    .changed(tenant, &[(booking.start, end)], &[])
+                let length = SignedDuration::from_mins(i64::from(booking.duration_min));
+                let end = booking.start.checked_add(length).unwrap_or(booking.start);
+                let held = self
+                    .shared
+                    .held_by_others(tenant, booking.call_id.as_deref(), booking.start, length)
                     .await;
+                let interval = [(booking.start, end)];
+                // Either way the day is refetched on its next check.
+                let (taken, freed): (&[_], &[_]) = if held {
+                    (&[], &interval)
+                } else {
+                    (&interval, &[])
+                };
+                self.shared.changed(tenant, taken, freed).await;
             }
             Err(_) => {}
         }
@@ -547,11 +695,36 @@ impl CalendarProvider for CachedProvider {
         tenant: &Tenant,
         hold: &HoldRequest,
     ) -> Result<Vec<HoldOutcome>, CalendarError> {
-        self.shared.inner.hold(tenant, hold).await
+        let result = self.shared.inner.hold(tenant, hold).await;
+        let event_type = event_type::resolve(tenant, hold.service.as_deref(), hold.duration_min);
+        let length_ms = i64::from(hold.duration_min) * 60_000;
+        let held: Vec<Held> = match (&result, event_type) {
+            (Ok(outcomes), Ok(event_type)) => hold
+                .starts
+                .iter()
+                .zip(outcomes)
+                .filter_map(|(start, outcome)| match outcome {
+                    HoldOutcome::Held { until } => Some(Held {
+                        call_id: hold.call_id.clone(),
+                        event_type,
+                        start_ms: start.as_millisecond(),
+                        end_ms: start.as_millisecond().saturating_add(length_ms),
+                        until_ms: u64::try_from(until.as_millisecond()).unwrap_or(0),
+                    }),
+                    HoldOutcome::Taken => None,
+                })
+                .collect(),
+            // Nothing held: the call's earlier holds were given up as well.
+            _ => Vec::new(),
+        };
+        self.shared.replace_holds(tenant, &hold.call_id, held).await;
+        result
     }
 
     async fn release_holds(&self, tenant: &Tenant, call_id: &str) -> Result<usize, CalendarError> {
-        self.shared.inner.release_holds(tenant, call_id).await
+        let result = self.shared.inner.release_holds(tenant, call_id).await;
+        self.shared.replace_holds(tenant, call_id, Vec::new()).await;
+        result
     }
 }
 

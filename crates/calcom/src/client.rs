@@ -1,11 +1,16 @@
 //! [`CalcomProvider`]: the booking engine's [`CalendarProvider`] over Cal.com API v2.
 //!
 //! One instance serves every Cal.com tenant; each call reads the tenant's API key from the
-//! environment variable the tenant names. Every exchange passes three gates, in this order:
+//! environment variable the tenant names. Every exchange passes four gates, in this order:
 //! the key must exist (else a configuration error), the tenant's key must not be inside a
-//! Cal.com rate-limit window (a 429 closes it until `X-RateLimit-Reset-Default`), and the
-//! `calcom` circuit breaker must admit the call (else `Unavailable` at once, Cal.com untouched).
+//! Cal.com rate-limit window (a 429 closes it until `X-RateLimit-Reset-Default`), the
+//! `calcom` circuit breaker must admit the call (else `Unavailable` at once, Cal.com untouched),
+//! and the key's outbound budget must have a token for the request's priority
+//! ([`crate::budget`]; else `RateLimited`, Cal.com untouched).
 //! Answers go through the one mapping table in [`crate::errors`].
+//!
+//! Slot holds are Cal.com slot reservations (`/v2/slots/reservations`); their uids are kept per
+//! call in the store ([`crate::holds`]) and named by the call's booking (`reservedSlotUid`).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -21,19 +26,24 @@ use frontdesk_clock::Clock;
 use frontdesk_resilience::{Breaker, Outcome};
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
-use parking_lot::Mutex;
 use reqwest::{Method, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use frontdesk_booking::{HoldEvent, count_holds};
+use frontdesk_store::{MemoryStore, Store};
+
+use crate::budget::{Budget, Priority};
 use crate::config::CalcomConfig;
 use crate::errors::{self, Operation, Transport};
 use crate::event_type;
+use crate::holds::{HeldSlot, HoldBook};
 use crate::metrics;
 use crate::wire::{
     API_VERSION_HEADER, BOOKINGS_API_VERSION, CancelBody, CreateBookingBody, Envelope,
-    ErrorEnvelope, OneOrMany, RATE_LIMIT_RESET_HEADER, RescheduleBody, SLOTS_API_VERSION,
-    SlotsByDate, WireAttendeeInput, WireBooking,
+    ErrorEnvelope, OneOrMany, RATE_LIMIT_REMAINING_HEADER, RATE_LIMIT_RESET_HEADER, RescheduleBody,
+    ReserveSlotBody, SLOTS_API_VERSION, SlotsByDate, WireAttendeeInput, WireBooking,
+    WireReservation,
 };
 
 const PROVIDER: &str = "calcom";
@@ -115,34 +125,6 @@ impl fmt::Debug for ApiKey {
     }
 }
 
-/// Rate-limit windows by API key variable name (Cal.com throttles per key). Bounded by the
-/// number of configured key variables.
-#[derive(Debug, Default)]
-struct RateGate {
-    closed_until_ms: Mutex<HashMap<String, u64>>,
-}
-
-impl RateGate {
-    /// Time left in the key's window, if it is closed.
-    fn remaining(&self, key_env: &str, now_ms: u64) -> Option<Duration> {
-        let mut map = self.closed_until_ms.lock();
-        match map.get(key_env) {
-            Some(&until) if until > now_ms => Some(Duration::from_millis(until - now_ms)),
-            Some(_) => {
-                map.remove(key_env);
-                None
-            }
-            None => None,
-        }
-    }
-
-    fn close(&self, key_env: &str, until_ms: u64) {
-        let mut map = self.closed_until_ms.lock();
-        let entry = map.entry(key_env.to_owned()).or_insert(0);
-        *entry = (*entry).max(until_ms);
-    }
-}
-
 /// The Cal.com API v2 calendar provider.
 pub struct CalcomProvider {
     http: reqwest::Client,
@@ -150,7 +132,8 @@ pub struct CalcomProvider {
     breaker: Breaker,
     clock: Arc<dyn Clock>,
     keys: Arc<dyn ApiKeys>,
-    gate: RateGate,
+    budget: Budget,
+    holds: HoldBook,
     count_429_as_failure: bool,
     rate_limit_fallback_wait: Duration,
 }
@@ -164,9 +147,24 @@ impl fmt::Debug for CalcomProvider {
     }
 }
 
+/// Why an exchange produced no answer: our own budget, or Cal.com (or the way to it).
+enum Refusal {
+    Budget(CalendarError),
+    Answer(CalendarError),
+}
+
+impl Refusal {
+    fn into_error(self) -> CalendarError {
+        match self {
+            Refusal::Budget(e) | Refusal::Answer(e) => e,
+        }
+    }
+}
+
 /// A request before the gates: what to call and with which body.
 struct Call<'a, B: Serialize> {
     operation: Operation,
+    priority: Priority,
     method: Method,
     url: Url,
     api_version: &'static str,
@@ -195,13 +193,16 @@ impl CalcomProvider {
             field: "base_url".into(),
             message: "not a URL".into(),
         })?;
+        // Until `with_store` names the shared store, holds and the budget are this process's.
+        let local: Arc<dyn Store> = Arc::new(MemoryStore::new(Arc::clone(&clock)));
         Ok(Self {
             http,
             base,
             breaker,
             clock,
             keys: Arc::new(EnvApiKeys),
-            gate: RateGate::default(),
+            budget: Budget::new(Arc::clone(&local), &cfg.budget),
+            holds: HoldBook::new(local),
             count_429_as_failure: cfg.count_429_as_failure,
             rate_limit_fallback_wait: cfg.rate_limit_fallback_wait,
         })
@@ -210,6 +211,14 @@ impl CalcomProvider {
     /// Reads API keys from `keys` instead of the environment.
     pub fn with_api_keys(mut self, keys: Arc<dyn ApiKeys>) -> Self {
         self.keys = keys;
+        self
+    }
+
+    /// Keeps hold records and the outbound budget in `store` (the shared store, so every
+    /// replica can release a call's holds and draws from one budget per API key).
+    pub fn with_store(mut self, store: Arc<dyn Store>) -> Self {
+        self.budget = self.budget.with_store(Arc::clone(&store));
+        self.holds = HoldBook::new(store);
         self
     }
 
@@ -228,32 +237,73 @@ impl CalcomProvider {
         tenant: &Tenant,
         call: Call<'_, B>,
     ) -> Result<T, CalendarError> {
-        let result = self.exchange_inner(tenant, &call).await;
-        if let Err(error) = &result {
-            self.report(tenant, call.operation, error);
-        }
-        result
+        let body = self.exchange_raw(tenant, &call).await?;
+        serde_json::from_slice::<Envelope<T>>(&body)
+            .map(|envelope| envelope.data)
+            .map_err(|_| {
+                let error = errors::from_transport(Transport::Body);
+                self.report(tenant, call.operation, &error);
+                error
+            })
     }
 
-    async fn exchange_inner<B: Serialize, T: DeserializeOwned>(
+    /// [`Self::exchange`] for answers without `data` (`{"status":"success"}`).
+    async fn exchange_empty<B: Serialize>(
+        &self,
+        tenant: &Tenant,
+        call: Call<'_, B>,
+    ) -> Result<(), CalendarError> {
+        self.exchange_raw(tenant, &call).await.map(|_| ())
+    }
+
+    async fn exchange_raw<B: Serialize>(
         &self,
         tenant: &Tenant,
         call: &Call<'_, B>,
-    ) -> Result<T, CalendarError> {
-        let cfg = event_type::calcom_config(tenant)?;
+    ) -> Result<Vec<u8>, CalendarError> {
+        let result = self.exchange_inner(tenant, call).await;
+        match &result {
+            // Our own budget held the request back: expected while a practice is busy.
+            Err(Refusal::Budget(error)) => {
+                metrics::calendar_error(PROVIDER, errors::kind(error));
+                tracing::debug!(tenant = %tenant.id, operation = call.operation.label(), "Cal.com budget spent; request not sent");
+            }
+            Err(Refusal::Answer(error)) => self.report(tenant, call.operation, error),
+            Ok(_) => {}
+        }
+        result.map_err(Refusal::into_error)
+    }
+
+    async fn exchange_inner<B: Serialize>(
+        &self,
+        tenant: &Tenant,
+        call: &Call<'_, B>,
+    ) -> Result<Vec<u8>, Refusal> {
+        let cfg = event_type::calcom_config(tenant).map_err(Refusal::Answer)?;
         let key = ApiKey::lookup(self.keys.as_ref(), &cfg.api_key_env).ok_or_else(|| {
-            CalendarError::Config("the tenant's Cal.com API key variable is not set".into())
+            Refusal::Answer(CalendarError::Config(
+                "the tenant's Cal.com API key variable is not set".into(),
+            ))
         })?;
         let now_ms = self.clock.now_ms();
-        if let Some(retry_after) = self.gate.remaining(&cfg.api_key_env, now_ms) {
-            return Err(CalendarError::RateLimited {
+        if let Some(retry_after) = self
+            .budget
+            .closed_for(&cfg.api_key_env, call.priority, now_ms)
+        {
+            return Err(Refusal::Budget(CalendarError::RateLimited {
                 retry_after: Some(retry_after),
-            });
+            }));
         }
         let permit = self
             .breaker
             .try_acquire()
-            .map_err(|_| errors::breaker_open())?;
+            .map_err(|_| Refusal::Answer(errors::breaker_open()))?;
+        // After the breaker, so a refused call spends no budget; a dropped permit is neutral.
+        if let Err(retry_after) = self.budget.take(&cfg.api_key_env, call.priority).await {
+            return Err(Refusal::Budget(CalendarError::RateLimited {
+                retry_after: Some(retry_after),
+            }));
+        }
 
         let mut request = self
             .http
@@ -273,15 +323,23 @@ impl CalcomProvider {
                     (Outcome::ConnectError, Transport::Connect)
                 };
                 permit.record(outcome, started.elapsed());
-                return Err(errors::from_transport(transport));
+                return Err(Refusal::Answer(errors::from_transport(transport)));
             }
         };
         let status = response.status().as_u16();
-        let reset = response
-            .headers()
-            .get(RATE_LIMIT_RESET_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| errors::parse_reset(v, now_ms / 1000));
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let reset =
+            header(RATE_LIMIT_RESET_HEADER).and_then(|v| errors::parse_reset(&v, now_ms / 1000));
+        let remaining =
+            header(RATE_LIMIT_REMAINING_HEADER).and_then(|v| v.trim().parse::<u32>().ok());
+        self.budget
+            .observe(&cfg.api_key_env, remaining, reset, now_ms);
         let body = match response.bytes().await {
             Ok(body) => body,
             Err(e) => {
@@ -291,11 +349,11 @@ impl CalcomProvider {
                     Outcome::ConnectError
                 };
                 permit.record(outcome, started.elapsed());
-                return Err(errors::from_transport(if e.is_timeout() {
+                return Err(Refusal::Answer(errors::from_transport(if e.is_timeout() {
                     Transport::Timeout
                 } else {
                     Transport::Body
-                }));
+                })));
             }
         };
         let outcome = match status {
@@ -307,9 +365,7 @@ impl CalcomProvider {
         permit.record(outcome, started.elapsed());
 
         if (200..300).contains(&status) {
-            return serde_json::from_slice::<Envelope<T>>(&body)
-                .map(|envelope| envelope.data)
-                .map_err(|_| errors::from_transport(Transport::Body));
+            return Ok(body.to_vec());
         }
         let message = serde_json::from_slice::<ErrorEnvelope>(&body)
             .ok()
@@ -328,9 +384,9 @@ impl CalcomProvider {
         } = &error
         {
             let until = now_ms.saturating_add(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
-            self.gate.close(&cfg.api_key_env, until);
+            self.budget.close_all(&cfg.api_key_env, until);
         }
-        Err(error)
+        Err(Refusal::Answer(error))
     }
 
     /// Counts and logs a failure. Nothing from the request or Cal.com's text is logged.
@@ -427,6 +483,7 @@ impl CalcomProvider {
                 tenant,
                 Call {
                     operation: Operation::Slots,
+                    priority: Priority::Refresh,
                     method: Method::GET,
                     url,
                     api_version: SLOTS_API_VERSION,
@@ -485,9 +542,26 @@ impl CalendarProvider for CalcomProvider {
         query: &SlotQuery,
     ) -> Result<Vec<Slot>, CalendarError> {
         let event_type = event_type::resolve(tenant, query.service.as_deref(), query.duration_min)?;
-        let starts = self
+        let mut starts = self
             .fetch_slots(tenant, event_type, query.from, query.to, query.duration_min)
             .await?;
+        // Cal.com hides reserved slots from every list; the asking call's own are still its.
+        if let Some(call) = &query.for_call {
+            let now = self.clock.now_ms();
+            let own = self.holds.load(tenant, call).await.into_iter().filter(|h| {
+                h.is_live(now) && h.event_type == event_type && h.duration_min == query.duration_min
+            });
+            for held in own {
+                if let Ok(start) = Timestamp::from_millisecond(held.start_ms) {
+                    let date = tenant.time_zone.to_datetime(start).date();
+                    if date >= query.from && date <= query.to {
+                        starts.push(start);
+                    }
+                }
+            }
+            starts.sort_unstable();
+            starts.dedup();
+        }
         Ok(usable_slots(
             tenant,
             &starts,
@@ -528,23 +602,81 @@ impl CalendarProvider for CalcomProvider {
                     .into_iter()
                     .collect()
             }),
+            reserved_slot_uid: None,
         };
-        let data: OneOrMany = self
-            .exchange(
+        // The call's reservation of this slot, if it holds one: named even when it lapsed in
+        // our clock's view, because Cal.com ignores a lapsed reservation and a slightly
+        // different clock must not leave our own reservation in our way.
+        let mut held = match &booking.call_id {
+            Some(call) => self.holds.load(tenant, call).await,
+            None => Vec::new(),
+        };
+        let start_ms = booking.start.as_millisecond();
+        let reservation = held
+            .iter()
+            .find(|h| h.start_ms == start_ms && h.event_type == event_type)
+            .map(|h| h.uid.clone());
+        // The call's other holds overlapping this booking would refuse it as someone else's.
+        let end_ms = start_ms.saturating_add(i64::from(booking.duration_min) * 60_000);
+        let now = self.clock.now_ms();
+        let (in_the_way, rest): (Vec<HeldSlot>, Vec<HeldSlot>) = held.into_iter().partition(|h| {
+            let h_end = h
+                .start_ms
+                .saturating_add(i64::from(h.duration_min) * 60_000);
+            Some(&h.uid) != reservation.as_ref()
+                && h.is_live(now)
+                && h.start_ms < end_ms
+                && h_end > start_ms
+        });
+        held = rest;
+        if !in_the_way.is_empty() {
+            let released = self.unreserve_all(tenant, &in_the_way).await;
+            count_holds(PROVIDER, HoldEvent::Released, released);
+            if let Some(call) = &booking.call_id {
+                let _ = self.holds.save(tenant, call, &held, now).await;
+            }
+        }
+        let send = |body: CreateBookingBody| async move {
+            self.exchange::<_, OneOrMany>(
                 tenant,
                 Call {
                     operation: Operation::Create,
+                    priority: Priority::Booking,
                     method: Method::POST,
                     url: self.url(&["v2", "bookings"]),
                     api_version: BOOKINGS_API_VERSION,
                     body: Some(&body),
                 },
             )
-            .await?;
+            .await
+        };
+        let result = match reservation {
+            Some(uid) => {
+                let with_uid = CreateBookingBody {
+                    reserved_slot_uid: Some(uid),
+                    ..body.clone()
+                };
+                match send(with_uid).await {
+                    // A Cal.com that refuses the reservation itself must not keep a free slot
+                    // from the caller: once more without it.
+                    Err(CalendarError::Rejected(_)) => send(body).await,
+                    other => other,
+                }
+            }
+            None => send(body).await,
+        };
+        let data = result?;
         let wire = data
             .first()
             .ok_or_else(|| errors::from_transport(Transport::Body))?;
-        self.to_booking(tenant, wire)
+        let created = self.to_booking(tenant, wire)?;
+        if let Some(call) = &booking.call_id
+            && !held.is_empty()
+        {
+            self.settle_after_booking(tenant, call, held, start_ms, event_type)
+                .await;
+        }
+        Ok(created)
     }
 
     async fn get_booking(
@@ -557,6 +689,7 @@ impl CalendarProvider for CalcomProvider {
                 tenant,
                 Call {
                     operation: Operation::GetBooking,
+                    priority: Priority::Booking,
                     method: Method::GET,
                     url: self.url(&["v2", "bookings", booking_ref]),
                     api_version: BOOKINGS_API_VERSION,
@@ -588,6 +721,7 @@ impl CalendarProvider for CalcomProvider {
                 tenant,
                 Call {
                     operation: Operation::Cancel,
+                    priority: Priority::Booking,
                     method: Method::POST,
                     url: self.url(&["v2", "bookings", booking_ref, "cancel"]),
                     api_version: BOOKINGS_API_VERSION,
@@ -622,12 +756,15 @@ impl CalendarProvider for CalcomProvider {
         let body = RescheduleBody {
             start: new_start.to_string(),
             rescheduling_reason: Some("Rescheduled by phone".to_owned()),
+            // The trait's reschedule names no call, so no reservation of it can be named.
+            reserved_slot_uid: None,
         };
         let data: OneOrMany = self
             .exchange(
                 tenant,
                 Call {
                     operation: Operation::Reschedule,
+                    priority: Priority::Booking,
                     method: Method::POST,
                     url: self.url(&["v2", "bookings", booking_ref, "reschedule"]),
                     api_version: BOOKINGS_API_VERSION,
@@ -667,6 +804,7 @@ impl CalendarProvider for CalcomProvider {
                 tenant,
                 Call {
                     operation: Operation::ListBookings,
+                    priority: Priority::Booking,
                     method: Method::GET,
                     url,
                     api_version: BOOKINGS_API_VERSION,
@@ -707,19 +845,249 @@ impl CalendarProvider for CalcomProvider {
 
     async fn hold(
         &self,
-        _tenant: &Tenant,
-        _hold: &HoldRequest,
+        tenant: &Tenant,
+        hold: &HoldRequest,
     ) -> Result<Vec<HoldOutcome>, CalendarError> {
-        Err(CalendarError::Unavailable(
-            "slot reservations are not wired yet".into(),
-        ))
+        let event_type = event_type::resolve(tenant, hold.service.as_deref(), hold.duration_min)?;
+        let now = self.clock.now_ms();
+        let previous = self.holds.load(tenant, &hold.call_id).await;
+        let (live, expired): (Vec<HeldSlot>, Vec<HeldSlot>) =
+            previous.into_iter().partition(|h| h.is_live(now));
+        count_holds(PROVIDER, HoldEvent::Expired, expired.len());
+        // Earlier holds this request does not keep go first: Cal.com would refuse a new
+        // reservation overlapping one of them as "reserved by another user".
+        let wanted = |h: &HeldSlot| {
+            hold.starts.iter().any(|start| {
+                h.start_ms == start.as_millisecond()
+                    && h.event_type == event_type
+                    && h.duration_min == hold.duration_min
+            })
+        };
+        let (mut live, dropped): (Vec<HeldSlot>, Vec<HeldSlot>) =
+            live.into_iter().partition(wanted);
+        let released = self.unreserve_all(tenant, &dropped).await;
+        count_holds(PROVIDER, HoldEvent::Released, released);
+
+        let mut kept: Vec<HeldSlot> = Vec::new();
+        let mut created = 0;
+        let mut outcomes = Vec::with_capacity(hold.starts.len());
+        let mut failure = None;
+        for start in &hold.starts {
+            let start_ms = start.as_millisecond();
+            let same = live.iter().position(|h| {
+                h.start_ms == start_ms
+                    && h.event_type == event_type
+                    && h.duration_min == hold.duration_min
+            });
+            // A slot the call already holds is extended in place: no moment where it is free.
+            let extended = match same {
+                Some(i) => {
+                    let prev = live.swap_remove(i);
+                    match self
+                        .reserve(tenant, event_type, *start, hold, Some(&prev.uid))
+                        .await
+                    {
+                        Ok(slot) => Some(Ok(slot)),
+                        // Gone at Cal.com (it lapsed there): reserve afresh.
+                        Err(CalendarError::NotFound) => None,
+                        Err(e) => {
+                            // Still Cal.com's reservation: released with the others below.
+                            live.push(prev);
+                            Some(Err(e))
+                        }
+                    }
+                }
+                None => None,
+            };
+            let result = match extended {
+                Some(result) => result,
+                None => {
+                    let fresh = self.reserve(tenant, event_type, *start, hold, None).await;
+                    if fresh.is_ok() {
+                        created += 1;
+                    }
+                    fresh
+                }
+            };
+            match result {
+                Ok(slot) => {
+                    outcomes.push(HoldOutcome::Held {
+                        until: timestamp_of_ms(slot.until_ms),
+                    });
+                    kept.push(slot);
+                }
+                Err(CalendarError::SlotTaken) => outcomes.push(HoldOutcome::Taken),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        count_holds(PROVIDER, HoldEvent::Created, created);
+        // What is left of the earlier holds could not be extended (a failure): given up.
+        let released = self.unreserve_all(tenant, &live).await;
+        count_holds(PROVIDER, HoldEvent::Released, released);
+
+        if let Some(error) = failure {
+            // Nothing half-held: what this request reserved is given up too.
+            let given_up = self.unreserve_all(tenant, &kept).await;
+            count_holds(PROVIDER, HoldEvent::Released, given_up);
+            let _ = self.holds.save(tenant, &hold.call_id, &[], now).await;
+            return Err(error);
+        }
+        if let Err(e) = self.holds.save(tenant, &hold.call_id, &kept, now).await {
+            // A reservation no replica can name would keep the caller's own booking out.
+            let given_up = self.unreserve_all(tenant, &kept).await;
+            count_holds(PROVIDER, HoldEvent::Released, given_up);
+            return Err(e);
+        }
+        Ok(outcomes)
     }
 
-    async fn release_holds(
+    async fn release_holds(&self, tenant: &Tenant, call_id: &str) -> Result<usize, CalendarError> {
+        let now = self.clock.now_ms();
+        let held = self.holds.load(tenant, call_id).await;
+        if held.is_empty() {
+            return Ok(0);
+        }
+        let (live, expired): (Vec<HeldSlot>, Vec<HeldSlot>) =
+            held.into_iter().partition(|h| h.is_live(now));
+        count_holds(PROVIDER, HoldEvent::Expired, expired.len());
+        let released = self.unreserve_all(tenant, &live).await;
+        count_holds(PROVIDER, HoldEvent::Released, released);
+        self.holds.save(tenant, call_id, &[], now).await?;
+        Ok(live.len())
+    }
+}
+
+fn timestamp_of_ms(ms: u64) -> Timestamp {
+    i64::try_from(ms)
+        .ok()
+        .and_then(|ms| Timestamp::from_millisecond(ms).ok())
+        .unwrap_or(Timestamp::MAX)
+}
+
+impl CalcomProvider {
+    /// Reserves (or, with `extend`, moves and prolongs that reservation) one slot for `hold_for`.
+    async fn reserve(
         &self,
-        _tenant: &Tenant,
-        _call_id: &str,
-    ) -> Result<usize, CalendarError> {
-        Ok(0)
+        tenant: &Tenant,
+        event_type: u64,
+        start: Timestamp,
+        hold: &HoldRequest,
+        extend: Option<&str>,
+    ) -> Result<HeldSlot, CalendarError> {
+        // Cal.com reserves whole minutes.
+        let minutes = u32::try_from(hold.hold_for.as_secs().div_ceil(60))
+            .unwrap_or(u32::MAX)
+            .max(1);
+        let body = ReserveSlotBody {
+            event_type_id: event_type,
+            slot_start: start.to_string(),
+            slot_duration: event_type::needs_explicit_duration(
+                tenant,
+                event_type,
+                hold.duration_min,
+            )
+            .then_some(hold.duration_min),
+            reservation_duration: Some(minutes),
+        };
+        let (operation, method, url) = match extend {
+            Some(uid) => (
+                Operation::ExtendReservation,
+                Method::PATCH,
+                self.url(&["v2", "slots", "reservations", uid]),
+            ),
+            None => (
+                Operation::Reserve,
+                Method::POST,
+                self.url(&["v2", "slots", "reservations"]),
+            ),
+        };
+        let now = self.clock.now_ms();
+        let data: WireReservation = self
+            .exchange(
+                tenant,
+                Call {
+                    operation,
+                    priority: Priority::Booking,
+                    method,
+                    url,
+                    api_version: SLOTS_API_VERSION,
+                    body: Some(&body),
+                },
+            )
+            .await?;
+        let fallback_until = now.saturating_add(u64::from(minutes) * 60_000);
+        let until_ms = data
+            .reservation_until
+            .as_deref()
+            .and_then(|t| t.parse::<Timestamp>().ok())
+            .and_then(|t| u64::try_from(t.as_millisecond()).ok())
+            .unwrap_or(fallback_until);
+        Ok(HeldSlot {
+            uid: data.reservation_uid,
+            event_type,
+            start_ms: start.as_millisecond(),
+            duration_min: hold.duration_min,
+            until_ms,
+        })
+    }
+
+    /// Deletes reservations at Cal.com; how many it confirmed gone (an unknown one is gone).
+    /// A failure is logged and left to lapse: it cannot be undone from here.
+    async fn unreserve_all(&self, tenant: &Tenant, slots: &[HeldSlot]) -> usize {
+        let mut gone = 0;
+        for slot in slots {
+            let result = self
+                .exchange_empty::<()>(
+                    tenant,
+                    Call {
+                        operation: Operation::DeleteReservation,
+                        priority: Priority::Booking,
+                        method: Method::DELETE,
+                        url: self.url(&["v2", "slots", "reservations", &slot.uid]),
+                        api_version: SLOTS_API_VERSION,
+                        body: None,
+                    },
+                )
+                .await;
+            match result {
+                Ok(()) | Err(CalendarError::NotFound) => gone += 1,
+                Err(e) => {
+                    tracing::warn!(tenant = %tenant.id, error = %e, "slot reservation not deleted; it lapses by itself");
+                }
+            }
+        }
+        gone
+    }
+
+    /// After the call booked `start_ms`: that hold is consumed, the call's others released.
+    async fn settle_after_booking(
+        &self,
+        tenant: &Tenant,
+        call_id: &str,
+        held: Vec<HeldSlot>,
+        start_ms: i64,
+        event_type: u64,
+    ) {
+        let now = self.clock.now_ms();
+        let (booked, others): (Vec<HeldSlot>, Vec<HeldSlot>) = held
+            .into_iter()
+            .partition(|h| h.start_ms == start_ms && h.event_type == event_type);
+        for slot in &booked {
+            let event = if slot.is_live(now) {
+                HoldEvent::Consumed
+            } else {
+                HoldEvent::Expired
+            };
+            count_holds(PROVIDER, event, 1);
+        }
+        let (live, expired): (Vec<HeldSlot>, Vec<HeldSlot>) =
+            others.into_iter().partition(|h| h.is_live(now));
+        count_holds(PROVIDER, HoldEvent::Expired, expired.len());
+        let released = self.unreserve_all(tenant, &live).await;
+        count_holds(PROVIDER, HoldEvent::Released, released);
+        let _ = self.holds.save(tenant, call_id, &[], now).await;
     }
 }

@@ -30,6 +30,35 @@ pub struct CalcomConfig {
     #[serde(with = "humantime_serde")]
     #[schemars(with = "String")]
     pub rate_limit_fallback_wait: Duration,
+    /// frontdesk's own outbound budget per tenant API key, below Cal.com's limit.
+    pub budget: BudgetConfig,
+}
+
+/// The outbound token bucket per tenant API key (the `api_key_env` a tenant names), kept in the
+/// store so every replica draws from one bucket. In any minute at most
+/// `requests_per_minute + burst` requests leave per key; the defaults stay below the 120 per
+/// minute Cal.com documents for an API key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct BudgetConfig {
+    /// Sustained requests per minute per API key.
+    pub requests_per_minute: u32,
+    /// Requests that may leave at once on top of the sustained rate.
+    pub burst: u32,
+    /// Of the burst, how many only bookings (create, cancel, reschedule, slot reservations)
+    /// may use: slot fetches and cache refreshes wait once fewer are left, and checks are
+    /// answered from the cache meanwhile. Must be below `burst`.
+    pub reserved_for_bookings: u32,
+}
+
+impl Default for BudgetConfig {
+    fn default() -> Self {
+        Self {
+            requests_per_minute: 90,
+            burst: 10,
+            reserved_for_bookings: 3,
+        }
+    }
 }
 
 impl Default for CalcomConfig {
@@ -48,6 +77,7 @@ impl Default for CalcomConfig {
             breaker: BreakerConfig::default(),
             count_429_as_failure: false,
             rate_limit_fallback_wait: Duration::from_secs(60),
+            budget: BudgetConfig::default(),
         }
     }
 }
@@ -147,6 +177,24 @@ impl CalcomConfig {
                 "must be greater than zero",
             ));
         }
+        if self.budget.requests_per_minute == 0 {
+            return Err(CalcomConfigError::new(
+                "budget.requests_per_minute",
+                "must be greater than zero",
+            ));
+        }
+        if self.budget.burst == 0 {
+            return Err(CalcomConfigError::new(
+                "budget.burst",
+                "must be greater than zero",
+            ));
+        }
+        if self.budget.reserved_for_bookings >= self.budget.burst {
+            return Err(CalcomConfigError::new(
+                "budget.reserved_for_bookings",
+                "must be below budget.burst",
+            ));
+        }
         if self.rate_limit_fallback_wait.is_zero() {
             return Err(CalcomConfigError::new(
                 "rate_limit_fallback_wait",
@@ -164,5 +212,38 @@ impl CalcomConfig {
             breaker.failure_on.push(OutcomeClass::Status429);
         }
         breaker
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_is_checked_and_read_from_yaml() {
+        let cfg: CalcomConfig = serde_yaml::from_str(
+            "budget: { requests_per_minute: 60, burst: 5, reserved_for_bookings: 2 }",
+        )
+        .expect("yaml");
+        assert_eq!(cfg.budget.requests_per_minute, 60);
+        assert_eq!(cfg.validate(), Ok(()));
+        let mut bad = cfg.clone();
+        bad.budget.reserved_for_bookings = 5;
+        assert_eq!(
+            bad.validate().map_err(|e| e.field),
+            Err("budget.reserved_for_bookings".to_owned())
+        );
+        bad.budget = BudgetConfig {
+            requests_per_minute: 0,
+            ..BudgetConfig::default()
+        };
+        assert_eq!(
+            bad.validate().map_err(|e| e.field),
+            Err("budget.requests_per_minute".to_owned())
+        );
+        // The defaults stay below Cal.com's documented 120 per minute and key.
+        let d = BudgetConfig::default();
+        assert!(d.requests_per_minute + d.burst < 120);
+        assert!(serde_yaml::from_str::<CalcomConfig>("budget: { per_minute: 5 }").is_err());
     }
 }

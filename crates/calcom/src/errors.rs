@@ -2,12 +2,12 @@
 //!
 //! | answer | operation | becomes | the caller hears |
 //! |---|---|---|---|
-//! | 400 or 409 saying the slot is taken ("already has booking", "not available", a conflict) | any | `SlotTaken` | `slot_unavailable` + alternatives |
+//! | 400, 409 or 422 saying the slot is taken ("already has booking", "not available", "already reserved", "someone else reserved", a conflict) | any | `SlotTaken` | `slot_unavailable` + alternatives |
 //! | 409, anything else | any | `SlotTaken` | `slot_unavailable` + alternatives |
 //! | 400 / 422, anything else (booking window, past start, validation) | any | `Rejected` | `slot_unavailable` + alternatives |
 //! | 401 / 403 | any | `Unauthorized` (+ error log without the key, `kind="unauthorized"`) | `configuration_error` |
-//! | 404 | slots, create | `Config` (the tenant's event type does not exist) | `configuration_error` |
-//! | 404 | get / cancel / reschedule / list | `NotFound` | `not_found` |
+//! | 404 | slots, create, reserve | `Config` (the tenant's event type does not exist) | `configuration_error` |
+//! | 404 | get / cancel / reschedule / list / update or delete a reservation | `NotFound` | `not_found` (a reservation: already gone) |
 //! | 429 | any | `RateLimited` until `X-RateLimit-Reset-Default` seconds | `calendar_unavailable` (busy) |
 //! | 5xx, timeout, connection error, unreadable 2xx body | any | `Unavailable` | `calendar_unavailable` |
 //! | breaker open | any | `Unavailable` (without touching Cal.com) | `calendar_unavailable` |
@@ -29,6 +29,12 @@ pub enum Operation {
     Cancel,
     Reschedule,
     ListBookings,
+    /// `POST /v2/slots/reservations`.
+    Reserve,
+    /// `PATCH /v2/slots/reservations/{uid}`.
+    ExtendReservation,
+    /// `DELETE /v2/slots/reservations/{uid}`.
+    DeleteReservation,
 }
 
 impl Operation {
@@ -41,6 +47,9 @@ impl Operation {
             Operation::Cancel => "cancel_booking",
             Operation::Reschedule => "reschedule_booking",
             Operation::ListBookings => "list_bookings",
+            Operation::Reserve => "reserve_slot",
+            Operation::ExtendReservation => "extend_reservation",
+            Operation::DeleteReservation => "delete_reservation",
         }
     }
 }
@@ -64,12 +73,12 @@ pub fn from_status(
     fallback_wait: Duration,
 ) -> CalendarError {
     match status {
-        400 | 409 if says_slot_taken(message) => CalendarError::SlotTaken,
+        400 | 409 | 422 if says_slot_taken(message) => CalendarError::SlotTaken,
         409 => CalendarError::SlotTaken,
         400 | 422 => CalendarError::Rejected("Cal.com refused the request".into()),
         401 | 403 => CalendarError::Unauthorized,
         404 => match operation {
-            Operation::Slots | Operation::Create => {
+            Operation::Slots | Operation::Create | Operation::Reserve => {
                 CalendarError::Config("Cal.com does not know the tenant's event type".into())
             }
             _ => CalendarError::NotFound,
@@ -115,7 +124,10 @@ pub fn kind(error: &CalendarError) -> &'static str {
 /// Cal.com reports a conflict as 400 or 409 depending on code path and version; its texts
 /// ("User either already has booking at this time or is not available", "One of the hosts
 /// either already has booking…", `no_available_users_found_error`, booking conflicts) are
-/// matched loosely.
+/// matched loosely. A reservation refused because the slot is booked or reserved is a 422
+/// ("Can't reserve a slot if the event is already booked.", "This time slot is already reserved
+/// by another user…"); a booking of a slot someone else reserved is a 400 or 409 ("Someone else
+/// reserved this booking time slot before you…").
 fn says_slot_taken(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     [
@@ -127,6 +139,9 @@ fn says_slot_taken(message: &str) -> bool {
         "bookingconflict",
         "seats full",
         "already exists",
+        "already booked",
+        "already reserved",
+        "someone else reserved",
     ]
     .iter()
     .any(|needle| m.contains(needle))
@@ -176,6 +191,46 @@ mod tests {
             ),
             CalendarError::Rejected(_)
         ));
+    }
+
+    #[test]
+    fn reservation_conflicts_are_slot_taken() {
+        for (op, status, msg) in [
+            (
+                Operation::Reserve,
+                422,
+                "This time slot is already reserved by another user. Please choose a different time.",
+            ),
+            (
+                Operation::Reserve,
+                422,
+                "Can't reserve a slot if the event is already booked.",
+            ),
+            (
+                Operation::Create,
+                400,
+                "Someone else reserved this booking time slot before you. This time slot will be freed up in 212 seconds.",
+            ),
+            (
+                Operation::Reschedule,
+                409,
+                "Someone else reserved this booking time slot before you. This time slot will be freed up in 5 seconds.",
+            ),
+        ] {
+            assert_eq!(
+                from_status(op, status, msg, None, WAIT),
+                CalendarError::SlotTaken,
+                "{msg}"
+            );
+        }
+        assert!(matches!(
+            from_status(Operation::Reserve, 422, "Invalid request", None, WAIT),
+            CalendarError::Rejected(_)
+        ));
+        assert_eq!(
+            from_status(Operation::DeleteReservation, 404, "", None, WAIT),
+            CalendarError::NotFound
+        );
     }
 
     #[test]

@@ -12,7 +12,15 @@
 //! - lag: [`FakeCalcom::set_slots_lag`] makes the slot list ignore bookings, as a lagging
 //!   Cal.com would;
 //! - counting: every request is recorded ([`FakeCalcom::count`], [`FakeCalcom::requests`]) so a
-//!   test can assert "exactly one Cal.com request".
+//!   test can assert "exactly one Cal.com request"; [`FakeCalcom::count_for_key`] counts per API
+//!   key;
+//! - slot reservations (`POST /v2/slots/reservations`, `GET|PATCH|DELETE …/{uid}`) as Cal.com
+//!   keeps them: a live reservation hides its slot from `GET /v2/slots` (API requests carry no
+//!   reservation cookie, so from every caller's list) and refuses bookings and reservations of
+//!   it except a booking that names it (`reservedSlotUid`), which consumes it; it lapses by the
+//!   fake's clock ([`FakeCalcom::set_clock`]);
+//! - Cal.com's throttler on demand ([`FakeCalcom::set_rate_limit`]): `X-RateLimit-*-Default`
+//!   headers on every answer, a fixed window per API key by the fake's clock, 429 past it.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -34,7 +42,12 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
-use crate::wire::{BOOKINGS_API_VERSION, CreateBookingBody, RescheduleBody, SLOTS_API_VERSION};
+use frontdesk_clock::{Clock, SystemClock};
+
+use crate::wire::{
+    BOOKINGS_API_VERSION, BOOKINGS_API_VERSION_2024, CreateBookingBody, RescheduleBody,
+    ReserveSlotBody, SLOTS_API_VERSION,
+};
 
 /// Which endpoint a request hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -45,6 +58,10 @@ pub enum Endpoint {
     ListBookings,
     Cancel,
     Reschedule,
+    ReserveSlot,
+    GetReservation,
+    UpdateReservation,
+    DeleteReservation,
     Other,
 }
 
@@ -131,10 +148,32 @@ impl FakeBooking {
     }
 }
 
+/// One slot reservation.
+#[derive(Debug, Clone)]
+struct Reservation {
+    uid: String,
+    event_type: u64,
+    start: Timestamp,
+    end: Timestamp,
+    minutes: u32,
+    until_ms: u64,
+}
+
+/// The throttler's fixed window of one API key.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    started_ms: u64,
+    used: u32,
+}
+
 #[derive(Default)]
 struct World {
     event_types: HashMap<u64, EventTypeSpec>,
     bookings: Vec<FakeBooking>,
+    reservations: Vec<Reservation>,
+    rate_limit: Option<u32>,
+    windows: HashMap<String, Window>,
+    per_key: HashMap<String, usize>,
     next_id: u64,
     next_failures: VecDeque<Failure>,
     sticky_failure: Option<Failure>,
@@ -146,6 +185,7 @@ struct World {
 
 struct State {
     world: Mutex<World>,
+    clock: Mutex<Arc<dyn Clock>>,
     holding: watch::Sender<bool>,
     held: AtomicUsize,
     held_changed: Notify,
@@ -178,6 +218,7 @@ impl FakeCalcom {
                 next_id: 1000,
                 ..World::default()
             }),
+            clock: Mutex::new(Arc::new(SystemClock)),
             holding,
             held: AtomicUsize::new(0),
             held_changed: Notify::new(),
@@ -221,6 +262,44 @@ impl FakeCalcom {
         let mut world = self.state.world.lock();
         world.next_failures.clear();
         world.sticky_failure = None;
+    }
+
+    /// Reservations lapse and rate-limit windows turn by `clock` (the system clock by default).
+    pub fn set_clock(&self, clock: Arc<dyn Clock>) {
+        *self.state.clock.lock() = clock;
+    }
+
+    /// Throttles like Cal.com: `limit` requests per API key per 60 s window (by the fake's
+    /// clock), with `X-RateLimit-{Limit,Remaining,Reset}-Default` on every answer and 429 past
+    /// the limit. Off by default.
+    pub fn set_rate_limit(&self, limit: u32) {
+        self.state.world.lock().rate_limit = Some(limit);
+    }
+
+    /// Requests that carried this API key (failed and throttled ones included).
+    pub fn count_for_key(&self, key: &str) -> usize {
+        self.state
+            .world
+            .lock()
+            .per_key
+            .get(key)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Deletes every reservation (as if released elsewhere); how many there were.
+    pub fn clear_reservations(&self) -> usize {
+        let mut world = self.state.world.lock();
+        let n = world.reservations.len();
+        world.reservations.clear();
+        n
+    }
+
+    /// Live reservations (by the fake's clock) of `event_type`'s host overlapping `start..end`.
+    pub fn reserved(&self, event_type: u64, start: Timestamp, end: Timestamp) -> usize {
+        let now = self.state.clock.lock().now_ms();
+        let world = self.state.world.lock();
+        world.live_reservations(event_type, start, end, now).count()
     }
 
     /// Slot lists ignore bookings (Cal.com's availability lagging behind a booking).
@@ -371,6 +450,85 @@ impl World {
         booking
     }
 
+    /// Live reservations of `event_type`'s host overlapping `start..end`.
+    fn live_reservations(
+        &self,
+        event_type: u64,
+        start: Timestamp,
+        end: Timestamp,
+        now_ms: u64,
+    ) -> impl Iterator<Item = &Reservation> {
+        let host = self.host(event_type);
+        self.reservations.iter().filter(move |r| {
+            r.until_ms > now_ms && self.host(r.event_type) == host && start < r.end && end > r.start
+        })
+    }
+
+    /// Cal.com's check before a booking: a live reservation of someone else refuses it, the
+    /// booking's own (named) reservation is consumed. `Err` is the seconds until it lapses.
+    fn take_reservation(
+        &mut self,
+        event_type: u64,
+        start: Timestamp,
+        end: Timestamp,
+        named: Option<&str>,
+        now_ms: u64,
+    ) -> Result<(), u64> {
+        let blocking = self
+            .live_reservations(event_type, start, end, now_ms)
+            .filter(|r| Some(r.uid.as_str()) != named)
+            .map(|r| r.until_ms)
+            .max();
+        if let Some(until) = blocking {
+            return Err(until.saturating_sub(now_ms).div_ceil(1000));
+        }
+        if let Some(uid) = named {
+            self.reservations.retain(|r| r.uid != uid);
+        }
+        Ok(())
+    }
+
+    fn reservation_json(&self, r: &Reservation) -> Value {
+        json!({
+            "eventTypeId": r.event_type,
+            "slotStart": iso_utc(r.start),
+            "slotEnd": iso_utc(r.end),
+            "slotDuration": r.start.duration_until(r.end).as_mins(),
+            "reservationUid": r.uid,
+            "reservationDuration": r.minutes,
+            "reservationUntil": iso_utc(timestamp_of_ms(r.until_ms)),
+        })
+    }
+
+    /// Counts a request against its key's window; `Some((limit, remaining, reset_secs,
+    /// exceeded))` when throttling is on.
+    fn throttle(&mut self, key: Option<&str>, now_ms: u64) -> Option<(u32, u32, u64, bool)> {
+        let limit = self.rate_limit?;
+        let key = key.unwrap_or("anonymous").to_owned();
+        let window = self.windows.entry(key).or_insert(Window {
+            started_ms: now_ms,
+            used: 0,
+        });
+        if now_ms >= window.started_ms.saturating_add(60_000) {
+            *window = Window {
+                started_ms: now_ms,
+                used: 0,
+            };
+        }
+        window.used = window.used.saturating_add(1);
+        let reset_ms = window
+            .started_ms
+            .saturating_add(60_000)
+            .saturating_sub(now_ms);
+        let exceeded = window.used > limit;
+        Some((
+            limit,
+            limit.saturating_sub(window.used),
+            reset_ms.div_ceil(1000),
+            exceeded,
+        ))
+    }
+
     fn host(&self, event_type: u64) -> Option<u64> {
         self.event_types.get(&event_type).map(|s| s.host)
     }
@@ -488,12 +646,21 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, Drop
         (&Method::GET, ["v2", "bookings", _]) => Endpoint::GetBooking,
         (&Method::POST, ["v2", "bookings", _, "cancel"]) => Endpoint::Cancel,
         (&Method::POST, ["v2", "bookings", _, "reschedule"]) => Endpoint::Reschedule,
+        (&Method::POST, ["v2", "slots", "reservations"]) => Endpoint::ReserveSlot,
+        (&Method::GET, ["v2", "slots", "reservations", _]) => Endpoint::GetReservation,
+        (&Method::PATCH, ["v2", "slots", "reservations", _]) => Endpoint::UpdateReservation,
+        (&Method::DELETE, ["v2", "slots", "reservations", _]) => Endpoint::DeleteReservation,
         _ => Endpoint::Other,
     };
 
-    let failure = {
+    let now_ms = state.clock.lock().now_ms();
+    let (failure, throttle) = {
         let mut world = state.world.lock();
         *world.counts.entry(endpoint).or_insert(0) += 1;
+        if let Some(key) = &bearer {
+            *world.per_key.entry(key.clone()).or_insert(0) += 1;
+        }
+        let throttle = world.throttle(bearer.as_deref(), now_ms);
         world.requests.push(RecordedRequest {
             endpoint,
             method: method.to_string(),
@@ -506,11 +673,68 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, Drop
             has_bearer: bearer.is_some(),
             body: body_json.clone(),
         });
-        world
+        let failure = world
             .next_failures
             .pop_front()
-            .or_else(|| world.sticky_failure.clone())
+            .or_else(|| world.sticky_failure.clone());
+        (failure, throttle)
     };
+    let reply = answer(
+        &state,
+        failure,
+        throttle,
+        endpoint,
+        &ReqParts {
+            path: &path,
+            query: &query,
+            api_version: api_version.as_deref(),
+            bearer: bearer.as_deref(),
+            body: &body,
+            segments: &segments,
+            now_ms,
+        },
+    )
+    .await?;
+    Ok(with_rate_headers(reply, throttle))
+}
+
+/// What [`answer`] needs of a request.
+struct ReqParts<'a> {
+    path: &'a str,
+    query: &'a str,
+    api_version: Option<&'a str>,
+    bearer: Option<&'a str>,
+    body: &'a [u8],
+    segments: &'a [&'a str],
+    now_ms: u64,
+}
+
+fn with_rate_headers(mut reply: Reply, throttle: Option<(u32, u32, u64, bool)>) -> Reply {
+    if let Some((limit, remaining, reset, _)) = throttle {
+        let headers = reply.headers_mut();
+        headers.insert("x-ratelimit-limit-default", limit.into());
+        headers.insert("x-ratelimit-remaining-default", remaining.into());
+        headers.insert("x-ratelimit-reset-default", reset.into());
+    }
+    reply
+}
+
+async fn answer(
+    state: &State,
+    failure: Option<Failure>,
+    throttle: Option<(u32, u32, u64, bool)>,
+    endpoint: Endpoint,
+    req: &ReqParts<'_>,
+) -> Result<Reply, DropConnection> {
+    let ReqParts {
+        path,
+        query,
+        api_version,
+        bearer,
+        body,
+        segments,
+        now_ms,
+    } = *req;
 
     // Parked until released: a slow Cal.com, without any sleep in the tests.
     let mut holding = state.holding.subscribe();
@@ -521,49 +745,64 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, Drop
         state.held.fetch_sub(1, Ordering::AcqRel);
     }
 
+    if let Some((_, _, reset_secs, true)) = throttle {
+        return fail(&Failure::RateLimited { reset_secs }, path);
+    }
     if let Some(failure) = failure {
-        return fail(&failure, &path);
+        return fail(&failure, path);
     }
 
-    let expected_version = match endpoint {
-        Endpoint::Slots => Some(SLOTS_API_VERSION),
-        Endpoint::Other => None,
-        _ => Some(BOOKINGS_API_VERSION),
+    let version_ok = match endpoint {
+        Endpoint::Slots
+        | Endpoint::ReserveSlot
+        | Endpoint::GetReservation
+        | Endpoint::UpdateReservation
+        | Endpoint::DeleteReservation => api_version == Some(SLOTS_API_VERSION),
+        Endpoint::Other => true,
+        // Cal.com serves both bookings versions with the same bodies and booking shape.
+        _ => matches!(
+            api_version,
+            Some(BOOKINGS_API_VERSION | BOOKINGS_API_VERSION_2024)
+        ),
     };
-    if let Some(expected) = expected_version
-        && api_version.as_deref() != Some(expected)
-    {
+    if !version_ok {
         return Ok(error(
             StatusCode::BAD_REQUEST,
             "BadRequestException",
             "unexpected cal-api-version for this endpoint",
-            &path,
+            path,
         ));
     }
     let mut world = state.world.lock();
     if let Some(key) = &world.api_key
-        && bearer.as_deref() != Some(key.as_str())
+        && bearer != Some(key.as_str())
     {
         return Ok(error(
             StatusCode::UNAUTHORIZED,
             "UnauthorizedException",
             "CustomThrottlerGuard - Invalid API Key",
-            &path,
+            path,
         ));
     }
-    let params = parse_query(&query);
-    let reply = match (endpoint, segments.as_slice()) {
-        (Endpoint::Slots, _) => slots(&world, &params, &path),
-        (Endpoint::CreateBooking, _) => create(&mut world, &body, &path),
+    let params = parse_query(query);
+    let reply = match (endpoint, segments) {
+        (Endpoint::Slots, _) => slots(&world, &params, path, now_ms),
+        (Endpoint::CreateBooking, _) => create(&mut world, body, path, now_ms),
         (Endpoint::ListBookings, _) => list(&world, &params),
-        (Endpoint::GetBooking, [_, _, uid]) => get(&world, uid, &path),
-        (Endpoint::Cancel, [_, _, uid, _]) => cancel(&mut world, uid, &path),
-        (Endpoint::Reschedule, [_, _, uid, _]) => reschedule(&mut world, uid, &body, &path),
+        (Endpoint::GetBooking, [_, _, uid]) => get(&world, uid, path),
+        (Endpoint::Cancel, [_, _, uid, _]) => cancel(&mut world, uid, path),
+        (Endpoint::Reschedule, [_, _, uid, _]) => reschedule(&mut world, uid, body, path, now_ms),
+        (Endpoint::ReserveSlot, _) => reserve(&mut world, None, body, path, now_ms),
+        (Endpoint::UpdateReservation, [_, _, _, uid]) => {
+            reserve(&mut world, Some(uid), body, path, now_ms)
+        }
+        (Endpoint::GetReservation, [_, _, _, uid]) => get_reservation(&world, uid, now_ms),
+        (Endpoint::DeleteReservation, [_, _, _, uid]) => delete_reservation(&mut world, uid, path),
         _ => error(
             StatusCode::NOT_FOUND,
             "NotFoundException",
             "Cannot find this route",
-            &path,
+            path,
         ),
     };
     Ok(reply)
@@ -675,7 +914,7 @@ fn parse_instant(s: &str, end_of_day: bool) -> Option<Timestamp> {
     s.parse::<Timestamp>().ok()
 }
 
-fn slots(world: &World, params: &HashMap<String, String>, path: &str) -> Reply {
+fn slots(world: &World, params: &HashMap<String, String>, path: &str, now_ms: u64) -> Reply {
     let bad = |m: &str| error(StatusCode::BAD_REQUEST, "BadRequestException", m, path);
     let (Some(start), Some(end)) = (
         params.get("start").and_then(|s| parse_instant(s, false)),
@@ -722,6 +961,10 @@ fn slots(world: &World, params: &HashMap<String, String>, path: &str) -> Reply {
                     && let Ok(slot_end) =
                         slot.checked_add(SignedDuration::from_mins(i64::from(length)))
                     && (world.slots_lag || !world.overlaps(event_type, slot, slot_end, None))
+                    && world
+                        .live_reservations(event_type, slot, slot_end, now_ms)
+                        .next()
+                        .is_none()
                 {
                     let zoned = slot.to_zoned_datetime(out_tz.clone());
                     let key = zoned.date().to_string();
@@ -745,7 +988,23 @@ fn slots(world: &World, params: &HashMap<String, String>, path: &str) -> Reply {
     success(StatusCode::OK, Value::Object(data))
 }
 
-fn create(world: &mut World, body: &[u8], path: &str) -> Reply {
+/// Cal.com's answer to a booking of a slot someone else reserved.
+fn reserved_by_someone_else(secs: u64, status: StatusCode, path: &str) -> Reply {
+    error(
+        status,
+        if status == StatusCode::CONFLICT {
+            "ConflictException"
+        } else {
+            "BadRequestException"
+        },
+        &format!(
+            "Someone else reserved this booking time slot before you. This time slot will be freed up in {secs} seconds."
+        ),
+        path,
+    )
+}
+
+fn create(world: &mut World, body: &[u8], path: &str, now_ms: u64) -> Reply {
     let Ok(input) = serde_json::from_slice::<CreateBookingBody>(body) else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -794,6 +1053,15 @@ fn create(world: &mut World, body: &[u8], path: &str) -> Reply {
             "User either already has booking at this time or is not available",
             path,
         );
+    }
+    if let Err(secs) = world.take_reservation(
+        input.event_type_id,
+        start,
+        end,
+        input.reserved_slot_uid.as_deref(),
+        now_ms,
+    ) {
+        return reserved_by_someone_else(secs, StatusCode::BAD_REQUEST, path);
     }
     let attendee = json!({
         "name": input.attendee.name,
@@ -870,7 +1138,7 @@ fn cancel(world: &mut World, uid: &str, path: &str) -> Reply {
     success(StatusCode::OK, world.booking_json(&booking))
 }
 
-fn reschedule(world: &mut World, uid: &str, body: &[u8], path: &str) -> Reply {
+fn reschedule(world: &mut World, uid: &str, body: &[u8], path: &str, now_ms: u64) -> Reply {
     let Some(index) = world
         .bookings
         .iter()
@@ -878,10 +1146,9 @@ fn reschedule(world: &mut World, uid: &str, body: &[u8], path: &str) -> Reply {
     else {
         return not_found(uid, path);
     };
-    let Some(start) = serde_json::from_slice::<RescheduleBody>(body)
-        .ok()
-        .and_then(|b| b.start.parse::<Timestamp>().ok())
-    else {
+    let input = serde_json::from_slice::<RescheduleBody>(body).ok();
+    let named = input.as_ref().and_then(|b| b.reserved_slot_uid.clone());
+    let Some(start) = input.and_then(|b| b.start.parse::<Timestamp>().ok()) else {
         return error(
             StatusCode::BAD_REQUEST,
             "BadRequestException",
@@ -906,6 +1173,10 @@ fn reschedule(world: &mut World, uid: &str, body: &[u8], path: &str) -> Reply {
             path,
         );
     }
+    if let Err(secs) = world.take_reservation(old.event_type, start, end, named.as_deref(), now_ms)
+    {
+        return reserved_by_someone_else(secs, StatusCode::CONFLICT, path);
+    }
     world.bookings[index].cancelled = true;
     let moved = world.insert_booking(
         old.event_type,
@@ -916,4 +1187,136 @@ fn reschedule(world: &mut World, uid: &str, body: &[u8], path: &str) -> Reply {
         Some(old.uid.clone()),
     );
     success(StatusCode::CREATED, world.booking_json(&moved))
+}
+
+fn timestamp_of_ms(ms: u64) -> Timestamp {
+    i64::try_from(ms)
+        .ok()
+        .and_then(|ms| Timestamp::from_millisecond(ms).ok())
+        .unwrap_or(Timestamp::MAX)
+}
+
+/// `POST /v2/slots/reservations`, or with `uid` `PATCH …/{uid}` (moves and prolongs it).
+fn reserve(world: &mut World, uid: Option<&str>, body: &[u8], path: &str, now_ms: u64) -> Reply {
+    let unprocessable = |m: &str| {
+        error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "UnprocessableEntityException",
+            m,
+            path,
+        )
+    };
+    let Ok(input) = serde_json::from_slice::<ReserveSlotBody>(body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BadRequestException",
+            "eventTypeId and slotStart are required",
+            path,
+        );
+    };
+    if let Some(uid) = uid
+        && !world.reservations.iter().any(|r| r.uid == uid)
+    {
+        return error(
+            StatusCode::NOT_FOUND,
+            "NotFoundException",
+            &format!("Slot with uid={uid} not found"),
+            path,
+        );
+    }
+    let Some(spec) = world.event_types.get(&input.event_type_id) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "NotFoundException",
+            &format!("Event Type with ID={} not found", input.event_type_id),
+            path,
+        );
+    };
+    let Ok(start) = input.slot_start.parse::<Timestamp>() else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BadRequestException",
+            "Invalid start date",
+            path,
+        );
+    };
+    let length = input.slot_duration.unwrap_or(spec.length_min);
+    let Ok(end) = start.checked_add(SignedDuration::from_mins(i64::from(length))) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BadRequestException",
+            "Invalid end date",
+            path,
+        );
+    };
+    if world.overlaps(input.event_type_id, start, end, None) {
+        return unprocessable("Can't reserve a slot if the event is already booked.");
+    }
+    let taken = world
+        .live_reservations(input.event_type_id, start, end, now_ms)
+        .any(|r| Some(r.uid.as_str()) != uid);
+    if taken {
+        return unprocessable(
+            "This time slot is already reserved by another user. Please choose a different time.",
+        );
+    }
+    let minutes = input.reservation_duration.unwrap_or(5);
+    let until_ms = now_ms.saturating_add(u64::from(minutes) * 60_000);
+    let reservation = match uid {
+        Some(uid) => {
+            let Some(r) = world.reservations.iter_mut().find(|r| r.uid == uid) else {
+                return not_found(uid, path);
+            };
+            r.event_type = input.event_type_id;
+            r.start = start;
+            r.end = end;
+            r.minutes = minutes;
+            r.until_ms = until_ms;
+            r.clone()
+        }
+        None => {
+            world.next_id += 1;
+            let r = Reservation {
+                uid: format!("rsv-{:08}-4696-49e3-acc7-b2f3999c3b94", world.next_id),
+                event_type: input.event_type_id,
+                start,
+                end,
+                minutes,
+                until_ms,
+            };
+            world.reservations.push(r.clone());
+            r
+        }
+    };
+    let status = if uid.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    success(status, world.reservation_json(&reservation))
+}
+
+/// `GET /v2/slots/reservations/{uid}`: the reservation, or `null` once it is gone or lapsed.
+fn get_reservation(world: &World, uid: &str, now_ms: u64) -> Reply {
+    let data = world
+        .reservations
+        .iter()
+        .find(|r| r.uid == uid && r.until_ms > now_ms)
+        .map_or(Value::Null, |r| world.reservation_json(r));
+    success(StatusCode::OK, data)
+}
+
+/// `DELETE /v2/slots/reservations/{uid}`: `{"status":"success"}`.
+fn delete_reservation(world: &mut World, uid: &str, path: &str) -> Reply {
+    let before = world.reservations.len();
+    world.reservations.retain(|r| r.uid != uid);
+    if world.reservations.len() == before {
+        return error(
+            StatusCode::NOT_FOUND,
+            "NotFoundException",
+            &format!("Slot with uid={uid} not found"),
+            path,
+        );
+    }
+    json_reply(StatusCode::OK, &json!({"status": "success"}))
 }

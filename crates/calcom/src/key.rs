@@ -21,6 +21,8 @@ pub enum KeyError {
     TimeZone,
     #[error("duration must be 1-1440 minutes")]
     Duration,
+    #[error("call id must be 1-256 characters")]
+    CallId,
 }
 
 /// One tenant-day of Cal.com slots for one event type, length and time zone.
@@ -166,6 +168,48 @@ impl DayGroup {
     }
 }
 
+/// A tenant (company, branch), for the store keys that cover all of its days: the slots its
+/// calls hold, and the reservations one call holds.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TenantGroup {
+    company_id: String,
+    branch_id: String,
+}
+
+impl TenantGroup {
+    /// With the same checks as [`SlotKey::new`].
+    pub fn new(company_id: &str, branch_id: &str) -> Result<Self, KeyError> {
+        if !is_identifier(company_id) {
+            return Err(KeyError::CompanyId);
+        }
+        if !is_identifier(branch_id) {
+            return Err(KeyError::BranchId);
+        }
+        Ok(Self {
+            company_id: company_id.to_owned(),
+            branch_id: branch_id.to_owned(),
+        })
+    }
+
+    /// The store key of the tenant's held slots (every call's), which the cache masks.
+    pub fn held_key(&self) -> String {
+        format!("calcom:held:{}:{}", self.company_id, self.branch_id)
+    }
+
+    /// The store key of the Cal.com reservations `call_id` holds at this tenant. The call id is
+    /// the last part and the parts before it cannot contain `:`, so the rendering is injective
+    /// whatever the call id contains.
+    pub fn call_holds_key(&self, call_id: &str) -> Result<String, KeyError> {
+        if call_id.is_empty() || call_id.len() > 256 {
+            return Err(KeyError::CallId);
+        }
+        Ok(format!(
+            "calcom:holds:{}:{}:{}",
+            self.company_id, self.branch_id, call_id
+        ))
+    }
+}
+
 impl fmt::Display for SlotKey {
     /// For logs: the identity without the generation.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -216,6 +260,26 @@ mod tests {
             SlotKey::new("a", "b", 1, d, "Europe/Berlin", 0),
             Err(KeyError::Duration)
         );
+    }
+
+    #[test]
+    fn call_holds_keys_are_injective() {
+        let a = TenantGroup::new("acme", "berlin").unwrap();
+        let b = TenantGroup::new("acme", "berlin:x").map(|_| ());
+        assert_eq!(b, Err(KeyError::BranchId));
+        assert_eq!(a.call_holds_key(""), Err(KeyError::CallId));
+        let k1 = a.call_holds_key("call:1").unwrap();
+        let k2 = TenantGroup::new("acme", "berlin")
+            .unwrap()
+            .call_holds_key("call")
+            .unwrap();
+        assert_ne!(k1, k2);
+        let other = TenantGroup::new("acme", "munich").unwrap();
+        assert_ne!(
+            a.call_holds_key("c").unwrap(),
+            other.call_holds_key("c").unwrap()
+        );
+        assert_ne!(a.held_key(), other.held_key());
     }
 
     #[test]

@@ -9,11 +9,14 @@
 //!
 //! Module map:
 //! - [`config`] — the YAML model and its validation;
-//! - [`client`] — the HTTP client: API key, rate-limit window, breaker, v2 calls;
+//! - [`client`] — the HTTP client: API key, rate-limit window, breaker, v2 calls, slot holds
+//!   as Cal.com reservations;
+//! - [`budget`] — the outbound token bucket per API key; [`holds`] — each call's reservations
+//!   in the store;
 //! - [`errors`] — the one table from Cal.com answers to `CalendarError`;
 //! - [`wire`] — Cal.com's v2 JSON shapes; [`event_type`] — service → event type;
 //! - [`key`] — the only way to build a cache key; [`cache`] — the caching decorator;
-//! - [`singleflight`], [`overlay`], [`webhook`] — the cache's parts;
+//! - [`singleflight`], [`overlay`], [`held`], [`webhook`] — the cache's parts;
 //! - [`metrics`]; `fake` (feature `fake`) — a fake Cal.com server for tests.
 //!
 //! `docs/calcom.md` describes behaviour and configuration for operators.
@@ -26,6 +29,7 @@ use frontdesk_clock::Clock;
 use frontdesk_resilience::BreakerRegistry;
 use frontdesk_store::Store;
 
+pub mod budget;
 pub mod cache;
 pub mod client;
 pub mod config;
@@ -33,6 +37,8 @@ pub mod errors;
 pub mod event_type;
 #[cfg(feature = "fake")]
 pub mod fake;
+pub mod held;
+pub mod holds;
 pub mod key;
 pub mod metrics;
 pub mod overlay;
@@ -42,8 +48,8 @@ pub mod wire;
 
 pub use cache::CachedProvider;
 pub use client::{ApiKeys, CalcomProvider, ClientError, EnvApiKeys, StaticApiKeys};
-pub use config::{BREAKER_TARGET, CacheConfig, CalcomConfig, CalcomConfigError};
-pub use key::{DayGroup, KeyError, SlotKey};
+pub use config::{BREAKER_TARGET, BudgetConfig, CacheConfig, CalcomConfig, CalcomConfigError};
+pub use key::{DayGroup, KeyError, SlotKey, TenantGroup};
 
 /// Why [`build`] failed.
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +88,9 @@ pub fn build_with_keys(
     let breaker = breakers
         .get(BREAKER_TARGET)
         .ok_or(BuildError::MissingBreaker)?;
-    let client = CalcomProvider::new(cfg, breaker, Arc::clone(&clock))?.with_api_keys(keys);
+    let client = CalcomProvider::new(cfg, breaker, Arc::clone(&clock))?
+        .with_api_keys(keys)
+        .with_store(Arc::clone(&store));
     Ok(Arc::new(CachedProvider::new(
         Arc::new(client),
         store,

@@ -6,13 +6,21 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// `cal-api-version` of `GET /v2/slots`.
+/// `cal-api-version` of `GET /v2/slots` and of `/v2/slots/reservations`.
 pub const SLOTS_API_VERSION: &str = "2024-09-04";
-/// `cal-api-version` of every `/v2/bookings` endpoint.
-pub const BOOKINGS_API_VERSION: &str = "2024-08-13";
+/// `cal-api-version` of every `/v2/bookings` endpoint: Cal.com's current version for bookings.
+/// It reads the same bodies as `2024-08-13` and answers the same booking shape (a cancelled
+/// seated booking also lists its attendees); [`WireBooking`] decodes both.
+pub const BOOKINGS_API_VERSION: &str = "2026-02-25";
+/// The bookings version before [`BOOKINGS_API_VERSION`], whose answers are still decoded.
+pub const BOOKINGS_API_VERSION_2024: &str = "2024-08-13";
 pub const API_VERSION_HEADER: &str = "cal-api-version";
 /// The throttler's reset header: seconds until the window resets.
 pub const RATE_LIMIT_RESET_HEADER: &str = "x-ratelimit-reset-default";
+/// The throttler's remaining header: requests left in the key's window.
+pub const RATE_LIMIT_REMAINING_HEADER: &str = "x-ratelimit-remaining-default";
+/// The throttler's limit header: requests per window for the key.
+pub const RATE_LIMIT_LIMIT_HEADER: &str = "x-ratelimit-limit-default";
 
 /// `{"status":"success","data":…}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -49,6 +57,10 @@ pub struct CreateBookingBody {
     /// characters); frontdesk keeps the Retell call id here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<BTreeMap<String, String>>,
+    /// The reservation (`POST /v2/slots/reservations`) this booking takes: Cal.com lets the
+    /// booking through a slot it reserved and deletes the reservation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved_slot_uid: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -79,6 +91,36 @@ pub struct RescheduleBody {
     pub start: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rescheduling_reason: Option<String>,
+    /// As in [`CreateBookingBody::reserved_slot_uid`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved_slot_uid: Option<String>,
+}
+
+/// `POST /v2/slots/reservations` and `PATCH /v2/slots/reservations/{uid}` body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReserveSlotBody {
+    pub event_type_id: u64,
+    /// ISO 8601 in UTC.
+    pub slot_start: String,
+    /// Minutes; only for event types with several lengths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot_duration: Option<u32>,
+    /// Minutes the slot stays reserved (Cal.com's default is 5; authenticated requests only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reservation_duration: Option<u32>,
+}
+
+/// The parts of a reservation answer (create, update, get) we read. Cal.com sends the slot
+/// back too (`eventTypeId`, `slotStart`, `slotEnd`, `slotDuration`, `reservationDuration`); its
+/// own description's example has `slotDuration` as a string, so those are not decoded.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireReservation {
+    pub reservation_uid: String,
+    /// ISO 8601 in UTC: when the reservation lapses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reservation_until: Option<String>,
 }
 
 /// The parts of a v2 booking we read (Cal.com sends many more).

@@ -16,11 +16,13 @@ use std::sync::Arc;
 
 use common::{KEY, KEY_ENV, config, directory, fixture};
 use frontdesk_booking::{
-    Attendee, BookingStatus, CalendarError, CalendarProvider, NewBooking, Tenant,
+    Attendee, BookingStatus, CalendarError, CalendarProvider, HoldOutcome, HoldRequest, NewBooking,
+    Tenant,
 };
 use frontdesk_calcom::webhook::booking_change;
 use frontdesk_calcom::wire::{
-    CancelBody, CreateBookingBody, Envelope, OneOrMany, RescheduleBody, SlotsByDate,
+    CancelBody, CreateBookingBody, Envelope, OneOrMany, RescheduleBody, ReserveSlotBody,
+    SlotsByDate, WireReservation,
 };
 use frontdesk_calcom::{BREAKER_TARGET, CalcomProvider, StaticApiKeys};
 use frontdesk_clock::{Clock, ManualClock};
@@ -311,4 +313,97 @@ fn documented_webhooks_say_what_they_change() {
         [(at("2026-01-08T18:00:00Z"), at("2026-01-08T18:30:00Z"))]
     );
     assert_eq!(moved.freed, created.taken);
+}
+
+fn hold_ten() -> HoldRequest {
+    HoldRequest {
+        call_id: "call_Jabr9TXYYJHfvl6S".to_owned(),
+        starts: vec!["2026-01-06T17:00:00Z".parse().expect("instant")],
+        duration_min: 30,
+        service: Some("cleaning".to_owned()),
+        hold_for: std::time::Duration::from_secs(300),
+    }
+}
+
+#[tokio::test]
+async fn a_hold_sends_the_documented_reservation_and_reads_its_answer() {
+    let (base, seen) = canned(201, fixture("calcom_v2_reserve_slot_response_201.json")).await;
+    let (provider, tenant) = client_for(&base);
+    let outcomes = provider.hold(&tenant, &hold_ten()).await.expect("held");
+    assert_eq!(
+        outcomes,
+        vec![HoldOutcome::Held {
+            until: "2026-01-05T15:05:00Z".parse().expect("instant")
+        }]
+    );
+    let seen = seen.await.expect("server");
+    assert!(
+        seen.head.starts_with("POST /v2/slots/reservations "),
+        "{}",
+        seen.head
+    );
+    assert!(
+        seen.head
+            .to_ascii_lowercase()
+            .contains("cal-api-version: 2024-09-04"),
+        "{}",
+        seen.head
+    );
+    let sent: Value = serde_json::from_slice(&seen.body).expect("json body");
+    let documented: Value =
+        serde_json::from_str(&fixture("calcom_v2_reserve_slot_request.json")).expect("json");
+    assert_eq!(sent, documented);
+    let body: ReserveSlotBody = serde_json::from_value(documented.clone()).expect("decodes");
+    assert_eq!(serde_json::to_value(body).expect("encodes"), documented);
+    let answer: Envelope<WireReservation> =
+        serde_json::from_str(&fixture("calcom_v2_reserve_slot_response_201.json")).expect("json");
+    assert_eq!(
+        answer.data.reservation_uid,
+        "e84be5a3-4696-49e3-acc7-b2f3999c3b94"
+    );
+}
+
+#[tokio::test]
+async fn a_slot_reserved_by_someone_else_is_taken_for_holds_and_bookings() {
+    let (base, _seen) = canned(422, fixture("calcom_v2_error_422_slot_reserved.json")).await;
+    let (provider, tenant) = client_for(&base);
+    assert_eq!(
+        provider.hold(&tenant, &hold_ten()).await,
+        Ok(vec![HoldOutcome::Taken])
+    );
+    let (base, _seen) = canned(
+        400,
+        fixture("calcom_v2_error_400_reserved_by_someone_else.json"),
+    )
+    .await;
+    let (provider, tenant) = client_for(&base);
+    assert_eq!(
+        provider.create(&tenant, &jane_doe()).await,
+        Err(CalendarError::SlotTaken)
+    );
+}
+
+#[tokio::test]
+async fn both_bookings_versions_decode_and_the_current_one_is_sent() {
+    // 2024-08-13's answer (the create fixture) and 2026-02-25's cancelled seated booking.
+    let (base, seen) = canned(201, fixture("calcom_v2_create_booking_response_201.json")).await;
+    let (provider, tenant) = client_for(&base);
+    let created = provider.create(&tenant, &jane_doe()).await.expect("booked");
+    assert_eq!(created.status, BookingStatus::Accepted);
+    let head = seen.await.expect("server").head.to_ascii_lowercase();
+    assert!(head.contains("cal-api-version: 2026-02-25"), "{head}");
+
+    let (base, _seen) = canned(
+        200,
+        fixture("calcom_v2_2026_02_25_cancel_seated_response_200.json"),
+    )
+    .await;
+    let (provider, tenant) = client_for(&base);
+    let cancelled = provider
+        .cancel(&tenant, "Sx3mQ9pLk2Vb8n4Tz7c1Wa")
+        .await
+        .expect("cancelled");
+    assert_eq!(cancelled.status, BookingStatus::Cancelled);
+    assert_eq!(cancelled.phone.as_deref(), Some("+14155550123"));
+    assert_eq!(cancelled.service.as_deref(), Some("cleaning"));
 }

@@ -106,8 +106,10 @@ async fn create_get_find_reschedule_cancel_round_trip() {
         .into_iter()
         .find(|q| q.endpoint == Endpoint::CreateBooking)
         .expect("create request");
-    assert_eq!(create_req.api_version.as_deref(), Some("2024-08-13"));
+    assert_eq!(create_req.api_version.as_deref(), Some("2026-02-25"));
     let body = create_req.body.expect("json body");
+    // No hold, so no reservation is named.
+    assert!(body.get("reservedSlotUid").is_none());
     assert_eq!(body["eventTypeId"], 1234567);
     assert_eq!(body["start"], "2026-01-06T09:00:00Z");
     assert_eq!(body["attendee"]["timeZone"], "Europe/Berlin");

@@ -83,6 +83,9 @@ pub fn config(base_url: &str) -> CalcomConfig {
     cfg.timeouts.connect = Duration::from_millis(500);
     // Tests that hold Cal.com decide when it answers; the answer budget has its own test.
     cfg.cache.answer_budget = Duration::from_secs(30);
+    // The clock stands still in most tests; the outbound budget has its own tests.
+    cfg.budget.requests_per_minute = 100_000;
+    cfg.budget.burst = 10_000;
     cfg
 }
 
