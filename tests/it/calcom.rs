@@ -118,9 +118,10 @@ fn availability_is_cached_per_tenant_and_bookings_go_to_calcom() {
         "the second check is answered from the cache"
     );
 
+    // The call that was told 10:00 is free books it (the check reserved it for that call).
     let booked = call(
         &server,
-        "c3",
+        "c1",
         "book_appointment",
         json!({ "date": "2026-01-06", "time": "10:00", "name": "Erika Muster", "email": "erika@example.de" }),
     );
@@ -382,5 +383,70 @@ fn frontdesk_check_reads_the_calcom_budget_and_names_a_bad_one() {
         String::from_utf8_lossy(&unknown.stderr).contains("unknown field `per_minute`"),
         "{}",
         String::from_utf8_lossy(&unknown.stderr)
+    );
+}
+
+/// Retell's signed `call_ended` event for a call of the Cal.com tenant.
+fn call_ended(server: &TestServer, call_id: &str) -> u16 {
+    let body = serde_json::to_vec(&json!({
+        "event": "call_ended",
+        "call": { "call_id": call_id, "agent_id": "agent_calco", "call_status": "ended" },
+    }))
+    .unwrap();
+    let sig = frontdesk::signature::sign_retell(CALCO_RETELL_KEY, &body, FIXTURE_MS);
+    http::post(
+        &server.base,
+        "/retell/webhook",
+        &[
+            ("x-retell-signature", &sig),
+            ("content-type", "application/json"),
+        ],
+        &body,
+    )
+    .unwrap()
+    .status
+}
+
+#[test]
+fn a_checked_slot_is_reserved_at_calcom_for_the_call_until_it_ends() {
+    let (server, calcom) = start();
+    let a = check(&server, "hold-a", "2026-01-06", "10:00");
+    assert_eq!(a["available"], true, "{a}");
+    assert!(a["held_until"].as_str().is_some(), "{a}");
+    let reserve = calcom
+        .fake
+        .requests()
+        .into_iter()
+        .find(|r| r.endpoint == Endpoint::ReserveSlot)
+        .expect("a reservation request");
+    assert_eq!(reserve.api_version.as_deref(), Some("2024-09-04"));
+    assert_eq!(reserve.body.as_ref().unwrap()["eventTypeId"], EVENT_TYPE);
+
+    let b = check(&server, "hold-b", "2026-01-06", "10:00");
+    assert_eq!(b["available"], false, "reserved for A: {b}");
+    assert!(!b["alternatives"].as_array().unwrap().is_empty(), "{b}");
+    let again = check(&server, "hold-a", "2026-01-06", "10:00");
+    assert_eq!(again["available"], true, "still A's own: {again}");
+
+    assert!(matches!(call_ended(&server, "hold-a"), 200 | 204));
+    assert!(calcom.fake.count(Endpoint::DeleteReservation) >= 1);
+    let b = check(&server, "hold-b", "2026-01-06", "10:00");
+    assert_eq!(b["available"], true, "A's call ended: {b}");
+    let booked = call(
+        &server,
+        "hold-b",
+        "book_appointment",
+        json!({ "date": "2026-01-06", "time": "10:00", "name": "Erika Muster", "email": "erika@example.de" }),
+    );
+    assert_eq!(booked["success"], true, "{booked}");
+    let create = calcom
+        .fake
+        .requests()
+        .into_iter()
+        .find(|r| r.endpoint == Endpoint::CreateBooking)
+        .unwrap();
+    assert!(
+        create.body.as_ref().unwrap()["reservedSlotUid"].is_string(),
+        "the booking names B's reservation: {create:?}"
     );
 }
