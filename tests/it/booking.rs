@@ -5,7 +5,7 @@ use std::sync::{Arc, Barrier};
 
 use serde_json::{Value, json};
 
-use crate::harness::{FIXTURE_MS, RETELL_KEY, Setup, TestServer};
+use crate::harness::{DEMO_RETELL_KEY, FIXTURE_MS, RETELL_KEY, Setup, TestServer};
 use crate::http;
 
 const AGENT: &str = "oBeDLoLOeuAbiuaMFXRtDOLriTJ5tSxD";
@@ -496,4 +496,43 @@ fn a_checked_slot_stays_the_callers_until_the_call_ends_on_postgres() {
     let mut setup = Setup::shipped(None);
     crate::calendar_db::on_postgres(&mut setup, &db.url, "");
     a_checked_slot_stays_the_callers_until_the_call_ends(setup);
+}
+
+/// A practice known by its called number alone: its calls and their `call_ended` find it by the
+/// signed `to_number`.
+#[test]
+fn call_ended_frees_the_holds_of_a_practice_known_by_its_number() {
+    let server = Setup::shipped(None).start();
+    let signed = |path: &str, body: Value| {
+        let body = serde_json::to_vec(&body).unwrap();
+        let sig = frontdesk::signature::sign_retell(DEMO_RETELL_KEY, &body, FIXTURE_MS);
+        let headers = [
+            ("x-retell-signature", sig.as_str()),
+            ("content-type", "application/json"),
+        ];
+        http::post(&server.base, path, &headers, &body).unwrap()
+    };
+    let check = |call_id: &str| {
+        let r = signed(
+            "/retell/function",
+            json!({
+                "name": "check_availability",
+                "args": { "date": "2026-01-06", "time": "10:00" },
+                "call": { "call_id": call_id, "agent_id": "agent_no_tenant_names", "to_number": "+4930123456789" },
+            }),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()
+    };
+    assert!(check("num-a")["held_until"].is_string());
+    assert_eq!(check("num-b")["available"], false);
+    let ended = signed(
+        "/retell/webhook",
+        json!({
+            "event": "call_ended",
+            "call": { "call_id": "num-a", "agent_id": "agent_no_tenant_names", "to_number": "+4930123456789" },
+        }),
+    );
+    assert!(matches!(ended.status, 200 | 204), "{}", ended.text());
+    assert_eq!(check("num-b")["available"], true, "A's call ended");
 }

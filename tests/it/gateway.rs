@@ -421,7 +421,7 @@ fn routes_parse_only_what_their_stages_read() {
     };
     let mut webhook = BodyFields::none();
     // The tenant (for its raw-transcript switch) is decided from the signed agent id.
-    for path in ["event", "call.call_id", "call.agent_id"] {
+    for path in ["event", "call.call_id", "call.agent_id", "call.to_number"] {
         webhook.add(&parse_body_path(path).unwrap());
     }
     assert_eq!(fields("retell_webhook"), webhook);

@@ -66,6 +66,7 @@ pub struct Tenant {
     /// How long a free slot is kept for the asking call (zero: never).
     pub hold_for: std::time::Duration,
     pub hold_alternatives: bool,
+    pub max_holds: u32,
     /// The tenant's own Retell keys, unresolved (the gateway reads and compiles them).
     pub retell_keys: Vec<frontdesk_secrets::SecretRef>,
     /// Region national phone numbers are read in (see [`Tenant::phone`]).
@@ -299,6 +300,9 @@ fn compile_tenant(cfg: &TenantConfig, scope: TenantScope) -> Result<Tenant, Fiel
     if cfg.max_slots == 0 || cfg.max_slots > 288 {
         bad("max_slots", "must be between 1 and 288");
     }
+    if cfg.max_holds == 0 || cfg.max_holds > 1000 {
+        bad("max_holds", "must be between 1 and 1000");
+    }
     if cfg.hold_for > std::time::Duration::from_secs(30 * 60) {
         bad("hold_for", "must be at most 30m (0s turns holds off)");
     }
@@ -433,6 +437,7 @@ fn compile_tenant(cfg: &TenantConfig, scope: TenantScope) -> Result<Tenant, Fiel
             max_slots: cfg.max_slots,
             hold_for: cfg.hold_for,
             hold_alternatives: cfg.hold_alternatives,
+            max_holds: cfg.max_holds,
             retell_keys: cfg.retell_keys.clone(),
             country,
             raw_transcript: cfg.raw_transcript,

@@ -100,6 +100,11 @@ pub struct TenantConfig {
     /// requested time.
     #[serde(default)]
     pub hold_alternatives: bool,
+    /// Live holds the practice's calendar keeps at most, over all calls (the embedded
+    /// calendar): past it, checks still answer but hold nothing, so prank calls cannot block
+    /// the calendar.
+    #[serde(default = "default_max_holds")]
+    pub max_holds: u32,
     /// Where booking events of the embedded calendar are sent (signed per Standard Webhooks);
     /// without it none are recorded.
     #[serde(default)]
@@ -281,6 +286,10 @@ fn default_book_ahead_days() -> u16 {
 
 fn default_max_slots() -> usize {
     48
+}
+
+fn default_max_holds() -> u32 {
+    20
 }
 
 fn default_hold_for() -> Duration {

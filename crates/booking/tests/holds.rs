@@ -301,7 +301,71 @@ async fn asking_again_keeps_then_extends_the_hold(backend: Backend) {
     );
 }
 
+/// Past the practice's `max_holds`, checks still answer truthfully but hold nothing.
+async fn holds_stop_at_the_practices_cap(backend: Backend) {
+    let f = fixture_on(backend).await;
+    let t = common::tenant_from_yaml(&common::DEMO.replace(
+        "calendar: { provider: local }",
+        "calendar: { provider: local }\n    max_holds: 2",
+    ));
+    for (call, time) in [("call-a", "10:00"), ("call-b", "11:00")] {
+        assert!(check(&f.engine, &t, call, time).await["held_until"].is_string());
+    }
+    let c = check(&f.engine, &t, "call-c", "12:00").await;
+    assert_eq!(c["available"], true, "{c}");
+    assert!(c.get("held_until").is_none(), "over the cap: {c}");
+    assert_eq!(
+        check(&f.engine, &t, "call-d", "12:00").await["available"],
+        true,
+        "nothing was held for C"
+    );
+    let a = check(&f.engine, &t, "call-a", "14:00").await;
+    assert!(a["held_until"].is_string(), "A replaces its own hold: {a}");
+}
+
+/// The call's own held times stay in what it is offered: the day's slots, and an alternative
+/// it asks about next.
+async fn the_calls_own_holds_stay_offered_to_it(backend: Backend) {
+    let f = fixture_on(backend).await;
+    let t = common::tenant_from_yaml(&common::DEMO.replace(
+        "calendar: { provider: local }",
+        "calendar: { provider: local }\n    hold_alternatives: true",
+    ));
+    assert!(check(&f.engine, &t, "call-a", "10:00").await["held_until"].is_string());
+    let day = f
+        .engine
+        .call(
+            &t,
+            call("call-a"),
+            "check_availability",
+            &json!({"date": "2026-01-06"}),
+        )
+        .await;
+    assert!(day["slots"].to_string().contains("\"10:00\""), "{day}");
+
+    assert_eq!(
+        book(&f.engine, &t, "call-x", "15:00").await["success"],
+        true
+    );
+    let offered = check(&f.engine, &t, "call-a", "15:00").await;
+    let first = offered["alternatives"][0]["time"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let asked = check(&f.engine, &t, "call-a", &first).await;
+    assert_eq!(
+        asked["available"], true,
+        "offered to A, so free for A: {asked}"
+    );
+    assert_eq!(
+        check(&f.engine, &t, "call-b", &first).await["available"],
+        false
+    );
+}
+
 on_both_backends!(
+    holds_stop_at_the_practices_cap,
+    the_calls_own_holds_stay_offered_to_it,
     asking_again_keeps_then_extends_the_hold,
     offered_alternatives_are_held_when_the_tenant_says_so,
     a_checked_slot_is_kept_for_that_call_until_it_books,

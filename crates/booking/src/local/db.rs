@@ -77,6 +77,8 @@ pub(crate) struct NewHolds {
     pub spans: Vec<(i64, i64)>,
     pub now_ms: i64,
     pub expires_ms: i64,
+    /// Live holds of other calls in the scope past which nothing more is held.
+    pub max_holds: u32,
 }
 
 #[async_trait]
@@ -107,13 +109,14 @@ pub(crate) trait CalendarDb: Send + Sync + 'static {
 
     /// Replaces the call's holds with one per span, each on the first of `resources` free of
     /// bookings and other calls' live holds (`false` where none is); drops the scope's expired
-    /// holds on the way.
+    /// holds on the way. `None`, changing nothing, when other calls' live holds and these
+    /// would pass `max_holds`.
     async fn hold(
         &self,
         scope: &TenantScope,
         resources: &[String],
         holds: NewHolds,
-    ) -> Result<(Vec<bool>, HoldCounts), CalendarError>;
+    ) -> Result<Option<(Vec<bool>, HoldCounts)>, CalendarError>;
 
     /// The call's holds live at `now_ms`, as `(start, end, expires)`: a read, no write lock.
     async fn own_holds(
@@ -184,15 +187,26 @@ impl HoldCounts {
         now_ms: i64,
     ) -> Self {
         let mut counts = Self::default();
-        for &(start, end, expires) in old {
-            if expires <= now_ms {
-                counts.expired += 1;
-            } else if booked.is_some_and(|(s, e)| start < e && end > s) {
+        // One booking consumes one hold: the one at its start, else the first it overlaps.
+        let consumed = booked.and_then(|(s, e)| {
+            let live = |&&(_, _, expires): &&(i64, i64, i64)| expires > now_ms;
+            old.iter()
+                .filter(live)
+                .position(|&(start, _, _)| start == s)
+                .or_else(|| {
+                    old.iter()
+                        .filter(live)
+                        .position(|&(start, end, _)| start < e && end > s)
+                })
+        });
+        for (i, _) in old.iter().filter(|h| h.2 > now_ms).enumerate() {
+            if Some(i) == consumed {
                 counts.consumed += 1;
             } else {
                 counts.released += 1;
             }
         }
+        counts.expired = old.iter().filter(|h| h.2 <= now_ms).count();
         counts
     }
 
@@ -243,6 +257,28 @@ pub(crate) fn status_of(text: &str) -> BookingStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_booking_consumes_one_hold_and_releases_the_others() {
+        let live = i64::MAX;
+        let old = [(0, 30, live), (15, 45, live), (30, 60, live), (60, 90, 5)];
+        let counts = HoldCounts::of_deleted(&old, Some((15, 45)), 10);
+        assert_eq!(
+            counts,
+            HoldCounts {
+                created: 0,
+                consumed: 1,
+                expired: 1,
+                released: 2
+            }
+        );
+        let counts = HoldCounts::of_deleted(&old[..2], Some((10, 40)), 10);
+        assert_eq!(
+            (counts.consumed, counts.released),
+            (1, 1),
+            "no exact start: the first overlap"
+        );
+    }
 
     #[test]
     fn granules_cover_the_whole_booking() {

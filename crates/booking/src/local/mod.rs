@@ -536,10 +536,14 @@ impl CalendarProvider for LocalCalendar {
             spans: wanted,
             now_ms,
             expires_ms: until.as_millisecond(),
+            max_holds: tenant.max_holds,
         };
         let (placed, counts) = self
             .write(self.db.hold(&tenant.scope, &resources, new))
-            .await?;
+            .await?
+            .ok_or_else(|| {
+                CalendarError::Rejected("the practice's hold limit is reached".into())
+            })?;
         count(counts);
         let mut placed = placed.into_iter();
         Ok(spans

@@ -549,10 +549,15 @@ impl CalendarDb for PostgresDb {
         scope: &TenantScope,
         resources: &[String],
         new: NewHolds,
-    ) -> Result<(Vec<bool>, HoldCounts), CalendarError> {
+    ) -> Result<Option<(Vec<bool>, HoldCounts)>, CalendarError> {
         self.run(async |client| {
             let tx = client.transaction().await?;
             queue_for_tenant(&tx, scope).await?;
+            let others = holds::others_live(&tx, scope, &new.call_id, new.now_ms).await?;
+            let wanted = u32::try_from(new.spans.len()).unwrap_or(u32::MAX);
+            if others.saturating_add(wanted) > new.max_holds {
+                return Ok(None);
+            }
             let expired = holds::sweep(&tx, scope, new.now_ms).await?;
             let old = holds::take_call(&tx, scope, &new.call_id).await?;
             let owner = Some(new.call_id.as_str());
@@ -568,7 +573,7 @@ impl CalendarDb for PostgresDb {
             }
             tx.commit().await?;
             let counts = HoldCounts::replaced(&old, &new.spans, &held, expired);
-            Ok((held, counts))
+            Ok(Some((held, counts)))
         })
         .await
     }
@@ -593,8 +598,10 @@ impl CalendarDb for PostgresDb {
             let tx = client.transaction().await?;
             queue_for_tenant(&tx, scope).await?;
             let old = holds::take_call(&tx, scope, call_id).await?;
+            let mut counts = HoldCounts::of_deleted(&old, None, now_ms);
+            counts.expired += holds::sweep(&tx, scope, now_ms).await?;
             tx.commit().await?;
-            Ok(HoldCounts::of_deleted(&old, None, now_ms))
+            Ok(counts)
         })
         .await
     }

@@ -393,10 +393,15 @@ impl CalendarDb for SqliteDb {
         scope: &TenantScope,
         resources: &[String],
         new: NewHolds,
-    ) -> Result<(Vec<bool>, HoldCounts), CalendarError> {
+    ) -> Result<Option<(Vec<bool>, HoldCounts)>, CalendarError> {
         let scope = scope.clone();
         let resources = resources.to_vec();
         self.transaction(true, move |tx| {
+            let others = holds::others_live(tx, &scope, &new.call_id, new.now_ms)?;
+            let wanted = u32::try_from(new.spans.len()).unwrap_or(u32::MAX);
+            if others.saturating_add(wanted) > new.max_holds {
+                return Ok(Write::Done(None));
+            }
             let expired = holds::sweep(tx, &scope, new.now_ms)?;
             let old = holds::take_call(tx, &scope, &new.call_id)?;
             let mut held = Vec::with_capacity(new.spans.len());
@@ -409,7 +414,7 @@ impl CalendarDb for SqliteDb {
                 held.push(free.is_some());
             }
             let counts = HoldCounts::replaced(&old, &new.spans, &held, expired);
-            Ok(Write::Done((held, counts)))
+            Ok(Write::Done(Some((held, counts))))
         })
         .await
     }
@@ -438,7 +443,9 @@ impl CalendarDb for SqliteDb {
         let call_id = call_id.to_owned();
         self.transaction(true, move |tx| {
             let old = holds::take_call(tx, &scope, &call_id)?;
-            Ok(Write::Done(HoldCounts::of_deleted(&old, None, now_ms)))
+            let mut counts = HoldCounts::of_deleted(&old, None, now_ms);
+            counts.expired += holds::sweep(tx, &scope, now_ms)?;
+            Ok(Write::Done(counts))
         })
         .await
     }

@@ -131,6 +131,24 @@ pub(super) async fn take_call(
         .collect())
 }
 
+/// Live holds at `now_ms` of calls other than `call_id`.
+pub(super) async fn others_live(
+    tx: &Transaction<'_>,
+    scope: &TenantScope,
+    call_id: &str,
+    now_ms: i64,
+) -> Result<u32, Failure> {
+    let n: i64 = tx
+        .query_one(
+            "SELECT COUNT(*) FROM holds
+             WHERE company_id = $1 AND branch_id = $2 AND call_id <> $3 AND expires_at > $4",
+            &[&scope.company_id, &scope.branch_id, &call_id, &at(now_ms)],
+        )
+        .await?
+        .get(0);
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
 /// Deletes the scope's expired holds; how many.
 pub(super) async fn sweep(
     tx: &Transaction<'_>,

@@ -116,6 +116,23 @@ pub(super) fn take_call(
     rows.collect()
 }
 
+/// Live holds at `now_ms` of calls other than `call_id`.
+pub(super) fn others_live(
+    tx: &Transaction<'_>,
+    scope: &TenantScope,
+    call_id: &str,
+    now_ms: i64,
+) -> rusqlite::Result<u32> {
+    tx.prepare_cached(
+        "SELECT COUNT(*) FROM holds
+         WHERE company_id = ?1 AND branch_id = ?2 AND call_id <> ?3 AND expires_ms > ?4",
+    )?
+    .query_row(
+        params![scope.company_id, scope.branch_id, call_id, now_ms],
+        |r| r.get(0),
+    )
+}
+
 /// Deletes the scope's expired holds; how many.
 pub(super) fn sweep(
     tx: &Transaction<'_>,
