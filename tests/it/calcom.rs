@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use frontdesk_calcom::fake::{Endpoint, EventTypeSpec, Failure, FakeCalcom};
+use frontdesk_calcom_fake::{Endpoint, EventTypeSpec, Failure, FakeCalcom};
 use serde_json::{Value, json};
 
 use crate::harness::{CALCOM_SECRET, FIXTURE_MS, Setup, TestServer};

@@ -29,10 +29,10 @@ use criterion::Criterion;
 use frontdesk_booking::{
     Attendee, CalendarProvider, NewBooking, SlotQuery, Tenant, TenantDirectory, TenantsFile,
 };
-use frontdesk_calcom::fake::{Endpoint, EventTypeSpec, FakeCalcom};
 use frontdesk_calcom::{
     BREAKER_TARGET, CacheConfig, CachedProvider, CalcomConfig, CalcomProvider, StaticApiKeys,
 };
+use frontdesk_calcom_fake::{Endpoint, EventTypeSpec, FakeCalcom};
 use frontdesk_clock::{Clock, ManualClock};
 use frontdesk_resilience::BreakerRegistry;
 use frontdesk_store::{MemoryStore, Store};

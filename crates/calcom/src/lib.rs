@@ -17,7 +17,7 @@
 //! - [`wire`] — Cal.com's v2 JSON shapes; [`event_type`] — service → event type;
 //! - [`key`] — the only way to build a cache key; [`cache`] — the caching decorator;
 //! - [`singleflight`], [`overlay`], [`held`], [`webhook`] — the cache's parts;
-//! - [`metrics`]; `fake` (feature `fake`) — a fake Cal.com server for tests.
+//! - [`metrics`]. The fake Cal.com server of the tests is the dev-only `frontdesk-calcom-fake`.
 //!
 //! `docs/calcom.md` describes behaviour and configuration for operators.
 
@@ -35,8 +35,6 @@ pub mod client;
 pub mod config;
 pub mod errors;
 pub mod event_type;
-#[cfg(feature = "fake")]
-pub mod fake;
 pub mod held;
 pub mod holds;
 pub mod key;

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use common::*;
 use frontdesk_booking::{Attendee, CalendarError, CalendarProvider, NewBooking, SlotQuery};
-use frontdesk_calcom::fake::{Endpoint, Failure};
 use frontdesk_calcom::{CachedProvider, metrics::CacheResult};
+use frontdesk_calcom_fake::{Endpoint, Failure};
 use jiff::civil::date;
 use serde_json::Value;
 

@@ -10,7 +10,7 @@ use common::*;
 use frontdesk_booking::{
     Attendee, CalendarError, CalendarProvider, HoldOutcome, HoldRequest, NewBooking, SlotQuery,
 };
-use frontdesk_calcom::fake::{Endpoint, Failure};
+use frontdesk_calcom_fake::{Endpoint, Failure};
 use jiff::{SignedDuration, Timestamp};
 
 const HOLD_FOR: Duration = Duration::from_secs(300);

@@ -16,9 +16,9 @@ use common::*;
 use frontdesk_booking::{
     Attendee, BookingStatus, CalendarError, CalendarProvider, ContactQuery, NewBooking, SlotQuery,
 };
-use frontdesk_calcom::fake::{Endpoint, Failure};
 use frontdesk_calcom::metrics;
 use frontdesk_calcom::{CalcomProvider, StaticApiKeys};
+use frontdesk_calcom_fake::{Endpoint, Failure};
 use frontdesk_clock::Clock;
 use frontdesk_resilience::BreakerState;
 use jiff::civil::date;

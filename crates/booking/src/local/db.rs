@@ -50,16 +50,6 @@ pub(crate) struct NewRow {
     pub notify: bool,
 }
 
-/// A hold as free-slot reads see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct HeldRow {
-    pub resource: String,
-    pub call_id: String,
-    pub start_ms: i64,
-    pub end_ms: i64,
-    pub expires_ms: i64,
-}
-
 /// What a write did to holds, for `frontdesk_booking_holds_total`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct HoldCounts {

@@ -12,12 +12,20 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::db::HeldRow;
-
 /// How long a cached read is used when nothing in this process wrote meanwhile.
 pub(crate) const TTL_MS: u64 = 1_000;
 /// Entries kept at most; past it the cache starts over (ranges move with the clock).
 const MAX_ENTRIES: usize = 4_096;
+
+/// A hold as free-slot reads see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct HeldRow {
+    pub resource: String,
+    pub call_id: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub expires_ms: i64,
+}
 
 /// What keeps slots from being free: bookings' granules per resource, and live holds.
 #[derive(Debug, Default, PartialEq, Eq)]

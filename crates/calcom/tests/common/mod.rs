@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use frontdesk_booking::{Tenant, TenantDirectory, TenantsFile};
-use frontdesk_calcom::fake::{EventTypeSpec, FakeCalcom};
 use frontdesk_calcom::{
     BREAKER_TARGET, CachedProvider, CalcomConfig, CalcomProvider, StaticApiKeys,
 };
+use frontdesk_calcom_fake::{EventTypeSpec, FakeCalcom};
 use frontdesk_clock::{Clock, ManualClock};
 use frontdesk_resilience::BreakerRegistry;
 use frontdesk_store::{MemoryStore, Store};

@@ -8,7 +8,7 @@ use tokio_postgres::Transaction;
 
 use super::{Failure, at, ms};
 use crate::directory::TenantScope;
-use crate::local::db::HeldRow;
+use crate::local::taken_cache::HeldRow;
 
 /// Appended to the calendar's migrations.
 pub(super) const MIGRATION: &str = r#"

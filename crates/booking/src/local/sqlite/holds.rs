@@ -5,7 +5,7 @@
 use rusqlite::{Transaction, params};
 
 use crate::directory::TenantScope;
-use crate::local::db::HeldRow;
+use crate::local::taken_cache::HeldRow;
 
 /// Appended to the calendar's migrations.
 pub(super) const MIGRATION: &str = r#"

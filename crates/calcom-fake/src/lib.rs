@@ -44,7 +44,7 @@ use tokio::task::JoinHandle;
 
 use frontdesk_clock::{Clock, SystemClock};
 
-use crate::wire::{
+use frontdesk_calcom::wire::{
     BOOKINGS_API_VERSION, BOOKINGS_API_VERSION_2024, CreateBookingBody, RescheduleBody,
     ReserveSlotBody, SLOTS_API_VERSION,
 };
