@@ -26,7 +26,7 @@ use frontdesk_resilience::{Breaker, Outcome};
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp, ToSpan};
 
-use crate::directory::Tenant;
+use crate::directory::{Tenant, TenantScope};
 use crate::metrics::{HoldEvent, count_holds};
 use crate::provider::{
     Booking, CalendarError, CalendarProvider, ContactQuery, HoldOutcome, HoldRequest, NewBooking,
@@ -133,13 +133,14 @@ impl LocalCalendar {
         result
     }
 
-    /// A write; afterwards every cached occupancy read is stale.
+    /// A write of the tenant; afterwards its cached occupancy reads are stale.
     async fn write<T>(
         &self,
+        scope: &TenantScope,
         call: impl Future<Output = Result<T, CalendarError>>,
     ) -> Result<T, CalendarError> {
         let result = self.guarded(call).await;
-        self.taken.invalidate();
+        self.taken.invalidate(scope);
         result
     }
 
@@ -331,7 +332,7 @@ impl CalendarProvider for LocalCalendar {
         let taken = match self.taken.get(&key, self.clock.now_ms()) {
             Some(taken) => taken,
             None => {
-                let generation = self.taken.generation();
+                let generation = self.taken.generation(&tenant.scope);
                 let fetched = Arc::new(
                     self.guarded(self.db.taken(&tenant.scope, lo, hi, now_ms))
                         .await?,
@@ -402,7 +403,10 @@ impl CalendarProvider for LocalCalendar {
             notify: tenant.notifies(),
         };
         let (row, holds) = self
-            .write(self.db.insert(&tenant.scope, &resources, row))
+            .write(
+                &tenant.scope,
+                self.db.insert(&tenant.scope, &resources, row),
+            )
             .await?;
         count(holds);
         self.written(tenant);
@@ -426,12 +430,15 @@ impl CalendarProvider for LocalCalendar {
     async fn cancel(&self, tenant: &Tenant, booking_ref: &str) -> Result<Booking, CalendarError> {
         resources(tenant)?;
         let row = self
-            .write(self.db.cancel(
+            .write(
                 &tenant.scope,
-                booking_ref.trim(),
-                self.now(),
-                tenant.notifies(),
-            ))
+                self.db.cancel(
+                    &tenant.scope,
+                    booking_ref.trim(),
+                    self.now(),
+                    tenant.notifies(),
+                ),
+            )
             .await?;
         self.written(tenant);
         self.booking(row)
@@ -452,15 +459,18 @@ impl CalendarProvider for LocalCalendar {
         let duration_min = u32::try_from((current.end_ms - current.start_ms) / 60_000).unwrap_or(0);
         let end_ms = check_fits(tenant, new_start, duration_min, now_ms)?;
         let row = self
-            .write(self.db.move_to(
+            .write(
                 &tenant.scope,
-                uid,
-                &resources,
-                new_start.as_millisecond(),
-                end_ms,
-                now_ms,
-                tenant.notifies(),
-            ))
+                self.db.move_to(
+                    &tenant.scope,
+                    uid,
+                    &resources,
+                    new_start.as_millisecond(),
+                    end_ms,
+                    now_ms,
+                    tenant.notifies(),
+                ),
+            )
             .await?;
         self.written(tenant);
         self.booking(row)
@@ -539,7 +549,7 @@ impl CalendarProvider for LocalCalendar {
             max_holds: tenant.max_holds,
         };
         let (placed, counts) = self
-            .write(self.db.hold(&tenant.scope, &resources, new))
+            .write(&tenant.scope, self.db.hold(&tenant.scope, &resources, new))
             .await?
             .ok_or_else(|| {
                 CalendarError::Rejected("the practice's hold limit is reached".into())
@@ -558,7 +568,10 @@ impl CalendarProvider for LocalCalendar {
     async fn release_holds(&self, tenant: &Tenant, call_id: &str) -> Result<usize, CalendarError> {
         resources(tenant)?;
         let counts = self
-            .write(self.db.release(&tenant.scope, call_id, self.now()))
+            .write(
+                &tenant.scope,
+                self.db.release(&tenant.scope, call_id, self.now()),
+            )
             .await?;
         count(counts);
         Ok(counts.released)
