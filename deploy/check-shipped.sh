@@ -13,7 +13,10 @@
 #          frontdesk container's volume mounts laid out in a scratch root (ConfigMap data as
 #          files, emptyDirs as directories), and the config named by its args is checked there;
 #        - the load run (bench/): bench/policy/bench.yaml with policies/booking-schemas.yaml and
-#          bench/config/tenants.yaml, under the config bench/loadrun writes (memory and Redis).
+#          bench/config/tenants.yaml, under the config bench/loadrun writes (memory and Redis);
+#        - the Docker and Kubernetes configs once more with their shipped `# tls:` block
+#          uncommented and a fresh certificate (openssl) where it points: for Kubernetes, in the
+#          directory where the Deployment mounts the `frontdesk-tls` Secret.
 #      Container paths (/etc/frontdesk/..., /var/lib/frontdesk) are rewritten to lie under the
 #      scratch root: every `key: /absolute/path` line gets the root as prefix, so line numbers
 #      in diagnostics still match the shipped file. Every secret the files name (`env:`,
@@ -122,6 +125,33 @@ check_config() {
         || fail "frontdesk check: $1"
 }
 
+# tls_copy ROOT CONFIG: a copy of ROOT/CONFIG beside it (so its relative paths resolve alike),
+# made before relocation; prints the copy's container path.
+tls_copy() {
+    local copy="${2%.yaml}.tls.yaml"
+    cp "$1$2" "$1$copy" && echo "$copy"
+}
+
+# check_tls LABEL ROOT CONFIG: CONFIG (a tls_copy) with its shipped `# tls:` block uncommented,
+# as an operator turns TLS on, and a fresh certificate and key where the block says (under ROOT:
+# the mount the deployment provides); then relocated and checked like the rest.
+check_tls() {
+    local label=$1 root=$2 config=$3 paths
+    command -v openssl >/dev/null 2>&1 || { fail "$label with TLS: openssl not found"; return; }
+    if ! mapfile -t paths < <(shipped enable-tls "$root$config") || ((${#paths[@]} != 2)); then
+        fail "$label: no shipped tls block to turn on"
+        return
+    fi
+    mkdir -p "$(dirname "$root${paths[0]}")" "$(dirname "$root${paths[1]}")"
+    if ! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+        -subj /CN=frontdesk.check -keyout "$root${paths[1]}" -out "$root${paths[0]}" 2>/dev/null; then
+        fail "$label with TLS: openssl could not make a certificate"
+        return
+    fi
+    shipped relocate "$root$config" "$root"
+    check_config "$label with server.tls on (${paths[0]}, ${paths[1]})" "$root$config"
+}
+
 # ---- 1. frontdesk check on every config ------------------------------------------------------
 
 step "frontdesk check: every shipped config"
@@ -131,10 +161,12 @@ check_config "config/frontdesk.yaml" config/frontdesk.yaml
 
 docker_root=$tmp/docker
 if docker_config=$(shipped docker-root "$docker_root"); then
+    docker_tls=$(tls_copy "$docker_root" "$docker_config")
     shipped relocate "$docker_root$docker_config" "$docker_root"
     mapfile -t check_env < <(secret_env "$docker_root")
     check_config "deploy/docker/frontdesk.yaml (the image's $docker_config)" \
         "$docker_root$docker_config"
+    check_tls "deploy/docker/frontdesk.yaml" "$docker_root" "$docker_tls"
 else
     fail "cannot lay out the image's files from deploy/docker/Dockerfile"
     docker_config=""
@@ -170,11 +202,15 @@ if $k8s_rendered; then
     echo "$(grep -c '^kind:' "$manifests") objects"
     k8s_root=$tmp/k8s
     if k8s_config=$(shipped k8s-root "$manifests" "$k8s_root"); then
+        k8s_tls=$(tls_copy "$k8s_root" "$k8s_config")
         shipped relocate "$k8s_root$k8s_config" "$k8s_root"
         # The pod's environment is the Secret (envFrom): exactly the keys secret.example.yaml
         # lists, so a secret the config needs but the example lacks fails here.
-        mapfile -t check_env < <(shipped secret-keys deploy/kubernetes/secret.example.yaml | dummy_values)
+        mapfile -t check_env < <(shipped secret-keys deploy/kubernetes/secret.example.yaml frontdesk-secrets | dummy_values)
         check_config "deploy/kubernetes/frontdesk.yaml (the pod's $k8s_config)" "$k8s_root$k8s_config"
+        # TLS from the Secret volume the Deployment mounts: the certificate goes where the pod
+        # sees the Secret's files.
+        check_tls "deploy/kubernetes/frontdesk.yaml" "$k8s_root" "$k8s_tls"
     else
         fail "cannot lay out the frontdesk container's mounts"
     fi

@@ -10,14 +10,16 @@ container sees them, under a scratch directory. Needs PyYAML (the check's tool e
   shipped.py k8s-same KUBECTL PYTHON     compare the two renderings (kustomize's content-hash
                                         suffixes and null creationTimestamps aside)
   shipped.py k8s-root MANIFESTS ROOT    the frontdesk container's mounts under ROOT (ConfigMap
-                                        data as files, emptyDirs as directories); prints the
-                                        config path of its args
+                                        data as files, emptyDirs and Secret volumes as
+                                        directories); prints the config path of its args
+  shipped.py enable-tls CONFIG          uncomment the shipped `# tls:` block of server (in place;
+                                        line numbers are kept); prints its cert and key paths
   shipped.py relocate CONFIG ROOT       rewrite every absolute path value in CONFIG to lie under
                                         ROOT (in place; line numbers are kept)
   shipped.py ports CONFIG PORT ADMIN    set the port of server.listen and admin.listen (in place)
   shipped.py secrets FILE|DIR...        the environment variable names the files read secrets
                                         from (`env:`, `*_env:`), one per line
-  shipped.py secret-keys MANIFEST       the keys of the Secrets in MANIFEST (the variables an
+  shipped.py secret-keys MANIFEST NAME  the keys of the Secret NAME in MANIFEST (the variables an
                                         `envFrom: secretRef` gives the container), one per line
 """
 
@@ -246,8 +248,14 @@ def k8s_root(manifests, root):
                     (target / key).write_text(text, encoding="utf-8")
         elif "emptyDir" in volume:
             target.mkdir(parents=True, exist_ok=True)
+        elif "secret" in volume:
+            # Secrets are not shipped (secret.example.yaml only shows them): the directory is
+            # there, its files are the caller's to provide.
+            if "subPath" in mount:
+                die(f"volume {mount['name']}: a Secret mounted with subPath never sees renewals")
+            target.mkdir(parents=True, exist_ok=True)
         else:
-            die(f"volume {mount['name']}: only configMap and emptyDir volumes are followed")
+            die(f"volume {mount['name']}: only configMap, emptyDir and secret volumes are followed")
     print(config_arg(container.get("command", []) + container.get("args", []), "frontdesk args"))
 
 
@@ -263,6 +271,31 @@ def relocate(config, root):
     text = path.read_text(encoding="utf-8").splitlines(keepends=True)
     path.write_text("".join(ABSOLUTE.sub(lambda m: m.group(1) + prefix, l) for l in text),
                     encoding="utf-8")
+
+
+def enable_tls(config):
+    """Uncomments `# tls:` and the `#   cert:`/`#   key:` lines after it, as an operator would."""
+    path = Path(config)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    found, out, block = {}, [], None
+    for line in lines:
+        m = re.match(r"^(\s*)#\s?tls:\s*$", line)
+        if m and block is None and not found:
+            block = m.group(1)
+            out.append(f"{block}tls:\n")
+            continue
+        m = re.match(r"^(\s*)#(\s+)(cert|key):\s*(\S+)\s*$", line)
+        if block is not None and m and m.group(1) == block:
+            found[m.group(3)] = m.group(4)
+            out.append(f"{block}{m.group(2)[1:]}{m.group(3)}: {m.group(4)}\n")
+            continue
+        block = None
+        out.append(line)
+    if set(found) != {"cert", "key"}:
+        die(f"{config}: no commented `tls:` block with cert and key")
+    path.write_text("".join(out), encoding="utf-8")
+    print(found["cert"])
+    print(found["key"])
 
 
 def ports(config, port, admin):
@@ -297,14 +330,14 @@ def secrets(paths):
     print("\n".join(sorted(names)))
 
 
-def secret_keys(manifest):
+def secret_keys(manifest, name):
     keys = set()
     for doc in load_all(manifest):
-        if doc.get("kind") == "Secret":
+        if doc.get("kind") == "Secret" and doc.get("metadata", {}).get("name") == name:
             keys.update(doc.get("stringData", {}) or {})
             keys.update(doc.get("data", {}) or {})
     if not keys:
-        die(f"{manifest}: no Secret keys")
+        die(f"{manifest}: no keys in Secret {name}")
     print("\n".join(sorted(keys)))
 
 
@@ -321,8 +354,10 @@ def main(argv):
         relocate(argv[1], argv[2])
     elif len(argv) == 4 and argv[0] == "ports":
         ports(*argv[1:])
-    elif len(argv) == 2 and argv[0] == "secret-keys":
-        secret_keys(argv[1])
+    elif len(argv) == 3 and argv[0] == "secret-keys":
+        secret_keys(argv[1], argv[2])
+    elif len(argv) == 2 and argv[0] == "enable-tls":
+        enable_tls(argv[1])
     elif len(argv) >= 2 and argv[0] == "secrets":
         secrets(argv[1:])
     else:

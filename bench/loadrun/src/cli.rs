@@ -58,6 +58,24 @@ pub struct Options {
     /// Results directory [default: REPO/bench/results, quick: REPO/bench/results/quick].
     #[arg(long)]
     pub results: Option<PathBuf>,
+    /// A second frontdesk binary, run as the system `baseline` beside frontdesk in each of its
+    /// scenarios, interleaved like the others (the build before a change) [default: the
+    /// frontdesk binary itself, when only --baseline-server is given].
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+    /// YAML file of extra `server:` keys for the baseline's config (e.g. wire bounds set out of
+    /// reach), one `key: value` per line.
+    #[arg(long)]
+    pub baseline_server: Option<PathBuf>,
+    /// YAML file of extra `server:` keys for frontdesk's own config.
+    #[arg(long)]
+    pub frontdesk_server: Option<PathBuf>,
+    /// What the baseline is, in the tables.
+    #[arg(long, default_value = "baseline")]
+    pub baseline_label: String,
+    /// Closed-loop peaks only: no open-loop latency points.
+    #[arg(long)]
+    pub no_latency: bool,
     /// Page whose load-run section is rewritten [default: REPO/docs/benchmarks.md; not in quick mode].
     #[arg(long)]
     pub docs: Option<PathBuf>,
@@ -95,6 +113,15 @@ impl Options {
         self.frontdesk
             .clone()
             .unwrap_or_else(|| self.repo.join("target/release/frontdesk"))
+    }
+
+    /// The baseline's binary, when a baseline is asked for.
+    pub fn baseline_binary(&self) -> Option<PathBuf> {
+        self.baseline.clone().or_else(|| {
+            self.baseline_server
+                .as_ref()
+                .map(|_| self.frontdesk_binary())
+        })
     }
 
     pub fn results_dir(&self) -> PathBuf {
@@ -138,6 +165,18 @@ mod tests {
             Some(PathBuf::from("/r/docs/benchmarks.md"))
         );
         assert!(full.wants(3) && !full.wants(2));
+        assert_eq!(full.baseline_binary(), None);
+        let same_build =
+            Options::parse_from(["loadrun", "--repo", "/r", "--baseline-server", "b.yaml"]);
+        assert_eq!(
+            same_build.baseline_binary(),
+            Some(PathBuf::from("/r/target/release/frontdesk"))
+        );
+        let other = Options::parse_from(["loadrun", "--baseline", "/old/frontdesk"]);
+        assert_eq!(
+            other.baseline_binary(),
+            Some(PathBuf::from("/old/frontdesk"))
+        );
         assert_eq!(
             full.frontdesk_binary(),
             PathBuf::from("/r/target/release/frontdesk")

@@ -39,6 +39,8 @@ pub struct Spec {
     /// `(file name, contents)` of the policy directory.
     pub policies: Vec<(String, String)>,
     pub tenants: String,
+    /// Extra keys of the `server:` section, YAML lines (indented here).
+    pub server_extra: String,
 }
 
 /// A running frontdesk; stopped (SIGINT: exit at once) and its scratch directory removed on drop.
@@ -174,9 +176,16 @@ fn render_config(spec: &Spec, listen: SocketAddr, admin: SocketAddr) -> String {
             )
         }
     };
+    let server_extra: String = spec
+        .server_extra
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(|l| format!("  {}\n", l.trim_start()))
+        .collect();
     format!(
         "# Written by the load run.\n\
-         server:\n  listen: {listen}\n  threads: {threads}\n  grace_period: 1s\n  watch_policies: false\n\
+         server:\n  listen: {listen}\n  threads: {threads}\n  grace_period: 1s\n  watch_policies: false\n{server_extra}\
          admin:\n  listen: {admin}\n  token: {{ env: FRONTDESK_BENCH_ADMIN_TOKEN, optional: true }}\n\
          logging:\n  format: json\n  level: info\n\
          {store}\
@@ -262,6 +271,7 @@ mod tests {
             store,
             policies: vec![],
             tenants: String::new(),
+            server_extra: String::new(),
         }
     }
 
@@ -273,6 +283,20 @@ mod tests {
         assert!(memory.contains("threads: 2\n"));
         assert!(memory.contains("address: 127.0.0.1:4000\n"));
         assert!(memory.contains("backend: memory"));
+        let bounds = render_config(
+            &Spec {
+                server_extra:
+                    "# far\nkeepalive_timeout: 1h\n\n  max_requests_per_connection: 4000000000\n"
+                        .into(),
+                ..spec(Store::Memory)
+            },
+            listen,
+            admin,
+        );
+        assert!(
+            bounds.contains("watch_policies: false\n  keepalive_timeout: 1h\n  max_requests_per_connection: 4000000000\nadmin:"),
+            "{bounds}"
+        );
         let redis = render_config(
             &spec(Store::Redis {
                 url: "redis://127.0.0.1:6379".into(),

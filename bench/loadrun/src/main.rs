@@ -61,7 +61,9 @@ fn write(opts: &cli::Options, results: &Results) -> Result<()> {
 
     let docs_page = opts.docs_page();
     let mut plots = Vec::new();
-    for sc in results.scenarios.iter().filter(|s| s.skipped.is_none()) {
+    // `--no-latency`: nothing to plot.
+    let plotted = results.scenarios.iter().filter(|s| !s.latency.is_empty());
+    for sc in plotted.filter(|s| s.skipped.is_none()) {
         let path = dir.join(format!("{}-s{}.png", results.started_at, sc.number));
         // A plot that cannot be drawn (e.g. no fonts) must not cost the measured numbers.
         match plot::latency(&path, sc) {

@@ -13,6 +13,7 @@ fn color(system: System) -> RGBColor {
     match system {
         System::Direct => RGBColor(120, 120, 120),
         System::Nginx => RGBColor(0, 150, 57),
+        System::Baseline => RGBColor(255, 127, 14),
         System::Frontdesk => RGBColor(31, 119, 180),
     }
 }

@@ -41,6 +41,28 @@ pub struct Settings {
     pub peak_seconds: f64,
     pub latency_seconds: f64,
     pub warmup_seconds: f64,
+    /// Whether open-loop latency points were measured (`--no-latency`: peaks only).
+    #[serde(default = "yes")]
+    pub latency_points: bool,
+    /// The second frontdesk beside the first, if there was one.
+    #[serde(default)]
+    pub baseline: Option<Baseline>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What the `baseline` system was.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Baseline {
+    pub label: String,
+    /// The same binary as frontdesk (then only the `server:` keys differ).
+    pub binary_is_frontdesk: bool,
+    /// Extra `server:` keys of the baseline's config.
+    pub server: String,
+    /// Extra `server:` keys of frontdesk's config.
+    pub frontdesk_server: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -48,6 +70,8 @@ pub struct Versions {
     pub frontdesk: String,
     pub nginx: String,
     pub oha: String,
+    #[serde(default)]
+    pub baseline: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -62,6 +86,8 @@ pub struct ScenarioResult {
     pub peaks: Vec<Peak>,
     pub latency: Vec<LatencyPoint>,
     pub frontdesk_peak_rss_kib: Option<u64>,
+    #[serde(default)]
+    pub baseline_peak_rss_kib: Option<u64>,
     /// Scenario 4: commands Redis processed while the scenario ran (all clients).
     pub redis_commands: Option<u64>,
     /// `frontdesk_store_errors_total` at the end: store operations the fallback had to answer.
@@ -275,6 +301,79 @@ pub fn goals(results: &Results) -> Vec<Goal> {
     goals
 }
 
+/// The table of frontdesk against the second frontdesk of the same run, every run listed.
+fn beside_baseline(md: &mut String, results: &Results, baseline: &Baseline) {
+    let _ = writeln!(
+        md,
+        "#### frontdesk beside the baseline ({}), closed loop\n",
+        baseline.label
+    );
+    let differs = |label: &str, keys: &str| {
+        if keys.trim().is_empty() {
+            None
+        } else {
+            let keys: Vec<&str> = keys
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .collect();
+            Some(format!("{label}'s `server:` adds `{}`", keys.join("`, `")))
+        }
+    };
+    let mut notes: Vec<String> = vec![if baseline.binary_is_frontdesk {
+        "same binary".to_owned()
+    } else {
+        format!(
+            "baseline binary: {}",
+            results.versions.baseline.as_deref().unwrap_or("?")
+        )
+    }];
+    notes.extend(differs("frontdesk", &baseline.frontdesk_server));
+    notes.extend(differs("the baseline", &baseline.server));
+    let _ = writeln!(md, "{}.\n", notes.join("; "));
+    let _ = writeln!(
+        md,
+        "| scenario | nginx req/s | baseline req/s (runs) | frontdesk req/s (runs) | frontdesk ÷ baseline | baseline ÷ nginx | frontdesk ÷ nginx | peak RSS baseline / frontdesk |"
+    );
+    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    for sc in results
+        .scenarios
+        .iter()
+        .filter(|s| s.skipped.is_none() && s.systems.contains(&System::Baseline))
+    {
+        let runs = |sys: System| {
+            let list: Vec<String> = sc
+                .peaks
+                .iter()
+                .filter(|p| p.system == sys)
+                .flat_map(|p| &p.runs)
+                .map(|m| rps(Some(m.rps)))
+                .collect();
+            format!("{} ({})", rps(sc.peak(sys)), list.join(" / "))
+        };
+        let (fd, bl, ng) = (
+            sc.peak(System::Frontdesk),
+            sc.peak(System::Baseline),
+            sc.peak(System::Nginx),
+        );
+        let _ = writeln!(
+            md,
+            "| {} {} | {} | {} | {} | {} | {} | {} | {} / {} |",
+            sc.number,
+            sc.title,
+            rps(ng),
+            runs(System::Baseline),
+            runs(System::Frontdesk),
+            ratio(fd, bl),
+            ratio(bl, ng),
+            ratio(fd, ng),
+            mib(sc.baseline_peak_rss_kib),
+            mib(sc.frontdesk_peak_rss_kib)
+        );
+    }
+    let _ = writeln!(md);
+}
+
 /// The markdown section for `docs/benchmarks.md`.
 pub fn markdown(results: &Results, plots: &[(u8, String)]) -> String {
     let mut md = String::new();
@@ -355,6 +454,9 @@ pub fn markdown(results: &Results, plots: &[(u8, String)]) -> String {
         );
     }
     let _ = writeln!(md);
+    if let Some(baseline) = &s.baseline {
+        beside_baseline(&mut md, results, baseline);
+    }
     for sc in results.scenarios.iter().filter(|s| s.skipped.is_none()) {
         let _ = writeln!(md, "- Scenario {}: {}.", sc.number, sc.baseline_note);
         if let Some(commands) = sc.redis_commands {
@@ -396,51 +498,68 @@ pub fn markdown(results: &Results, plots: &[(u8, String)]) -> String {
     }
     let _ = writeln!(md);
 
+    let with_baseline = s.baseline.is_some();
     let _ = writeln!(
         md,
         "#### Latency at fixed offered rates (open loop; p50 / p99 / p99.9 in ms)\n"
     );
-    let _ = writeln!(
-        md,
-        "| scenario | offered req/s | direct | nginx | frontdesk | frontdesk p99 − nginx p99 |"
-    );
-    let _ = writeln!(md, "|---|---:|---|---|---|---:|");
-    for sc in results.scenarios.iter().filter(|s| s.skipped.is_none()) {
-        for rate in sc.rates() {
-            let cell = |sys: System| match sc.point(sys, rate) {
-                None => "n/a".to_owned(),
-                Some(p) => {
-                    let short = p.achieved_rps.is_some_and(|a| a < f64::from(rate) * 0.95);
-                    format!(
-                        "{} / {} / {}{}",
-                        ms(p.p50_ms),
-                        ms(p.p99_ms),
-                        ms(p.p999_ms),
-                        if short {
-                            format!(" (served {})", rps(p.achieved_rps))
-                        } else {
-                            String::new()
-                        }
-                    )
-                }
-            };
-            let delta = match (
-                sc.point(System::Frontdesk, rate).and_then(|p| p.p99_ms),
-                sc.point(System::Nginx, rate).and_then(|p| p.p99_ms),
-            ) {
-                (Some(a), Some(b)) => format!("{:+.2} ms", a - b),
-                _ => "—".to_owned(),
-            };
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} | {} | {} |",
-                sc.number,
-                rps(Some(f64::from(rate))),
-                cell(System::Direct),
-                cell(System::Nginx),
-                cell(System::Frontdesk),
-                delta
-            );
+    if !s.latency_points {
+        let _ = writeln!(md, "Not measured in this run (`--no-latency`).\n");
+    }
+    if s.latency_points {
+        let _ = writeln!(
+            md,
+            "| scenario | offered req/s | direct | nginx |{} frontdesk | frontdesk p99 − nginx p99 |",
+            if with_baseline { " baseline |" } else { "" }
+        );
+        let _ = writeln!(
+            md,
+            "|---|---:|---|---|{}---|---:|",
+            if with_baseline { "---|" } else { "" }
+        );
+        for sc in results.scenarios.iter().filter(|s| s.skipped.is_none()) {
+            for rate in sc.rates() {
+                let cell = |sys: System| match sc.point(sys, rate) {
+                    None => "n/a".to_owned(),
+                    Some(p) => {
+                        let short = p.achieved_rps.is_some_and(|a| a < f64::from(rate) * 0.95);
+                        format!(
+                            "{} / {} / {}{}",
+                            ms(p.p50_ms),
+                            ms(p.p99_ms),
+                            ms(p.p999_ms),
+                            if short {
+                                format!(" (served {})", rps(p.achieved_rps))
+                            } else {
+                                String::new()
+                            }
+                        )
+                    }
+                };
+                let delta = match (
+                    sc.point(System::Frontdesk, rate).and_then(|p| p.p99_ms),
+                    sc.point(System::Nginx, rate).and_then(|p| p.p99_ms),
+                ) {
+                    (Some(a), Some(b)) => format!("{:+.2} ms", a - b),
+                    _ => "—".to_owned(),
+                };
+                let baseline_cell = if with_baseline {
+                    format!(" {} |", cell(System::Baseline))
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {} |{} {} | {} |",
+                    sc.number,
+                    rps(Some(f64::from(rate))),
+                    cell(System::Direct),
+                    cell(System::Nginx),
+                    baseline_cell,
+                    cell(System::Frontdesk),
+                    delta
+                );
+            }
         }
     }
     let _ = writeln!(md);
@@ -526,6 +645,7 @@ pub(crate) mod tests {
                 })
                 .collect(),
             frontdesk_peak_rss_kib: Some(30 * 1024),
+            baseline_peak_rss_kib: None,
             redis_commands: None,
             store_errors: Some(0.0),
         };
@@ -539,6 +659,7 @@ pub(crate) mod tests {
             peaks: vec![],
             latency: vec![],
             frontdesk_peak_rss_kib: None,
+            baseline_peak_rss_kib: None,
             redis_commands: None,
             store_errors: None,
         };
@@ -561,11 +682,14 @@ pub(crate) mod tests {
                 peak_seconds: 5.0,
                 latency_seconds: 4.0,
                 warmup_seconds: 1.0,
+                latency_points: true,
+                baseline: None,
             },
             versions: Versions {
                 frontdesk: "frontdesk 0.1.0".into(),
                 nginx: "nginx version: nginx/1.22.1".into(),
                 oha: "oha 1.16.0".into(),
+                baseline: None,
             },
             scenarios: vec![s1, s3],
         }
@@ -611,5 +735,47 @@ pub(crate) mod tests {
         );
         assert!(md.contains("![scenario 1](../bench/results/x-s1.png)"));
         assert!(md.contains("| Scenario 1 peak throughput ≥ 1.0× nginx | 0.75× | **not met** |"));
+    }
+
+    #[test]
+    fn a_baseline_gets_its_own_table_and_column() {
+        let mut r = sample();
+        r.settings.baseline = Some(Baseline {
+            label: "bounds out of reach".into(),
+            binary_is_frontdesk: true,
+            server: "keepalive_timeout: 1h\n".into(),
+            frontdesk_server: String::new(),
+        });
+        let s1 = &mut r.scenarios[0];
+        s1.systems.push(System::Baseline);
+        s1.peaks.push(Peak::new(
+            System::Baseline,
+            vec![
+                measurement(29_000.0, 1.0, None),
+                measurement(31_000.0, 1.0, None),
+                measurement(30_500.0, 1.0, None),
+            ],
+        ));
+        s1.baseline_peak_rss_kib = Some(31 * 1024);
+        let md = markdown(&r, &[]);
+        assert!(
+            md.contains("#### frontdesk beside the baseline (bounds out of reach)"),
+            "{md}"
+        );
+        assert!(
+            md.contains("same binary; the baseline's `server:` adds `keepalive_timeout: 1h`."),
+            "{md}"
+        );
+        assert!(
+            md.contains("| 1 signed POST | 40 000 | 30 500 (29 000 / 31 000 / 30 500) | 30 000 (30 000) | 0.98× | 0.76× | 0.75× | 31.0 MiB / 30.0 MiB |"),
+            "{md}"
+        );
+        assert!(md.contains("| nginx | baseline | frontdesk |"), "{md}");
+        assert!(
+            md.contains(
+                "| 1 | 20 000 | n/a | 0.17 / 0.50 / 1.00 | n/a | 0.27 / 0.80 / 1.60 | +0.30 ms |"
+            ),
+            "{md}"
+        );
     }
 }

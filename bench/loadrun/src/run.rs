@@ -11,7 +11,9 @@ use crate::error::{Error, Result};
 use crate::frontdesk::{self, Frontdesk, Store};
 use crate::nginx::Nginx;
 use crate::oha::{self, Load, Measurement};
-use crate::report::{LatencyPoint, Machine, Peak, Results, ScenarioResult, Settings, Versions};
+use crate::report::{
+    Baseline, LatencyPoint, Machine, Peak, Results, ScenarioResult, Settings, Versions,
+};
 use crate::scenario::{self, Body, Scenario, StoreKind, System};
 use crate::{payload, probe, redis, tools, upstream::Upstream};
 
@@ -20,6 +22,10 @@ struct Context {
     opts: Options,
     plan: Plan,
     frontdesk: PathBuf,
+    /// The second frontdesk (`--baseline`), if any.
+    baseline: Option<PathBuf>,
+    frontdesk_server: String,
+    baseline_server: String,
     nginx: PathBuf,
     oha: PathBuf,
     policies: Vec<(String, String)>,
@@ -35,6 +41,18 @@ enum Running {
     Direct(SocketAddr),
     Nginx(Nginx),
     Frontdesk(Frontdesk),
+}
+
+impl Context {
+    /// The systems of `sc`: its own, plus the baseline beside frontdesk when one is asked for.
+    fn systems(&self, sc: &Scenario) -> Vec<System> {
+        let mut systems = sc.systems.to_vec();
+        if self.baseline.is_some() && systems.contains(&System::Frontdesk) {
+            systems.push(System::Baseline);
+            systems.sort_unstable();
+        }
+        systems
+    }
 }
 
 impl Running {
@@ -55,6 +73,7 @@ pub fn run(opts: &Options) -> Result<Results> {
         frontdesk: frontdesk::version(&ctx.frontdesk),
         nginx: crate::nginx::version(&ctx.nginx),
         oha: oha::version(&ctx.oha),
+        baseline: ctx.baseline.as_deref().map(frontdesk::version),
     };
     let mut scenarios = Vec::new();
     for sc in scenario::all().into_iter().filter(|s| opts.wants(s.number)) {
@@ -82,6 +101,13 @@ pub fn run(opts: &Options) -> Result<Results> {
             peak_seconds: ctx.plan.peak.as_secs_f64(),
             latency_seconds: ctx.plan.latency.as_secs_f64(),
             warmup_seconds: ctx.plan.warmup.as_secs_f64(),
+            latency_points: !opts.no_latency,
+            baseline: ctx.baseline.as_ref().map(|b| Baseline {
+                label: opts.baseline_label.clone(),
+                binary_is_frontdesk: *b == ctx.frontdesk,
+                server: ctx.baseline_server.clone(),
+                frontdesk_server: ctx.frontdesk_server.clone(),
+            }),
         },
         versions,
         scenarios,
@@ -109,6 +135,16 @@ fn prepare(opts: &Options, stamp: &str) -> Result<Context> {
     }
     let nginx = tools::locate(&opts.nginx)
         .ok_or_else(|| missing("nginx", "bench/run.sh installs the Debian package"))?;
+    let baseline = opts.baseline_binary();
+    if let Some(binary) = baseline.as_ref().filter(|b| !b.is_file()) {
+        return Err(missing(
+            &binary.display().to_string(),
+            "build the baseline first",
+        ));
+    }
+    let server_keys = |path: &Option<PathBuf>| path.as_deref().map(read).transpose();
+    let frontdesk_server = server_keys(&opts.frontdesk_server)?.unwrap_or_default();
+    let baseline_server = server_keys(&opts.baseline_server)?.unwrap_or_default();
     let oha = tools::locate(&opts.oha)
         .ok_or_else(|| missing("oha", "bench/run.sh runs `cargo install oha --locked`"))?;
 
@@ -151,6 +187,9 @@ fn prepare(opts: &Options, stamp: &str) -> Result<Context> {
         opts: opts.clone(),
         plan: opts.plan(),
         frontdesk,
+        baseline,
+        frontdesk_server,
+        baseline_server,
         nginx,
         oha,
         policies,
@@ -174,6 +213,7 @@ fn skipped(sc: &Scenario, body_len: usize, reason: String) -> ScenarioResult {
         peaks: vec![],
         latency: vec![],
         frontdesk_peak_rss_kib: None,
+        baseline_peak_rss_kib: None,
         redis_commands: None,
         store_errors: None,
     }
@@ -210,8 +250,18 @@ fn run_scenario(ctx: &Context, sc: &Scenario) -> Result<ScenarioResult> {
         }
     };
 
+    let systems = ctx.systems(sc);
+    let frontdesk_spec = |binary: &Path, server_extra: &str| frontdesk::Spec {
+        binary: binary.to_owned(),
+        threads: ctx.opts.threads,
+        upstream: ctx.upstream.addr,
+        store: store.clone(),
+        policies: ctx.policies.clone(),
+        tenants: ctx.tenants.clone(),
+        server_extra: server_extra.to_owned(),
+    };
     let mut running = BTreeMap::new();
-    for &system in sc.systems {
+    for &system in &systems {
         let started = match system {
             System::Direct => Running::Direct(ctx.upstream.addr),
             System::Nginx => Running::Nginx(Nginx::start(
@@ -219,14 +269,17 @@ fn run_scenario(ctx: &Context, sc: &Scenario) -> Result<ScenarioResult> {
                 ctx.opts.threads,
                 ctx.upstream.addr,
             )?),
-            System::Frontdesk => Running::Frontdesk(Frontdesk::start(&frontdesk::Spec {
-                binary: ctx.frontdesk.clone(),
-                threads: ctx.opts.threads,
-                upstream: ctx.upstream.addr,
-                store: store.clone(),
-                policies: ctx.policies.clone(),
-                tenants: ctx.tenants.clone(),
-            })?),
+            System::Frontdesk => Running::Frontdesk(Frontdesk::start(&frontdesk_spec(
+                &ctx.frontdesk,
+                &ctx.frontdesk_server,
+            ))?),
+            System::Baseline => {
+                let binary = ctx.baseline.as_deref().unwrap_or(&ctx.frontdesk);
+                Running::Frontdesk(Frontdesk::start(&frontdesk_spec(
+                    binary,
+                    &ctx.baseline_server,
+                ))?)
+            }
         };
         running.insert(system, started);
     }
@@ -249,10 +302,7 @@ fn run_scenario(ctx: &Context, sc: &Scenario) -> Result<ScenarioResult> {
                 detail: reason,
             });
         }
-        if sc.needs_booking
-            && system == System::Frontdesk
-            && !reply.body_contains("\"success\":true")
-        {
+        if sc.needs_booking && system.is_frontdesk() && !reply.body_contains("\"success\":true") {
             let text = String::from_utf8_lossy(&reply.body);
             let code = text
                 .split("\"error\":\"")
@@ -284,7 +334,7 @@ fn run_scenario(ctx: &Context, sc: &Scenario) -> Result<ScenarioResult> {
         oha::measure(&ctx.oha, &load, 200)
     };
 
-    for &system in sc.systems {
+    for &system in &systems {
         load(system, None, ctx.plan.warmup)?;
     }
     let commands_before = match sc.store {
@@ -293,7 +343,7 @@ fn run_scenario(ctx: &Context, sc: &Scenario) -> Result<ScenarioResult> {
     };
     let mut peak_runs: BTreeMap<System, Vec<Measurement>> = BTreeMap::new();
     for rep in 0..ctx.plan.repetitions {
-        for system in scenario::rotated(sc.systems, rep) {
+        for system in scenario::rotated(&systems, rep) {
             let m = load(system, None, ctx.plan.peak)?;
             eprintln!(
                 "loadrun:   peak {}/{} {:<9} {:>8.0} req/s  p99 {:>7.2} ms  unexpected {}",
@@ -317,12 +367,16 @@ fn run_scenario(ctx: &Context, sc: &Scenario) -> Result<ScenarioResult> {
             .find(|p| p.system == s)
             .and_then(|p| p.median_rps)
     };
-    let rates = sc.rates.resolve(peak_of, System::Frontdesk);
+    let rates = if ctx.opts.no_latency {
+        Vec::new()
+    } else {
+        sc.rates.resolve(peak_of, System::Frontdesk)
+    };
 
     let mut point_runs: BTreeMap<(System, u32), Vec<Measurement>> = BTreeMap::new();
     for rep in 0..ctx.plan.repetitions {
         for &rate in &rates {
-            for system in scenario::rotated(sc.systems, rep) {
+            for system in scenario::rotated(&systems, rep) {
                 let m = load(system, Some(rate), ctx.plan.latency)?;
                 eprintln!(
                     "loadrun:   rate {}/{} {:<9} {:>8} offered {:>8.0} served  p50 {:>6.2}  p99 {:>7.2}  p99.9 {:>7.2} ms",
@@ -348,6 +402,10 @@ fn run_scenario(ctx: &Context, sc: &Scenario) -> Result<ScenarioResult> {
         Some(Running::Frontdesk(f)) => (Some(f.peak_rss_kib()?), f.store_errors()),
         _ => (None, None),
     };
+    let baseline_peak_rss_kib = match running.get(&System::Baseline) {
+        Some(Running::Frontdesk(f)) => Some(f.peak_rss_kib()?),
+        _ => None,
+    };
     let redis_commands = match (sc.store, commands_before) {
         (StoreKind::Redis, Some(before)) => redis::commands_processed(&ctx.opts.redis_url)
             .ok()
@@ -367,10 +425,11 @@ fn run_scenario(ctx: &Context, sc: &Scenario) -> Result<ScenarioResult> {
         baseline_note: sc.baseline_note.to_owned(),
         request_bytes: body.len(),
         skipped: None,
-        systems: sc.systems.to_vec(),
+        systems,
         peaks,
         latency,
         frontdesk_peak_rss_kib,
+        baseline_peak_rss_kib,
         redis_commands,
         store_errors,
     })

@@ -11,14 +11,23 @@ pub enum System {
     Direct,
     /// nginx reverse proxy with a header-keyed `limit_req`: what ops would otherwise deploy.
     Nginx,
+    /// A second frontdesk beside the first (`--baseline`): the build before a change, or the
+    /// same build with other `server:` settings.
+    Baseline,
     Frontdesk,
 }
 
 impl System {
+    /// Whether this system is a frontdesk process.
+    pub fn is_frontdesk(self) -> bool {
+        matches!(self, System::Frontdesk | System::Baseline)
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             System::Direct => "direct",
             System::Nginx => "nginx",
+            System::Baseline => "baseline",
             System::Frontdesk => "frontdesk",
         }
     }
@@ -159,7 +168,7 @@ mod tests {
         let peaks = |s: System| match s {
             System::Nginx => Some(40_000.0),
             System::Frontdesk => Some(20_000.0),
-            System::Direct => None,
+            System::Direct | System::Baseline => None,
         };
         assert_eq!(
             OF_NGINX.resolve(peaks, System::Frontdesk),

@@ -9,6 +9,7 @@
 //! model is loaded at run time (see docs/redaction.md).
 
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
@@ -20,7 +21,46 @@ use crate::scan::Finding;
 /// Most words a name spans (`Karl-Heinz von Schulze-Böhm` is three).
 const MAX_NAME_WORDS: usize = 4;
 
-static FIRST_NAMES: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+/// The word lists, probed for most capitalised words of a transcript. Fixed at build time and
+/// only looked up, never grown from input, so SipHash's resistance to chosen keys buys nothing;
+/// this multiply-rotate hash (FxHash's) reads eight bytes a step.
+#[derive(Debug, Default, Clone, Copy)]
+struct WordHasher(u64);
+
+impl WordHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.add(u64::from(byte));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type WordSet = HashSet<&'static str, BuildHasherDefault<WordHasher>>;
+
+static FIRST_NAMES: LazyLock<WordSet> = LazyLock::new(|| {
     include_str!("../../../data/first_names.txt")
         .lines()
         .map(str::trim)
@@ -522,9 +562,9 @@ const CUES: &[(&str, Cue)] = &[
 #[derive(Debug, Clone)]
 pub(crate) struct Names {
     cues: AhoCorasick,
-    stop: HashSet<&'static str>,
-    nouns: HashSet<&'static str>,
-    ambiguous: HashSet<&'static str>,
+    stop: WordSet,
+    nouns: WordSet,
+    ambiguous: WordSet,
 }
 
 impl Names {
@@ -548,6 +588,11 @@ impl Names {
 
     /// Appends the names in `text` (offsets shifted by `base`).
     pub(crate) fn scan(&self, text: &str, base: usize, out: &mut Vec<Finding>) {
+        // Every name starts with a capital, an ASCII one or a multi-byte letter: text with
+        // neither (a role, a lower-case word of a transcript's word list) has none.
+        if !text.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80) {
+            return;
+        }
         let mut spans: Vec<(usize, usize)> = Vec::new();
         self.cued(text, &mut spans);
         let cued = spans.clone();
@@ -654,6 +699,16 @@ impl Names {
     fn is_noun(&self, word: &str) -> bool {
         if self.nouns.contains(word) {
             return true;
+        }
+        if word.is_ascii() {
+            // As below, without lowering a copy: an ASCII word has one byte per character,
+            // and the non-ASCII suffixes cannot match it.
+            return word.len() > 4
+                && NOUN_SUFFIXES.iter().any(|s| {
+                    word.len() > s.len() + 1
+                        && word.as_bytes()[word.len() - s.len()..]
+                            .eq_ignore_ascii_case(s.as_bytes())
+                });
         }
         let lower = word.to_lowercase();
         lower.chars().count() > 4
