@@ -17,8 +17,11 @@ mod shipped;
 mod signature_header;
 mod validate;
 
+/// A target's body: the fuzzer's bytes in, a panic out when a property fails.
+pub type Target = fn(&[u8]);
+
 /// Every target by name (the names of `fuzz/fuzz_targets/*.rs` and `fuzz/corpus/*`).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("body_fields", body_fields::run),
     ("key_template", key_template::run),
     ("policy_load", policy_load::run),
@@ -37,3 +40,9 @@ pub use request_head::run as request_head;
 pub use retell_booking::run as retell_booking;
 pub use signature_header::run as signature_header;
 pub use validate::run as validate;
+
+/// How far an input got, for the test that the seeds reach what their targets are about.
+pub mod reach {
+    pub use crate::request_head::reach as request_head;
+    pub use crate::retell_booking::reach as retell_booking;
+}

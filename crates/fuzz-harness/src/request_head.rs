@@ -23,10 +23,13 @@ thread_local! {
 }
 
 pub fn run(data: &[u8]) {
+    let _ = reach(data);
+}
+
+/// What the gateway made of the head (`None`: no input at all).
+pub fn reach(data: &[u8]) -> Option<HeadRoute> {
     // The first byte picks the peer: a trusted proxy (X-Forwarded-For is read) or a client.
-    let Some((&pick, head)) = data.split_first() else {
-        return;
-    };
+    let (&pick, head) = data.split_first()?;
     let peer: IpAddr = match pick % 3 {
         0 => [10, 0, 0, 2].into(),
         1 => std::net::Ipv6Addr::LOCALHOST.into(),
@@ -47,15 +50,16 @@ pub fn run(data: &[u8]) {
         params,
         client_ip,
         ..
-    } = routed
+    } = &routed
     else {
-        return;
+        return Some(routed);
     };
+    let client_ip = *client_ip;
     assert!(
-        SHIPPED.policy.routes.iter().any(|r| r.name == name),
+        SHIPPED.policy.routes.iter().any(|r| &r.name == name),
         "routed to `{name}`, which the policy does not have"
     );
-    for (param, value) in &params {
+    for (param, value) in params {
         assert!(
             !value.is_empty() && !value.contains('/'),
             "parameter {param} = {value:?} is not one path segment"
@@ -69,4 +73,5 @@ pub fn run(data: &[u8]) {
     assert_eq!(text, client_ip.to_string());
     let net = net_text(client_ip, &text);
     assert!(client_ip.is_ipv6() || net == text);
+    Some(routed)
 }

@@ -23,7 +23,8 @@ const FUNCTIONS: [&str; 5] = [
     "reschedule_appointment",
 ];
 
-fn assert_fields_once(errors: &[FieldError]) {
+/// Asserts a refusal names each field once; `false` (not accepted).
+fn fields_once(errors: &[FieldError]) -> bool {
     assert!(!errors.is_empty(), "refused without a field");
     let mut seen = HashSet::new();
     for e in errors {
@@ -33,9 +34,16 @@ fn assert_fields_once(errors: &[FieldError]) {
             e.field
         );
     }
+    false
 }
 
 pub fn run(data: &[u8]) {
+    let _ = reach(data);
+}
+
+/// How far `data` got: the engine's reader that accepted its arguments (`Ok`) or refused them
+/// (`Err`), or `None` when it stopped before (malformed, no tenant, refused by validation).
+pub fn reach(data: &[u8]) -> Option<Result<Function, Function>> {
     let policy = &SHIPPED.policy;
     let has_call = memchr_call(data);
     let path = if has_call {
@@ -51,7 +59,7 @@ pub fn run(data: &[u8]) {
         .find(&http::Method::POST, &path)
         .expect("the shipped policy routes Retell function calls");
     let Ok(body) = route.body_fields.parse(data) else {
-        return;
+        return None;
     };
     let mut headers = http::HeaderMap::new();
     if !has_call {
@@ -74,46 +82,57 @@ pub fn run(data: &[u8]) {
     // As if the signature held with the key `signer_for` names.
     let (_, signer) = signer_for(policy, pick.candidate());
     let Ok(Some(tenant)) = decide(pick, signer) else {
-        return;
+        return None;
     };
     view.tenant = Some(&tenant.id);
     let validated = match validate_body(route, &body, &view, signer) {
         Ok(validated) => validated,
         Err(errors) => {
             assert!(!errors.is_empty(), "validation refused without a field");
-            return;
+            return None;
         }
     };
     let call = booking_call(route, &body, &view, signer, validated);
     let caller = call.call.from_number.as_deref();
-    match Function::from_name(&call.function) {
-        Some(Function::CheckAvailability) => match args::check_args(&tenant, &call.args) {
-            Ok(a) => assert!((MIN_DURATION_MIN..=MAX_DURATION_MIN).contains(&a.duration_min)),
-            Err(errors) => assert_fields_once(&errors),
+    let function = Function::from_name(&call.function)?;
+    let accepted = match function {
+        Function::CheckAvailability => match args::check_args(&tenant, &call.args) {
+            Ok(a) => {
+                assert!((MIN_DURATION_MIN..=MAX_DURATION_MIN).contains(&a.duration_min));
+                true
+            }
+            Err(errors) => fields_once(&errors),
         },
-        Some(Function::BookAppointment) => match args::book_args(&tenant, &call.args, caller) {
+        Function::BookAppointment => match args::book_args(&tenant, &call.args, caller) {
             Ok(a) => {
                 assert!((MIN_DURATION_MIN..=MAX_DURATION_MIN).contains(&a.duration_min));
                 assert!(!a.name.trim().is_empty(), "booked without a name");
                 let _ = a.normalised();
+                true
             }
-            Err(errors) => assert_fields_once(&errors),
+            Err(errors) => fields_once(&errors),
         },
-        Some(Function::CancelAppointment) => match args::cancel_args(&tenant, &call.args, caller) {
+        Function::CancelAppointment => match args::cancel_args(&tenant, &call.args, caller) {
             Ok(a) => {
                 let _ = a.normalised();
+                true
             }
-            Err(errors) => assert_fields_once(&errors),
+            Err(errors) => fields_once(&errors),
         },
-        Some(Function::RescheduleAppointment) => match args::reschedule_args(&call.args) {
+        Function::RescheduleAppointment => match args::reschedule_args(&call.args) {
             Ok(a) => {
                 assert!(!a.booking_id.is_empty());
                 let _ = a.normalised();
+                true
             }
-            Err(errors) => assert_fields_once(&errors),
+            Err(errors) => fields_once(&errors),
         },
-        None => {}
-    }
+    };
+    Some(if accepted {
+        Ok(function)
+    } else {
+        Err(function)
+    })
 }
 
 /// Whether the body mentions a `call` key (then it is the full Retell payload).

@@ -51,13 +51,13 @@ pub fn run(data: &[u8]) {
         );
         assert_eq!(normalize(&clean, &TEXT_STEPS), clean, "not idempotent");
     }
-    if let Ok(input) = serde_json::from_slice::<Value>(data) {
-        if let Ok(clean) = SCHEMA.validate(&input) {
-            assert_eq!(
-                SCHEMA.validate(&clean),
-                Ok(clean.clone()),
-                "output not a fixed point"
-            );
-        }
+    if let Ok(input) = serde_json::from_slice::<Value>(data)
+        && let Ok(clean) = SCHEMA.validate(&input)
+    {
+        assert_eq!(
+            SCHEMA.validate(&clean),
+            Ok(clean.clone()),
+            "output not a fixed point"
+        );
     }
 }

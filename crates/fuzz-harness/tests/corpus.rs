@@ -115,3 +115,56 @@ fn every_target_survives_its_corpus_and_mutations_of_it() {
         }
     }
 }
+
+fn seeds(target: &str) -> Vec<Vec<u8>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/corpus")
+        .join(target);
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("corpus entry").path())
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| std::fs::read(p).expect("seed"))
+        .collect()
+}
+
+/// A target whose seeds stop early fuzzes nothing: the Retell seeds get through the tenant
+/// pick and the validation stage to every argument reader, accepted and refused.
+#[test]
+fn retell_seeds_reach_every_argument_reader() {
+    use frontdesk_booking::Function::*;
+    let reached: Vec<_> = seeds("retell_booking")
+        .iter()
+        .filter_map(|s| frontdesk_fuzz_harness::reach::retell_booking(s))
+        .collect();
+    for function in [
+        CheckAvailability,
+        BookAppointment,
+        CancelAppointment,
+        RescheduleAppointment,
+    ] {
+        assert!(reached.contains(&Ok(function)), "{function:?}: {reached:?}");
+    }
+    assert!(reached.iter().any(Result::is_err), "{reached:?}");
+}
+
+/// The request-head seeds reach a route with parameters, a refusal and no route.
+#[test]
+fn head_seeds_reach_routes_and_refusals() {
+    use frontdesk::gateway::proxy::HeadRoute;
+    let reached: Vec<_> = seeds("request_head")
+        .iter()
+        .filter_map(|s| frontdesk_fuzz_harness::reach::request_head(s))
+        .collect();
+    assert!(
+        reached
+            .iter()
+            .any(|r| matches!(r, HeadRoute::Route { params, .. } if !params.is_empty())),
+        "{reached:?}"
+    );
+    assert!(reached.contains(&HeadRoute::Refused(400)), "{reached:?}");
+    assert!(reached.contains(&HeadRoute::NoRoute), "{reached:?}");
+}
