@@ -24,7 +24,7 @@ use super::forward::Forwarder;
 use super::metrics::{Phase, count_aborted};
 use super::reply::write_reply;
 use crate::app::{App, InFlight};
-use crate::policy::Route;
+use crate::policy::{Policy, Route};
 use crate::stages::{self, Incoming, Outcome, Refusal, Reply};
 use crate::telemetry::metrics::UNROUTED;
 
@@ -212,20 +212,13 @@ impl Gateway {
             meter.disarm();
         }
         let refusal = match read {
-            Ok(Ok(true)) => self.check_head(session),
+            Ok(Ok(true)) => check_head(session.req_header(), &self.bounds),
             // The client closed the connection between requests.
             Ok(Ok(false)) => return Head::None,
-            Ok(Err(e)) if too_large || is_too_many_headers(&e) => Some(wire_reply(
-                431,
-                "header_too_large",
-                "the request head is too large",
-            )),
-            Ok(Err(e)) if e.etype() == &ErrorType::InvalidHTTPHeader => Some(wire_reply(
-                400,
-                "bad_request",
-                "the request head is malformed",
-            )),
-            Ok(Err(_)) => return Head::None,
+            Ok(Err(e)) => match unparsable_head(&e, too_large) {
+                Some(reply) => Some(reply),
+                None => return Head::None,
+            },
             Err(_elapsed) => {
                 Phase::Header.count();
                 Some(wire_reply(
@@ -243,28 +236,6 @@ impl Gateway {
             Ok(()) => Head::Refused,
             Err(_) => Head::None,
         }
-    }
-
-    /// What a parsed head may not be: too many fields, or HTTP/1.1 without exactly one Host.
-    fn check_head(&self, session: &Session) -> Option<Reply> {
-        let header = session.req_header();
-        if header.headers.len() > self.bounds.max_headers {
-            return Some(wire_reply(
-                431,
-                "header_too_large",
-                "the request has too many header fields",
-            ));
-        }
-        let hosts = header.headers.get_all(http::header::HOST).iter().count();
-        let needs_host = header.version == http::Version::HTTP_11;
-        if hosts > 1 || (needs_host && hosts == 0) {
-            return Some(wire_reply(
-                400,
-                "bad_request",
-                "an HTTP/1.1 request needs exactly one Host header",
-            ));
-        }
-        None
     }
 
     /// Resolves once the service is stopping (at once if it already is).
@@ -369,12 +340,7 @@ impl Gateway {
         };
         ctx.route = Some(route.clone());
 
-        let declared = header
-            .headers
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        if declared.is_some_and(|n| n > route.body_limit) {
+        if declared_length(header).is_some_and(|n| n > route.body_limit) {
             return Err(Refusal::BodyTooLarge.reply());
         }
         let body = read_body(session, route.body_limit, &self.bounds).await?;
@@ -400,6 +366,118 @@ fn peer_ip(session: &Session) -> std::net::IpAddr {
         .and_then(|a| a.as_inet())
         .map(|a| a.ip())
         .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]))
+}
+
+/// What a parsed head may not be: too many fields, or HTTP/1.1 without exactly one Host.
+fn check_head(header: &RequestHeader, bounds: &Bounds) -> Option<Reply> {
+    if header.headers.len() > bounds.max_headers {
+        return Some(wire_reply(
+            431,
+            "header_too_large",
+            "the request has too many header fields",
+        ));
+    }
+    let hosts = header.headers.get_all(http::header::HOST).iter().count();
+    let needs_host = header.version == http::Version::HTTP_11;
+    if hosts > 1 || (needs_host && hosts == 0) {
+        return Some(wire_reply(
+            400,
+            "bad_request",
+            "an HTTP/1.1 request needs exactly one Host header",
+        ));
+    }
+    None
+}
+
+/// The answer to a head Pingora could not parse (`None`: close without one).
+fn unparsable_head(e: &pingora::Error, too_large: bool) -> Option<Reply> {
+    if too_large || is_too_many_headers(e) {
+        Some(wire_reply(
+            431,
+            "header_too_large",
+            "the request head is too large",
+        ))
+    } else if e.etype() == &ErrorType::InvalidHTTPHeader {
+        Some(wire_reply(
+            400,
+            "bad_request",
+            "the request head is malformed",
+        ))
+    } else {
+        None
+    }
+}
+
+/// The body length the client announced, when it is a number.
+fn declared_length(header: &RequestHeader) -> Option<u64> {
+    header
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
+/// What became of a request head in [`route_head`].
+#[doc(hidden)]
+#[derive(Debug, PartialEq, Eq)]
+pub enum HeadRoute {
+    /// Nothing to answer: the connection is closed.
+    Closed,
+    /// Refused with this status before any route was looked for.
+    Refused(u16),
+    /// No route matches (404).
+    NoRoute,
+    /// The route's name and path parameters, and the client's address; `too_large` when the
+    /// announced body exceeds the route's limit (413).
+    Route {
+        name: String,
+        params: Vec<(String, String)>,
+        client_ip: std::net::IpAddr,
+        too_large: bool,
+    },
+}
+
+/// The first request head in `bytes`, read by Pingora's HTTP/1 parser, checked and routed with
+/// the functions the gateway uses (without deadlines or the size meter): the entry of the
+/// request-head fuzz target.
+#[doc(hidden)]
+pub async fn route_head(
+    bytes: Vec<u8>,
+    peer: std::net::IpAddr,
+    trusted_proxies: &[ipnet::IpNet],
+    bounds: &Bounds,
+    policy: &Policy,
+) -> HeadRoute {
+    let mut session = Session::new_http1(Box::new(std::io::Cursor::new(bytes)));
+    match session.read_request().await {
+        Ok(true) => {}
+        Ok(false) => return HeadRoute::Closed,
+        Err(e) => {
+            return match unparsable_head(&e, false) {
+                Some(reply) => HeadRoute::Refused(reply.status),
+                None => HeadRoute::Closed,
+            };
+        }
+    }
+    if let Some(reply) = check_head(session.req_header(), bounds) {
+        return HeadRoute::Refused(reply.status);
+    }
+    let header = session.req_header();
+    if header.method == http::Method::CONNECT {
+        return HeadRoute::Refused(405);
+    }
+    if has_ambiguous_length(&session) {
+        return HeadRoute::Refused(Refusal::AmbiguousLength.status());
+    }
+    match policy.routes.find(&header.method, header.uri.path()) {
+        Some((route, params)) => HeadRoute::Route {
+            name: route.name.clone(),
+            params,
+            client_ip: stages::client_ip::client_ip(peer, &header.headers, trusted_proxies),
+            too_large: declared_length(header).is_some_and(|n| n > route.body_limit),
+        },
+        None => HeadRoute::NoRoute,
+    }
 }
 
 /// Both Content-Length and Transfer-Encoding: the classic request-smuggling shape, refused.

@@ -27,9 +27,31 @@ const DEFAULT_DEDUPE_PENDING_TTL: Duration = Duration::from_secs(120);
 pub fn compile(config: &Config) -> Result<Policy, Vec<Diagnostic>> {
     let mut errors = Vec::new();
     let sources = read_policy_files(&config.policy_dir, &mut errors);
+    let tenants = SourceFile::read(&config.tenants_file);
+    compile_read(config, &sources, tenants, errors)
+}
+
+/// [`compile`] over policy files and a tenants file already read (the policy fuzz target's
+/// entry: the same compiler, without the file system).
+#[doc(hidden)]
+pub fn compile_sources(
+    config: &Config,
+    sources: &[SourceFile],
+    tenants: SourceFile,
+) -> Result<Policy, Vec<Diagnostic>> {
+    compile_read(config, sources, Ok(tenants), Vec::new())
+}
+
+/// `errors`: what reading the files found wrong already.
+fn compile_read(
+    config: &Config,
+    sources: &[SourceFile],
+    tenants: Result<SourceFile, Diagnostic>,
+    mut errors: Vec<Diagnostic>,
+) -> Result<Policy, Vec<Diagnostic>> {
     let mut hasher = Sha256::new();
     let mut parsed = Vec::new();
-    for source in &sources {
+    for source in sources {
         hasher.update(source.path.to_string_lossy().as_bytes());
         hasher.update(source.text.as_bytes());
         match source.parse::<PolicyFile>() {
@@ -38,7 +60,7 @@ pub fn compile(config: &Config) -> Result<Policy, Vec<Diagnostic>> {
         }
     }
 
-    let tenants = match SourceFile::read(&config.tenants_file) {
+    let tenants = match tenants {
         Ok(source) => {
             hasher.update(source.text.as_bytes());
             compile_tenants(&source, &mut errors).map(|dir| {

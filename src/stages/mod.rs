@@ -150,9 +150,9 @@ async fn run(
         None => None,
     };
 
-    let validated = match (&route.validate, body) {
-        (Some(validation), Some(body)) => match validate(validation, body, &view, signer) {
-            Ok(v) => Some(v),
+    let validated = match body {
+        Some(body) => match validate_body(route, body, &view, signer) {
+            Ok(v) => v,
             Err(errors) => {
                 if let Some(claim) = &claim {
                     dedupe::settle(app, claim, false).await;
@@ -193,20 +193,11 @@ async fn run(
             let (Some(tenant), Some(body)) = (tenant.as_deref(), body) else {
                 return Err(Refusal::UnknownTenant.reply());
             };
-            let function =
-                function_name(route.validate.as_ref(), &view, signer).unwrap_or_default();
-            let args = match validated {
-                Some(args) => args,
-                None => booking_args(route.validate.as_ref(), body),
-            };
-            // Who is calling decides which bookings the call may change: from the signed body,
-            // or from headers only when the key is the tenant's alone.
-            let call = crate::functions::CallInfo {
-                call_id: trusted_value(CALL_ID.as_ref(), &view, signer),
-                from_number: CALLER
-                    .as_ref()
-                    .and_then(|t| t.render_value_from(&view, true)),
-            };
+            let BookingCall {
+                function,
+                args,
+                call,
+            } = booking_call(route, body, &view, signer, validated);
             let answer = app.functions.call(tenant, call, &function, &args).await;
             Ok(Outcome::Reply(Reply::json(200, &answer)))
         }
@@ -239,6 +230,59 @@ async fn run(
                 idempotent: route.idempotent,
             }))
         }
+    }
+}
+
+/// What a `handler: booking` route hands the engine.
+#[derive(Debug)]
+pub struct BookingCall {
+    pub function: String,
+    pub args: Value,
+    pub call: crate::functions::CallInfo,
+}
+
+/// The function, its arguments (`validated`: what [`validate_body`] returned) and who is
+/// calling, for a route with `handler: booking`. Public for the booking fuzz target.
+#[doc(hidden)]
+pub fn booking_call(
+    route: &Route,
+    body: &Value,
+    view: &RequestView<'_>,
+    signer: Signer,
+    validated: Option<Value>,
+) -> BookingCall {
+    let function = function_name(route.validate.as_ref(), view, signer).unwrap_or_default();
+    let args = match validated {
+        Some(args) => args,
+        None => booking_args(route.validate.as_ref(), body),
+    };
+    // Who is calling decides which bookings the call may change: from the signed body, or
+    // from headers only when the key is the tenant's alone.
+    let call = crate::functions::CallInfo {
+        call_id: trusted_value(CALL_ID.as_ref(), view, signer),
+        from_number: CALLER
+            .as_ref()
+            .and_then(|t| t.render_value_from(view, true)),
+    };
+    BookingCall {
+        function,
+        args,
+        call,
+    }
+}
+
+/// The validation stage: the route's schema applied to `body` (`None`: the route validates
+/// nothing). Public for the booking fuzz target.
+#[doc(hidden)]
+pub fn validate_body(
+    route: &Route,
+    body: &Value,
+    view: &RequestView<'_>,
+    signer: Signer,
+) -> Result<Option<Value>, Vec<frontdesk_validate::FieldError>> {
+    match &route.validate {
+        Some(validation) => validate(validation, body, view, signer).map(Some),
+        None => Ok(None),
     }
 }
 
