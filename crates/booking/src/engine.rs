@@ -85,6 +85,21 @@ impl Engine {
         self.messages
     }
 
+    fn ctx<'a>(
+        &'a self,
+        tenant: &'a Tenant,
+        call: &'a CallContext,
+        provider: &'a dyn CalendarProvider,
+    ) -> Ctx<'a> {
+        Ctx {
+            tenant,
+            call,
+            provider,
+            messages: self.messages,
+            now_ms: self.clock.now_ms(),
+        }
+    }
+
     /// The call ended (a signed Retell `call_ended` event): the slots held for it are free
     /// again at once instead of when their hold runs out.
     pub async fn call_ended(&self, tenant: &Tenant, call_id: &str) {
@@ -95,13 +110,7 @@ impl Engine {
             call_id: Some(call_id.to_owned()),
             from_number: None,
         };
-        let ctx = Ctx {
-            tenant,
-            call: &call,
-            provider: provider.as_ref(),
-            messages: self.messages,
-            now_ms: self.clock.now_ms(),
-        };
+        let ctx = self.ctx(tenant, &call, provider.as_ref());
         ctx.release_holds().await;
     }
 
@@ -131,13 +140,7 @@ impl Engine {
                 "message": self.messages.text(lang, MessageKey::ConfigurationError, &[]),
             });
         };
-        let ctx = Ctx {
-            tenant,
-            call: &call,
-            provider: provider.as_ref(),
-            messages: self.messages,
-            now_ms: self.clock.now_ms(),
-        };
+        let ctx = self.ctx(tenant, &call, provider.as_ref());
         let caller = call.from_number.as_deref();
         match function {
             Function::CheckAvailability => match args::check_args(tenant, args) {

@@ -64,9 +64,14 @@ impl Ctx<'_> {
         }
     }
 
+    /// The call's id, when it has a non-empty one.
+    fn call_id(&self) -> Option<&str> {
+        self.call.call_id.as_deref().filter(|c| !c.is_empty())
+    }
+
     /// The idempotency key of this request, when the call has an id (the engine's key too).
     fn request_key(&self, function: Function, normalised_args: &Value) -> Option<String> {
-        let call_id = self.call.call_id.as_deref().filter(|c| !c.is_empty())?;
+        let call_id = self.call_id()?;
         Some(Idempotency::key(
             &self.tenant.scope,
             call_id,
@@ -195,10 +200,11 @@ impl Ctx<'_> {
         duration_min: u32,
         service: Option<&str>,
     ) -> Vec<Option<HoldOutcome>> {
-        let call_id = self.call.call_id.as_deref().filter(|c| !c.is_empty());
-        let (Some(call_id), false, false) =
-            (call_id, self.tenant.hold_for.is_zero(), starts.is_empty())
-        else {
+        let (Some(call_id), false, false) = (
+            self.call_id(),
+            self.tenant.hold_for.is_zero(),
+            starts.is_empty(),
+        ) else {
             return vec![None; starts.len()];
         };
         let request = HoldRequest {
@@ -243,7 +249,7 @@ impl Ctx<'_> {
 
     /// Releases the slots held for this call (best effort: holds expire anyway).
     pub async fn release_holds(&self) {
-        let Some(call_id) = self.call.call_id.as_deref().filter(|c| !c.is_empty()) else {
+        let Some(call_id) = self.call_id() else {
             return;
         };
         if let Err(e) = self.provider.release_holds(self.tenant, call_id).await {
